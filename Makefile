@@ -1,0 +1,34 @@
+# Huifang: the two commands a newcomer needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench install schema clean lint
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## Start embedded PostgreSQL + Valkey (or use DATABASE_URL / REDIS_URL), migrate, seed, run API and worker.
+run: $(STAMP)
+	$(BIN)/python -m app dev
+
+## Run the whole test suite (embedded servers unless DATABASE_URL / REDIS_URL are set).
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## HTTP benchmark: the full stack against a plain Starlette + asyncpg floor, same run.
+bench: $(STAMP)
+	$(BIN)/python -m bench.graphql_bench $(BENCH_ARGS)
+
+## Re-export the GraphQL SDL to schema/schema.graphql.
+schema: $(STAMP)
+	$(BIN)/python -m app export-schema
+
+clean:
+	rm -rf .data .pytest_cache .hypothesis

@@ -1,0 +1,1 @@
+"""Huifang: closed-loop complaint recovery for brands and their dealer networks."""

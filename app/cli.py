@@ -1,0 +1,174 @@
+"""Operator CLI: `python -m app <command>`. See README, "Operator commands"."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import uuid
+
+from app.settings import get_settings
+
+
+def _need_db() -> tuple[str, str]:
+    s = get_settings()
+    if not s.database_url:
+        sys.exit("DATABASE_URL is not set (for a local setup use `make run`, which starts an embedded server)")
+    return s.admin_url, s.database_url
+
+
+async def _with_orm(fn):
+    from app.core import db
+
+    s = get_settings()
+    target = await db.service_target(s.database_url, s.app_db_role)
+    await db.init_orm(target, minsize=1, maxsize=2)
+    try:
+        return await fn()
+    finally:
+        await db.close_orm()
+
+
+async def brand_id_by_slug(slug: str | None) -> tuple[uuid.UUID, str]:
+    """Operator lookup across tenants (admin connection; the service role cannot do this)."""
+    from app.core.db import PgTarget
+
+    conn = await PgTarget.parse(get_settings().admin_url).connect()
+    try:
+        if slug:
+            row = await conn.fetchrow("SELECT id, slug FROM brand WHERE slug = $1", slug)
+            if row is None:
+                sys.exit(f"no brand with slug {slug!r}")
+        else:
+            rows = await conn.fetch("SELECT id, slug FROM brand ORDER BY created_at LIMIT 2")
+            if len(rows) != 1:
+                sys.exit("pass --brand SLUG (there is not exactly one brand)")
+            row = rows[0]
+        return row["id"], row["slug"]
+    finally:
+        await conn.close()
+
+
+async def cmd_migrate(args) -> None:
+    from app.core.setup import setup
+
+    admin, url = _need_db()
+    await setup(admin, url, get_settings().app_db_role)
+    print("migrations applied; service role ready")
+
+
+async def cmd_brand_create(args) -> None:
+    from app.core.errors import AppError
+    from app.tenant.provision import provision_brand
+
+    _need_db()
+    try:
+        brand, admin = await _with_orm(lambda: provision_brand(args.slug, args.name, args.admin))
+    except AppError as e:
+        sys.exit(f"error [{e.code}]: {e.message}")
+    print(f"brand {brand.slug} created (tenant id {brand.id}); admin {admin.email}")
+
+
+async def ensure_demo(slug: str, name: str = "Demo Motors 演示汽车") -> tuple[uuid.UUID, dict]:
+    from app.core.db import PgTarget
+    from app.tenant.provision import provision_brand, seed_demo
+
+    conn = await PgTarget.parse(get_settings().admin_url).connect()
+    try:
+        tid = await conn.fetchval("SELECT id FROM brand WHERE slug = $1", slug)
+    finally:
+        await conn.close()
+
+    async def run():
+        nonlocal tid
+        if tid is None:
+            brand, _ = await provision_brand(slug, name, f"admin@{slug}.example")
+            tid = brand.id
+        return await seed_demo(tid, slug)
+
+    created = await _with_orm(run)
+    return tid, created
+
+
+async def cmd_demo_seed(args) -> None:
+    _need_db()
+    tid, created = await ensure_demo(args.brand)
+    print(f"demo data for {args.brand} (tenant {tid}): created {created}")
+
+
+async def mint_user_token(email: str, slug: str | None, ttl: int | None, scope: str | None) -> str:
+    from app.core import db
+    from app.core.auth.tokens import mint_access_token
+    from app.tenant.models import User
+
+    tid, _ = await brand_id_by_slug(slug)
+
+    async def find():
+        async with db.tenant_transaction(tid):
+            return await User.get_or_none(tenant_id=tid, email=email.lower())
+
+    user = await _with_orm(find)
+    if user is None:
+        sys.exit(f"no user {email} in that brand")
+    return mint_access_token(tenant_id=tid, subject=str(user.id), scope=scope, ttl_seconds=ttl)
+
+
+async def cmd_token(args) -> None:
+    _need_db()
+    print(await mint_user_token(args.user, args.brand, args.ttl, args.scope))
+
+
+def cmd_export_schema(args) -> None:
+    from app.settings import ROOT
+    from schema import schema
+
+    path = ROOT / "schema" / "schema.graphql"
+    path.write_text(schema.as_str() + "\n")
+    print(f"wrote {path}")
+
+
+def cmd_serve(args) -> None:
+    import uvicorn
+
+    s = get_settings()
+    uvicorn.run("app.main:create_app", factory=True, host=args.host or s.host, port=args.port or s.port,
+                log_config=None, access_log=False, timeout_graceful_shutdown=20, workers=args.workers)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m app", description="Huifang operator commands")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("migrate", help="create the database if missing, apply migrations, set up the service role")
+    b = sub.add_parser("brand", help="brand (tenant) provisioning").add_subparsers(dest="brand_cmd", required=True)
+    bc = b.add_parser("create", help="provision a brand with its first admin")
+    bc.add_argument("slug")
+    bc.add_argument("--name", required=True)
+    bc.add_argument("--admin", required=True, help="e-mail of the first brand admin")
+    ds = sub.add_parser("demo-seed", help="fill a brand with demo data (idempotent; creates the brand if missing)")
+    ds.add_argument("--brand", default="demo")
+    t = sub.add_parser("token", help="mint an access token for a user")
+    t.add_argument("--user", required=True)
+    t.add_argument("--brand", help="brand slug (needed when there is more than one brand)")
+    t.add_argument("--ttl", type=int, help="lifetime in seconds (default ACCESS_TOKEN_TTL_SECONDS)")
+    t.add_argument("--scope", help="restrict the token to these space-separated scopes")
+    sub.add_parser("export-schema", help="write schema/schema.graphql")
+    sv = sub.add_parser("serve", help="run the API (production entry point)")
+    sv.add_argument("--host")
+    sv.add_argument("--port", type=int)
+    sv.add_argument("--workers", type=int, default=1)
+    sub.add_parser("dev", help="local supervisor: embedded servers, migrate, seed, API + worker (`make run`)")
+    args = p.parse_args(argv)
+
+    if args.cmd == "dev":
+        from app.dev import main as dev_main
+
+        return dev_main()
+    if args.cmd == "export-schema":
+        return cmd_export_schema(args)
+    if args.cmd == "serve":
+        return cmd_serve(args)
+    handlers = {"migrate": cmd_migrate, "demo-seed": cmd_demo_seed, "token": cmd_token}
+    handler = cmd_brand_create if args.cmd == "brand" else handlers[args.cmd]
+    from app.core.logging import configure_logging
+
+    configure_logging("WARNING", json_logs=False)
+    asyncio.run(handler(args))

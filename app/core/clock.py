@@ -1,0 +1,22 @@
+"""The one clock. Tests move time with `clock.freeze(...)`; code calls `clock.now()`."""
+from __future__ import annotations
+
+import contextvars
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+_frozen: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("frozen_now", default=None)
+
+
+def now() -> datetime:
+    frozen = _frozen.get()
+    return frozen if frozen is not None else datetime.now(timezone.utc)
+
+
+@contextmanager
+def freeze(at: datetime):
+    token = _frozen.set(at)
+    try:
+        yield
+    finally:
+        _frozen.reset(token)

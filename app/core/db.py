@@ -1,0 +1,170 @@
+"""PostgreSQL: Tortoise configuration, the tenant transaction (wall two), role setup.
+
+Every GraphQL operation and every job runs inside `tenant_transaction(tenant_id)`: one pinned
+connection, `set_config('app.tenant_id', ..., true)` first, so row-level security scopes every
+statement, DataLoader batches included. Jobs enqueued inside are sent only after COMMIT."""
+from __future__ import annotations
+
+import contextvars
+import logging
+import uuid
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, AsyncIterator
+from urllib.parse import parse_qs, quote, unquote, urlparse
+
+import asyncpg
+from tortoise import Tortoise, connections
+from tortoise.transactions import in_transaction
+
+from app.core.logging import tenant_var
+
+log = logging.getLogger(__name__)
+
+MODEL_MODULES = ["app.tenant.models", "app.customer.models"]
+APP_LABEL = "huifang"
+MIGRATIONS_TABLE_HINT = "tortoise"
+
+
+@dataclass(frozen=True)
+class PgTarget:
+    user: str
+    password: str | None
+    host: str
+    port: int
+    database: str
+
+    @classmethod
+    def parse(cls, url: str) -> "PgTarget":
+        u = urlparse(url)
+        if u.scheme not in ("postgres", "postgresql", "asyncpg"):
+            raise ValueError(f"not a PostgreSQL URL: {u.scheme}://...")
+        q = parse_qs(u.query)
+        host = q.get("host", [None])[0] or u.hostname or "127.0.0.1"
+        return cls(
+            user=unquote(u.username or q.get("user", ["postgres"])[0]),
+            password=unquote(u.password) if u.password else None,
+            host=unquote(host),
+            port=int(q.get("port", [u.port or 5432])[0]),
+            database=(u.path or "/").lstrip("/") or "postgres",
+        )
+
+    def with_(self, **kw) -> "PgTarget":
+        return PgTarget(**{**self.__dict__, **kw})
+
+    def url(self) -> str:
+        auth = quote(self.user, safe="") + (f":{quote(self.password, safe='')}" if self.password else "")
+        if self.host.startswith("/"):
+            return f"postgresql://{auth}@/{self.database}?host={quote(self.host, safe='/')}&port={self.port}"
+        return f"postgresql://{auth}@{self.host}:{self.port}/{self.database}"
+
+    async def connect(self) -> asyncpg.Connection:
+        return await asyncpg.connect(
+            user=self.user, password=self.password, host=self.host, port=self.port, database=self.database
+        )
+
+
+def tortoise_config(target: PgTarget, *, minsize: int = 1, maxsize: int = 10) -> dict[str, Any]:
+    return {
+        "connections": {
+            "default": {
+                "engine": "tortoise.backends.asyncpg",
+                "credentials": {
+                    "host": target.host,
+                    "port": target.port,
+                    "user": target.user,
+                    "password": target.password,
+                    "database": target.database,
+                    "minsize": minsize,
+                    "maxsize": maxsize,
+                    "server_settings": {"application_name": "huifang"},
+                },
+            }
+        },
+        "apps": {
+            APP_LABEL: {"models": MODEL_MODULES, "default_connection": "default", "migrations": "migrations"}
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def is_privileged(target: PgTarget) -> bool:
+    conn = await target.connect()
+    try:
+        return bool(
+            await conn.fetchval(
+                "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
+            )
+        )
+    finally:
+        await conn.close()
+
+
+async def service_target(database_url: str, app_role: str) -> PgTarget:
+    """What the service connects as: DATABASE_URL, or the unprivileged app role when that URL
+    names a superuser (development, CI). Never a role that bypasses row-level security."""
+    target = PgTarget.parse(database_url)
+    if await is_privileged(target):
+        return target.with_(user=app_role, password=None)
+    return target
+
+
+async def init_orm(target: PgTarget, *, minsize: int = 1, maxsize: int = 10) -> None:
+    await Tortoise.init(
+        config=tortoise_config(target, minsize=minsize, maxsize=maxsize), _enable_global_fallback=True
+    )
+
+
+async def close_orm() -> None:
+    await Tortoise.close_connections()
+
+
+class Rollback(Exception):
+    """Raise inside `tenant_transaction` to roll back quietly (e.g. a mutation whose payload
+    carries business errors). Pending jobs are dropped."""
+
+
+_pending_jobs: contextvars.ContextVar[list | None] = contextvars.ContextVar("pending_jobs", default=None)
+_current_tenant: contextvars.ContextVar[uuid.UUID | None] = contextvars.ContextVar("current_tenant", default=None)
+
+
+def pending_jobs() -> list | None:
+    return _pending_jobs.get()
+
+
+def current_tenant() -> uuid.UUID | None:
+    return _current_tenant.get()
+
+
+@asynccontextmanager
+async def tenant_transaction(tenant_id: uuid.UUID) -> AsyncIterator[Any]:
+    """One transaction, one connection, RLS scoped to `tenant_id`. Jobs go out after COMMIT."""
+    if not isinstance(tenant_id, uuid.UUID):
+        raise TypeError("tenant_transaction needs a UUID tenant id")
+    buffer: list = []
+    t_jobs = _pending_jobs.set(buffer)
+    t_tenant = _current_tenant.set(tenant_id)
+    t_log = tenant_var.set(str(tenant_id))
+    committed = False
+    try:
+        try:
+            async with in_transaction("default") as conn:
+                await conn.execute_query("SELECT set_config('app.tenant_id', $1, true)", [str(tenant_id)])
+                yield conn
+            committed = True
+        except Rollback:
+            committed = False
+    finally:
+        _pending_jobs.reset(t_jobs)
+        _current_tenant.reset(t_tenant)
+        tenant_var.reset(t_log)
+    if committed and buffer:
+        from app.core import jobs
+
+        await jobs.send(buffer)
+
+
+def conn():
+    """The connection of the current transaction (or the pool outside one)."""
+    return connections.get("default")

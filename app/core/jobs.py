@@ -1,0 +1,119 @@
+"""The one jobs module: arq stays behind it (arq is in maintenance mode; swapping it out should
+touch this file only).
+
+- `enqueue(...)` only buffers, inside a tenant transaction; the buffer is sent after COMMIT and
+  dropped on ROLLBACK.
+- `@tenant_job` functions take ids only and run inside the tenant transaction of the tenant they
+  were enqueued for, with a system actor scope. They must be idempotent.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+from arq import create_pool
+from arq.connections import ArqRedis, RedisSettings
+from arq.worker import Function
+from arq.worker import func as arq_func
+
+from app.core import db
+from app.core.logging import request_id_var
+
+log = logging.getLogger(__name__)
+
+REGISTRY: dict[str, Function] = {}
+_pool: ArqRedis | None = None
+_queue_name: str = "huifang:queue"
+
+
+@dataclass(frozen=True)
+class PendingJob:
+    name: str
+    tenant_id: str
+    args: tuple
+    job_id: str | None
+    defer_by: float | None
+
+
+def tenant_job(name: str, *, max_tries: int = 5, timeout: int = 300):
+    """Register `fn(scope, *ids)` as job `name`, run in the tenant's RLS transaction."""
+
+    def deco(fn: Callable[..., Awaitable[Any]]):
+        async def run(ctx: dict, tenant_id: str, *args: Any) -> Any:
+            from app.core.tenancy import Actor, scope_for
+
+            tid = uuid.UUID(tenant_id)
+            token = request_id_var.set(f"job:{ctx.get('job_id', '-')}")
+            try:
+                async with db.tenant_transaction(tid):
+                    return await fn(scope_for(Actor.system(tid)), *args)
+            finally:
+                request_id_var.reset(token)
+
+        run.__name__ = run.__qualname__ = name
+        if name in REGISTRY:
+            raise RuntimeError(f"job {name} registered twice")
+        REGISTRY[name] = arq_func(run, name=name, max_tries=max_tries, timeout=timeout)
+        fn.job_name = name  # type: ignore[attr-defined]
+        return fn
+
+    return deco
+
+
+def enqueue(name: str, tenant_id: uuid.UUID, *args: Any, job_id: str | None = None, defer_by: float | None = None) -> None:
+    """Buffer a job; it is sent when the surrounding tenant transaction commits."""
+    buffer = db.pending_jobs()
+    if buffer is None:
+        raise RuntimeError("enqueue() must be called inside tenant_transaction()")
+    if name not in REGISTRY:
+        raise KeyError(f"unknown job {name}")
+    buffer.append(PendingJob(name, str(tenant_id), tuple(str(a) if isinstance(a, uuid.UUID) else a for a in args), job_id, defer_by))
+
+
+async def init(redis_url: str, queue_name: str) -> ArqRedis:
+    global _pool, _queue_name
+    _queue_name = queue_name
+    _pool = await create_pool(RedisSettings.from_dsn(redis_url), default_queue_name=queue_name)
+    return _pool
+
+
+async def close() -> None:
+    global _pool
+    if _pool is not None:
+        await _pool.aclose()
+        _pool = None
+
+
+def pool() -> ArqRedis:
+    if _pool is None:
+        raise RuntimeError("jobs.init() has not run")
+    return _pool
+
+
+async def send(jobs: list[PendingJob]) -> None:
+    p = pool()
+    for job in jobs:
+        await p.enqueue_job(job.name, job.tenant_id, *job.args, _job_id=job.job_id, _queue_name=_queue_name, _defer_by=job.defer_by)
+        log.info("job enqueued", extra={"job": job.name, "job_id": job.job_id})
+
+
+def redis_settings(redis_url: str) -> RedisSettings:
+    return RedisSettings.from_dsn(redis_url)
+
+
+def load_task_modules() -> None:
+    """Import every `app/<domain>/tasks.py` so their jobs register."""
+    import importlib
+    import pkgutil
+
+    import app
+
+    for mod in pkgutil.iter_modules(app.__path__):
+        if mod.ispkg:
+            try:
+                importlib.import_module(f"app.{mod.name}.tasks")
+            except ModuleNotFoundError as e:
+                if e.name != f"app.{mod.name}.tasks":
+                    raise

@@ -1,0 +1,90 @@
+"""Keyset (seek) pagination: cursors carry the sort key and the id, never an offset.
+
+`keyset_clause` turns Relay arguments into a row-value comparison that an index on
+`(tenant_id, <sort columns>, id)` serves directly, at any depth of the list."""
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import orjson
+
+from app.core.errors import ValidationFailed
+
+
+@dataclass(frozen=True)
+class PageArgs:
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    has_next: bool
+    has_previous: bool
+    cursors: list[str]
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([str(v) if isinstance(v, uuid.UUID) else v for v in values])).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, width: int) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = orjson.loads(raw)
+        if not isinstance(values, list) or len(values) != width:
+            raise ValueError
+        values[-1] = uuid.UUID(values[-1])
+        if not all(isinstance(v, (str, int, float)) or v is None for v in values[:-1]):
+            raise ValueError
+        return values
+    except (ValueError, binascii.Error, orjson.JSONDecodeError, TypeError):
+        raise ValidationFailed("The cursor is malformed.", field="after", code="INVALID_CURSOR") from None
+
+
+def validate(args: PageArgs, *, default: int, maximum: int) -> tuple[int, bool]:
+    """Returns (limit, backwards)."""
+    if args.first is not None and args.last is not None:
+        raise ValidationFailed("Pass either first or last, not both.", field="first", code="INVALID_PAGINATION")
+    n = args.last if args.last is not None else args.first
+    if n is None:
+        n = default
+    if n < 0 or n > maximum:
+        raise ValidationFailed(f"Page size must be between 0 and {maximum}.", field="first", code="INVALID_PAGINATION")
+    return n, args.last is not None
+
+
+def keyset_clause(columns: Sequence[str], args: PageArgs, next_param: int) -> tuple[str, list[Any], str, bool]:
+    """SQL fragment (`AND (...) > (...)` or empty), its params, ORDER BY, and whether the
+    query runs backwards (results must then be reversed)."""
+    cols = ", ".join(columns)
+    params: list[Any] = []
+    where = ""
+    backwards = args.last is not None
+    for cursor, op in ((args.after, ">"), (args.before, "<")):
+        if cursor:
+            values = decode_cursor(cursor, len(columns))
+            placeholders = ", ".join(f"${next_param + len(params) + i}" for i in range(len(values)))
+            where += f" AND ({cols}) {op} ({placeholders})"
+            params.extend(values)
+    direction = "DESC" if backwards else "ASC"
+    order = ", ".join(f"{c} {direction}" for c in columns)
+    return where, params, order, backwards
+
+
+def build_page(rows: list[Any], limit: int, backwards: bool, args: PageArgs, key) -> Page:
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    if backwards:
+        rows.reverse()
+    cursors = [encode_cursor(key(r)) for r in rows]
+    if backwards:
+        return Page(rows, has_next=args.before is not None, has_previous=has_more, cursors=cursors)
+    return Page(rows, has_next=has_more, has_previous=args.after is not None, cursors=cursors)

@@ -1,0 +1,115 @@
+"""The actor (who is calling) and the scope (what they may see). Wall one of isolation.
+
+`Scope` can only be produced by `scope_for(actor)`: every repository function takes a Scope as
+its first argument, so a query without a tenant cannot be written by accident."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from app.core.errors import PermissionDenied
+from app.core.permissions import Perm, Role, parse_scope_string, perms_for_roles
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    role: Role
+    dealer_id: uuid.UUID | None = None
+    regions: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """A user (token `sub` = user id) or, later, an OAuth client acting for itself."""
+
+    kind: str  # "user" | "app" | "system"
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID | None = None
+    client_id: str | None = None
+    memberships: tuple[Membership, ...] = ()
+    # scopes granted to the token; None = not restricted (first-party user token)
+    token_scopes: frozenset[Perm] | None = None
+    # app actors: an optional dealer restriction
+    app_dealer_id: uuid.UUID | None = None
+    app_perms: frozenset[Perm] = frozenset()
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(m.role for m in self.memberships)
+
+    @property
+    def perms(self) -> frozenset[Perm]:
+        if self.kind == "system":
+            return frozenset(Perm)
+        base = perms_for_roles(self.roles) if self.kind == "user" else self.app_perms
+        return base if self.token_scopes is None else base & self.token_scopes
+
+    @property
+    def label(self) -> str:
+        if self.kind == "user":
+            return f"user:{self.user_id}"
+        if self.kind == "app":
+            return f"app:{self.client_id}"
+        return "system"
+
+    @classmethod
+    def system(cls, tenant_id: uuid.UUID) -> "Actor":
+        """Workers and operator commands act for the tenant as a whole."""
+        return cls(kind="system", tenant_id=tenant_id)
+
+    @classmethod
+    def user(cls, tenant_id, user_id, memberships, scope: str | None = None) -> "Actor":
+        return cls(
+            kind="user", tenant_id=tenant_id, user_id=user_id,
+            memberships=tuple(memberships), token_scopes=parse_scope_string(scope),
+        )
+
+
+_SCOPE_KEY = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    tenant_id: uuid.UUID
+    actor: Actor
+    # None = every dealer of the brand; otherwise the union of these dealers and regions
+    dealer_ids: frozenset[uuid.UUID] | None = None
+    regions: frozenset[str] = frozenset()
+    _key: object = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self._key is not _SCOPE_KEY:
+            raise RuntimeError("Scope can only be created by app.core.tenancy.scope_for()")
+
+    @property
+    def all_dealers(self) -> bool:
+        return self.dealer_ids is None
+
+    def can(self, perm: Perm) -> bool:
+        return perm in self.actor.perms
+
+    def require(self, perm: Perm) -> None:
+        if perm not in self.actor.perms:
+            raise PermissionDenied(f"Requires the '{perm.value}' permission.", code="PERMISSION_DENIED")
+
+    def may_see_dealer(self, dealer_id: uuid.UUID, region: str | None) -> bool:
+        if self.dealer_ids is None:
+            return True
+        return dealer_id in self.dealer_ids or (region is not None and region in self.regions)
+
+
+def scope_for(actor: Actor) -> Scope:
+    """The one function that turns an authenticated actor into a data scope."""
+    if actor.kind == "system":
+        return Scope(actor.tenant_id, actor, None, frozenset(), _SCOPE_KEY)
+    if actor.kind == "app":
+        dealers = None if actor.app_dealer_id is None else frozenset({actor.app_dealer_id})
+        return Scope(actor.tenant_id, actor, dealers, frozenset(), _SCOPE_KEY)
+    if any(m.role.is_brand_wide for m in actor.memberships):
+        return Scope(actor.tenant_id, actor, None, frozenset(), _SCOPE_KEY)
+    dealer_ids = frozenset(m.dealer_id for m in actor.memberships if m.role.is_dealer_role and m.dealer_id)
+    regions: frozenset[str] = frozenset()
+    for m in actor.memberships:
+        if m.role is Role.REGIONAL_MANAGER:
+            regions |= m.regions
+    return Scope(actor.tenant_id, actor, dealer_ids, regions, _SCOPE_KEY)

@@ -1,0 +1,118 @@
+"""`make run`: one supervisor that owns everything a local Huifang needs.
+
+Embedded PostgreSQL + Valkey (unless DATABASE_URL / REDIS_URL are set) under .data/, migrations,
+the demo brand, then the API (uvicorn) and the arq worker as child processes. Ctrl-C or SIGTERM
+stops the children gracefully, then the servers. A second run reuses the data."""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from app.settings import get_settings
+
+
+def _banner(settings, token: str, agent_token: str) -> str:
+    base = f"http://{settings.host}:{settings.port}"
+    return f"""
+================================================================================
+ Huifang is running
+   GraphQL + GraphiQL : {base}/graphql
+   Health / readiness : {base}/healthz   {base}/readyz
+   Database           : {os.environ['DATABASE_URL']}  (service connects as {settings.app_db_role})
+   Redis              : {os.environ['REDIS_URL']}
+
+ Demo brand 'demo' — bearer token of admin@demo.example (valid 12 h):
+   {token}
+
+ A dealer agent of BJ-001 (sees only that dealer), bj.agent@demo.example:
+   {agent_token}
+
+ In GraphiQL, add the header  {{"Authorization": "Bearer <token>"}}  and run:
+   {{ viewer {{ user {{ email }} brand {{ name }} roles }} dealers(first: 10) {{ edges {{ node {{ id code name region customerCount }} }} }} }}
+ Or with curl:
+   curl -s {base}/graphql -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
+     -d '{{"query":"{{ viewer {{ roles }} dealers {{ nodes {{ code name }} }} }}"}}'
+ New tokens: DATABASE_URL=... .venv/bin/python -m app token --user admin@demo.example --brand demo
+ Ctrl-C stops everything.
+================================================================================
+"""
+
+
+def main() -> None:
+    settings = get_settings()
+    data = settings.data_dir
+    data.mkdir(parents=True, exist_ok=True)
+    servers = []
+    if not os.environ.get("DATABASE_URL"):
+        from app.core.embedded import start_postgres
+
+        pg, url = start_postgres(data / "pg", "huifang")
+        servers.append(pg)
+        os.environ["DATABASE_URL"] = url
+        print(f"embedded PostgreSQL: {url}")
+    valkey = None
+    if not os.environ.get("REDIS_URL"):
+        from app.core.embedded import start_valkey
+
+        valkey, rurl = start_valkey(data / "valkey", port=6390)
+        os.environ["REDIS_URL"] = rurl
+        print(f"embedded Valkey: {rurl}")
+    os.environ.setdefault("JWT_KEYS_FILE", str(data / "jwks.json"))
+    get_settings.cache_clear()
+    settings = get_settings()
+
+    from app.cli import ensure_demo, mint_user_token
+    from app.core.auth.keys import keyring
+    from app.core.setup import setup
+
+    keyring()  # generate the dev signing key once, before the children read it
+
+    async def prepare():
+        await setup(settings.admin_url, settings.database_url, settings.app_db_role)
+        await ensure_demo("demo")
+        admin = await mint_user_token("admin@demo.example", "demo", 12 * 3600, None)
+        agent = await mint_user_token("bj.agent@demo.example", "demo", 12 * 3600, None)
+        return admin, agent
+
+    token, agent_token = asyncio.run(prepare())
+
+    env = dict(os.environ)
+    children = {
+        "api": subprocess.Popen([sys.executable, "-m", "app", "serve"], env=env, start_new_session=True),
+        "worker": subprocess.Popen([sys.executable, "-m", "workers"], env=env, start_new_session=True),
+    }
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    time.sleep(1.5)
+    print(_banner(settings, token, agent_token), flush=True)
+    code = 0
+    while not stopping:
+        for name, proc in children.items():
+            if proc.poll() is not None:
+                print(f"{name} exited with {proc.returncode}; stopping", file=sys.stderr)
+                stopping, code = True, 1
+        time.sleep(0.3)
+    print("stopping API and worker ...", flush=True)
+    for proc in children.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.time() + 35
+    for proc in children.values():
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    if valkey is not None:
+        valkey.stop()
+    print("stopped.", flush=True)
+    sys.exit(code)

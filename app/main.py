@@ -1,0 +1,119 @@
+"""The ASGI application: routes, middleware, lifespan (ORM pool, jobs pool). Composition root:
+the only module of `app` that imports the GraphQL layer."""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from app.core import db, jobs
+from app.core.ids import uuid7
+from app.core.logging import actor_var, configure_logging, request_id_var, tenant_var
+from app.settings import get_settings
+
+log = logging.getLogger("huifang.http")
+_RID_OK = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class RequestContextMiddleware:
+    """Request id (from X-Request-ID if sane, else new), access log line, and the id echoed back."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        rid = None
+        for k, v in scope["headers"]:
+            if k == b"x-request-id":
+                candidate = v.decode("latin-1")
+                rid = candidate if _RID_OK.match(candidate) else None
+                break
+        rid = rid or uuid7().hex
+        t_rid = request_id_var.set(rid)
+        t_tenant = tenant_var.set(None)
+        t_actor = actor_var.set(None)
+        status = 500
+        start = time.perf_counter()
+
+        async def send_wrapper(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            if scope["path"] not in ("/healthz", "/readyz"):
+                log.info("request", extra={
+                    "method": scope["method"], "path": scope["path"], "status": status,
+                    "duration_ms": round((time.perf_counter() - start) * 1000, 2),
+                })
+            request_id_var.reset(t_rid)
+            tenant_var.reset(t_tenant)
+            actor_var.reset(t_actor)
+
+
+async def healthz(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    checks = {}
+    try:
+        await db.conn().execute_query("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as e:  # noqa: BLE001 - readiness reports, never raises
+        checks["database"] = f"error: {type(e).__name__}"
+    try:
+        await jobs.pool().ping()
+        checks["redis"] = "ok"
+    except Exception as e:  # noqa: BLE001
+        checks["redis"] = f"error: {type(e).__name__}"
+    ok = all(v == "ok" for v in checks.values())
+    return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+
+
+def create_app() -> Starlette:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    from schema.http import graphql_endpoint
+
+    @asynccontextmanager
+    async def lifespan(app):
+        if not settings.database_url or not settings.redis_url:
+            raise RuntimeError("DATABASE_URL and REDIS_URL must be set (`make run` sets them for you)")
+        target = await db.service_target(settings.database_url, settings.app_db_role)
+        await db.init_orm(target, minsize=settings.db_pool_min, maxsize=settings.db_pool_max)
+        await jobs.init(settings.redis_url, settings.queue_name)
+        from app.core.auth.keys import keyring
+
+        keyring()  # fail at startup, not on the first request, if keys are missing
+        log.info("api started", extra={"db_user": target.user})
+        try:
+            yield
+        finally:
+            log.info("api shutting down")
+            await jobs.close()
+            await db.close_orm()
+
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        middleware=[Middleware(RequestContextMiddleware)],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,64 @@
+"""Every knob comes from the environment (or a `.env` file). See README, "Settings"."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    env: str = Field("development", description="development | test | production")
+    # What the service connects with. When it names a superuser (development, CI) the
+    # service switches to the unprivileged APP_DB_ROLE that `migrate` creates.
+    database_url: str | None = None
+    # What migrations and role setup run with; defaults to DATABASE_URL.
+    database_admin_url: str | None = None
+    app_db_role: str = "huifang_app"
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    redis_url: str | None = None
+    queue_name: str = "huifang:queue"
+
+    port: int = 8000
+    host: str = "127.0.0.1"
+    data_dir: Path = ROOT / ".data"
+    public_url: str | None = None
+
+    # Tokens
+    jwt_issuer: str = "https://huifang.local"
+    jwt_audience: str = "huifang-api"
+    jwt_keys_file: Path | None = None  # a JWKS with private keys; the first active key signs
+    jwt_keys: str | None = None  # the same JWKS inline (takes precedence over the file)
+    access_token_ttl_seconds: int = 900
+    clock_skew_seconds: int = 30
+
+    # GraphQL limits
+    graphql_max_depth: int = 12
+    graphql_max_tokens: int = 2000
+    graphql_max_aliases: int = 30
+    graphql_max_cost: int = 5000
+    graphql_max_body_bytes: int = 256 * 1024
+    graphql_page_max: int = 100
+    graphiql: bool | None = None  # default: on in development only
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else self.env == "development"
+
+    @property
+    def admin_url(self) -> str | None:
+        return self.database_admin_url or self.database_url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

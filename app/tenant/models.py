@@ -1,0 +1,74 @@
+"""Tenancy: brands (tenants), their dealers, users and memberships (roles).
+
+Every tenant-owned table carries `tenant_id`; migrations add forced row-level security and make
+`tenant_id` part of the primary key, unique constraints and foreign keys (Citus-ready)."""
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.contrib.postgres.fields import ArrayField
+from tortoise.models import Model
+
+from app.core.ids import uuid7
+from app.core.permissions import Role
+
+
+class Brand(Model):
+    """The tenant. Its `id` is the tenant id of every row the brand owns."""
+
+    id = fields.UUIDField(primary_key=True, default=uuid7)
+    slug = fields.CharField(max_length=64, unique=True)
+    name = fields.CharField(max_length=200)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "brand"
+
+
+class TenantModel(Model):
+    id = fields.UUIDField(primary_key=True, default=uuid7)
+    tenant_id = fields.UUIDField()
+
+    class Meta:
+        abstract = True
+
+
+class Dealer(TenantModel):
+    code = fields.CharField(max_length=32)
+    name = fields.CharField(max_length=200)
+    region = fields.CharField(max_length=64)
+    time_zone = fields.CharField(max_length=64, default="Asia/Shanghai")
+    city = fields.CharField(max_length=100, null=True)
+    customer_count = fields.IntField(default=0)
+    customer_count_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "dealer"
+        unique_together = (("tenant_id", "code"),)
+        indexes = (("tenant_id", "name", "id"), ("tenant_id", "region", "name", "id"), ("tenant_id", "code", "id"))
+
+
+class User(TenantModel):
+    email = fields.CharField(max_length=254)
+    display_name = fields.CharField(max_length=200)
+    is_active = fields.BooleanField(default=True)
+    password_hash = fields.CharField(max_length=255, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "app_user"
+        unique_together = (("tenant_id", "email"),)
+
+
+class Membership(TenantModel):
+    user = fields.ForeignKeyField("huifang.User", related_name="memberships", db_constraint=False, index=False)
+    role = fields.CharEnumField(Role, max_length=32)
+    dealer = fields.ForeignKeyField("huifang.Dealer", related_name=False, null=True, db_constraint=False, index=False)
+    regions = ArrayField("text", default=list)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "membership"
+        unique_together = (("tenant_id", "user_id", "role"),)
+        indexes = (("tenant_id", "dealer_id"),)

@@ -1,0 +1,90 @@
+"""Operator provisioning: new brands and the demo seed (`python -m app brand create`, `demo-seed`).
+
+Runs as the service role inside the new tenant's transaction, so RLS checks every insert."""
+from __future__ import annotations
+
+import uuid
+
+from tortoise.exceptions import IntegrityError
+
+from app.core import db
+from app.core.errors import Conflict, ValidationFailed
+from app.core.ids import uuid7
+from app.core.permissions import Role
+from app.customer.models import Customer
+from app.tenant import repository as repo
+from app.tenant.models import Brand, Dealer, Membership, User
+from app.tenant.service import SLUG_RE
+
+
+async def provision_brand(slug: str, name: str, admin_email: str) -> tuple[Brand, User]:
+    if not SLUG_RE.match(slug):
+        raise ValidationFailed("Slug: 3-64 lowercase letters, digits and '-'.", field="slug")
+    tenant_id = uuid7()
+    try:
+        async with db.tenant_transaction(tenant_id):
+            brand = await Brand.create(id=tenant_id, slug=slug, name=name)
+            admin = await User.create(tenant_id=tenant_id, email=admin_email.lower(), display_name=admin_email.split("@")[0])
+            await Membership.create(tenant_id=tenant_id, user_id=admin.id, role=Role.BRAND_ADMIN)
+    except IntegrityError:
+        raise Conflict(f"A brand with slug '{slug}' already exists.", field="slug", code="SLUG_TAKEN") from None
+    return brand, admin
+
+
+DEMO_DEALERS = [
+    ("BJ-001", "北京朝阳汽车服务中心", "north", "Asia/Shanghai", "Beijing"),
+    ("SH-002", "上海浦东汽车销售服务", "east", "Asia/Shanghai", "Shanghai"),
+]
+DEMO_CUSTOMERS = {
+    "BJ-001": [("王伟", "13812345678", "wang.wei@example.cn"), ("李娜", "13987654321", None), ("张敏", "13700001111", "zhang.min@example.cn")],
+    "SH-002": [("刘洋", "13600002222", "liu.yang@example.cn"), ("陈静", "13500003333", None)],
+}
+
+
+def demo_users(slug: str) -> list[tuple[str, str, Role, str | None, list[str]]]:
+    """(email, name, role, dealer code, regions) — one user of every role."""
+    d = f"{slug}.example"
+    return [
+        (f"admin@{d}", "Brand Admin", Role.BRAND_ADMIN, None, []),
+        (f"analyst@{d}", "Brand Analyst", Role.BRAND_ANALYST, None, []),
+        (f"north.manager@{d}", "Regional Manager North", Role.REGIONAL_MANAGER, None, ["north"]),
+        (f"bj.manager@{d}", "BJ-001 Manager", Role.DEALER_MANAGER, "BJ-001", []),
+        (f"bj.agent@{d}", "BJ-001 Agent", Role.DEALER_AGENT, "BJ-001", []),
+        (f"sh.manager@{d}", "SH-002 Manager", Role.DEALER_MANAGER, "SH-002", []),
+        (f"sh.agent@{d}", "SH-002 Agent", Role.DEALER_AGENT, "SH-002", []),
+    ]
+
+
+async def seed_demo(tenant_id: uuid.UUID, slug: str) -> dict:
+    """Idempotent: running it twice leaves the same data."""
+    created = {"dealers": 0, "users": 0, "customers": 0}
+    async with db.tenant_transaction(tenant_id):
+        dealers: dict[str, Dealer] = {}
+        for code, name, region, tz, city in DEMO_DEALERS:
+            dealer = await Dealer.get_or_none(tenant_id=tenant_id, code=code)
+            if dealer is None:
+                dealer = await Dealer.create(tenant_id=tenant_id, code=code, name=name, region=region, time_zone=tz, city=city)
+                created["dealers"] += 1
+            dealers[code] = dealer
+        for email, name, role, dealer_code, regions in demo_users(slug):
+            user = await User.get_or_none(tenant_id=tenant_id, email=email)
+            if user is None:
+                user = await User.create(tenant_id=tenant_id, email=email, display_name=name)
+                created["users"] += 1
+            if not await Membership.exists(tenant_id=tenant_id, user_id=user.id, role=role):
+                await Membership.create(
+                    tenant_id=tenant_id, user_id=user.id, role=role,
+                    dealer_id=dealers[dealer_code].id if dealer_code else None, regions=regions,
+                )
+        for code, people in DEMO_CUSTOMERS.items():
+            dealer = dealers[code]
+            for name, phone, email in people:
+                if not await Customer.exists(tenant_id=tenant_id, dealer_id=dealer.id, name=name):
+                    await Customer.create(tenant_id=tenant_id, dealer_id=dealer.id, name=name, phone=phone, email=email)
+                    created["customers"] += 1
+        from app.core.tenancy import Actor, scope_for
+
+        scope = scope_for(Actor.system(tenant_id))
+        for dealer in dealers.values():
+            await repo.recount_customers(scope, dealer.id)
+    return created

@@ -1,0 +1,124 @@
+"""The only place that queries tenant models. Every function takes the Scope first."""
+from __future__ import annotations
+
+import uuid
+from typing import Iterable, Sequence
+
+from tortoise.exceptions import IntegrityError
+
+from app.core import db
+from app.core.errors import Conflict
+from app.core.pagination import Page, PageArgs, build_page, keyset_clause, validate
+from app.core.permissions import Role
+from app.core.tenancy import Membership as MembershipGrant
+from app.core.tenancy import Scope
+from app.tenant.models import Brand, Dealer, User
+
+DEALER_ORDERS = {"NAME": ("name", "id"), "CODE": ("code", "id")}
+
+
+def _dealer_visibility(scope: Scope, params: list, alias: str = "") -> str:
+    if scope.all_dealers:
+        return ""
+    params.append(list(scope.dealer_ids or ()))
+    params.append(list(scope.regions))
+    n = len(params)
+    return f" AND ({alias}id = ANY(${n - 1}::uuid[]) OR {alias}region = ANY(${n}::text[]))"
+
+
+async def get_brand(scope: Scope) -> Brand | None:
+    return await Brand.get_or_none(id=scope.tenant_id)
+
+
+async def dealers_by_ids(scope: Scope, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Dealer]:
+    params: list = [scope.tenant_id, list(ids)]
+    sql = "SELECT * FROM dealer WHERE tenant_id = $1 AND id = ANY($2::uuid[])" + _dealer_visibility(scope, params)
+    rows = await db.conn().execute_query_dict(sql, params)
+    return {r["id"]: Dealer._init_from_db(**r) for r in rows}
+
+
+async def list_dealers(
+    scope: Scope, page: PageArgs, *, regions: Iterable[str] | None = None, search: str | None = None,
+    order: str = "NAME", default_size: int = 20, max_size: int = 100,
+) -> Page:
+    limit, _ = validate(page, default=default_size, maximum=max_size)
+    params: list = [scope.tenant_id]
+    sql = "SELECT * FROM dealer WHERE tenant_id = $1" + _dealer_visibility(scope, params)
+    if regions:
+        params.append(list(regions))
+        sql += f" AND region = ANY(${len(params)}::text[])"
+    if search:
+        params.append(f"%{_escape_like(search)}%")
+        sql += f" AND (name ILIKE ${len(params)} OR code ILIKE ${len(params)})"
+    columns = DEALER_ORDERS[order]
+    where, extra, order_by, backwards = keyset_clause(columns, page, len(params) + 1)
+    params.extend(extra)
+    sql += f"{where} ORDER BY {order_by} LIMIT {limit + 1}"
+    rows = await db.conn().execute_query_dict(sql, params)
+    dealers = [Dealer._init_from_db(**r) for r in rows]
+    return build_page(dealers, limit, backwards, page, key=lambda d: [getattr(d, c) for c in columns])
+
+
+def _escape_like(s: str) -> str:
+    return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def create_dealer(scope: Scope, **values) -> Dealer:
+    try:
+        return await Dealer.create(tenant_id=scope.tenant_id, **values)
+    except IntegrityError:
+        raise Conflict("A dealer with this code already exists.", field="code", code="CODE_TAKEN") from None
+
+
+async def save_dealer(scope: Scope, dealer: Dealer, fields: list[str]) -> Dealer:
+    assert dealer.tenant_id == scope.tenant_id
+    try:
+        await dealer.save(update_fields=[*fields, "updated_at"])
+    except IntegrityError:
+        raise Conflict("A dealer with this code already exists.", field="code", code="CODE_TAKEN") from None
+    return dealer
+
+
+async def recount_customers(scope: Scope, dealer_id: uuid.UUID) -> int | None:
+    rows = await db.conn().execute_query_dict(
+        """UPDATE dealer SET customer_count = (
+               SELECT count(*) FROM customer WHERE tenant_id = $1 AND dealer_id = $2),
+             customer_count_at = now()
+           WHERE tenant_id = $1 AND id = $2 RETURNING customer_count""",
+        [scope.tenant_id, dealer_id],
+    )
+    return rows[0]["customer_count"] if rows else None
+
+
+async def users_by_ids(scope: Scope, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, User]:
+    qs = User.filter(tenant_id=scope.tenant_id, id__in=list(ids))
+    if not scope.all_dealers:
+        # staff below brand level see themselves only
+        qs = qs.filter(id=scope.actor.user_id)
+    return {u.id: u for u in await qs}
+
+
+async def memberships_of_users(scope: Scope, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[MembershipGrant]]:
+    rows = await db.conn().execute_query_dict(
+        "SELECT user_id, role, dealer_id, regions FROM membership WHERE tenant_id = $1 AND user_id = ANY($2::uuid[]) ORDER BY role",
+        [scope.tenant_id, list(user_ids)],
+    )
+    out: dict[uuid.UUID, list[MembershipGrant]] = {}
+    for r in rows:
+        out.setdefault(r["user_id"], []).append(MembershipGrant(Role(r["role"]), r["dealer_id"], frozenset(r["regions"] or ())))
+    return out
+
+
+async def load_user_actor_rows(tenant_id: uuid.UUID, user_id: uuid.UUID) -> tuple[bool, list[MembershipGrant]] | None:
+    """Authentication bootstrap (before a Scope exists): the token's user and their roles,
+    read inside the tenant transaction, so RLS still applies. One statement."""
+    rows = await db.conn().execute_query_dict(
+        """SELECT u.is_active, m.role, m.dealer_id, m.regions
+             FROM app_user u LEFT JOIN membership m ON m.tenant_id = u.tenant_id AND m.user_id = u.id
+            WHERE u.tenant_id = $1 AND u.id = $2""",
+        [tenant_id, user_id],
+    )
+    if not rows:
+        return None
+    grants = [MembershipGrant(Role(r["role"]), r["dealer_id"], frozenset(r["regions"] or ())) for r in rows if r["role"]]
+    return bool(rows[0]["is_active"]), grants

@@ -1,0 +1,55 @@
+"""The one GraphQL schema: domain queries and mutations merged, limits and error formatting on."""
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from app.core.errors import InvalidId
+from schema.errors import ErrorFormatting
+from schema.limits import Limits
+from schema.relay import Node, resolve_node
+from schema.tenant import types as tenant_types  # noqa: F401  (registers node types)
+from schema.tenant.mutations import TenantMutation
+from schema.tenant.queries import TenantQuery
+
+MAX_NODES = 100
+CACHE_SIZE = 1024
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field(description="Fetch any object by global id; null if it does not exist or is not yours.")
+    async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
+        return await resolve_node(info, id)
+
+    @strawberry.field(description=f"Fetch up to {MAX_NODES} objects by global id, in order; null where not found.")
+    async def nodes(self, info: strawberry.Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        if len(ids) > MAX_NODES:
+            raise InvalidId(f"At most {MAX_NODES} ids per call.")
+        import asyncio
+
+        return list(await asyncio.gather(*(resolve_node(info, i) for i in ids)))
+
+
+Query = merge_types("Query", (NodeQuery, TenantQuery))
+Mutation = merge_types("Mutation", (TenantMutation,))
+
+
+def _types():
+    return [tenant_types.Brand, tenant_types.Dealer, tenant_types.User]
+
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    types=_types(),
+    config=StrawberryConfig(auto_camel_case=True),
+    extensions=[
+        Limits,
+        lambda: ParserCache(maxsize=CACHE_SIZE),
+        lambda: ValidationCache(maxsize=CACHE_SIZE),
+        ErrorFormatting,
+    ],
+)

@@ -1,0 +1,60 @@
+"""Errors over GraphQL.
+
+- Business failures of mutations go into the payload's `errors` with a stable code enum.
+- `AppError`s raised by queries become GraphQL errors with `extensions.code`.
+- Anything unexpected is masked: "Internal server error" with the request id, logged in full."""
+from __future__ import annotations
+
+import logging
+from typing import Iterator
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from app.core.errors import AppError, InputErrors
+
+log = logging.getLogger("huifang.graphql")
+
+
+@strawberry.type(description="A business error of a mutation; `code` is stable, `message` is for people.")
+class UserError:
+    field: str | None
+    code: str
+    message: str
+
+
+def user_errors(exc: AppError) -> list[UserError]:
+    errs = exc.errors if isinstance(exc, InputErrors) else [exc]
+    return [UserError(field=e.field, code=e.code, message=e.message) for e in errs]
+
+
+class ErrorFormatting(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if not result or not getattr(result, "errors", None):
+            return
+        ctx = self.execution_context.context
+        request_id = getattr(ctx, "request_id", None)
+        result.errors = [self._format(e, request_id) for e in result.errors]
+
+    @staticmethod
+    def _format(error: GraphQLError, request_id: str | None) -> GraphQLError:
+        original = error.original_error
+        if original is None or isinstance(original, GraphQLError):
+            ext = dict(error.extensions or {})
+            ext.setdefault("code", "GRAPHQL_VALIDATION_FAILED" if error.path is None else "BAD_REQUEST")
+            return GraphQLError(error.message, error.nodes, error.source, error.positions, error.path, None, ext)
+        if isinstance(original, AppError):
+            ext = {"code": original.code}
+            if original.field:
+                ext["field"] = original.field
+            return GraphQLError(original.message, error.nodes, error.source, error.positions, error.path, None, ext)
+        log.error("unhandled error in resolver", exc_info=(type(original), original, original.__traceback__),
+                  extra={"path": list(error.path or [])})
+        return GraphQLError(
+            f"Internal server error. Quote request id {request_id} when reporting it.",
+            error.nodes, error.source, error.positions, error.path, None,
+            {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+        )

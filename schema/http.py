@@ -1,0 +1,120 @@
+"""GraphQL over HTTP: bearer authentication, body limit, one tenant transaction per operation.
+
+Order of a request: verify the JWT (no database; 401 on failure) -> open the tenant transaction
+(`set_config('app.tenant_id')`) -> load the actor (user + roles) under RLS -> execute -> COMMIT,
+or ROLLBACK when the operation reported errors. Jobs enqueued during it go out after COMMIT."""
+from __future__ import annotations
+
+import logging
+import uuid
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from strawberry.asgi import GraphQL
+from cross_web import HTTPException
+
+from app.core import db
+from app.core.auth.tokens import InvalidToken, verify_access_token
+from app.core.errors import Unauthenticated
+from app.core.logging import actor_var, request_id_var
+from app.core.tenancy import Actor, scope_for
+from app.settings import get_settings
+from app.tenant import repository as tenant_repo
+from schema import schema
+from schema.context import Context
+
+log = logging.getLogger("huifang.graphql")
+
+
+def _unauthorized(message: str, error: str | None = "invalid_token") -> JSONResponse:
+    challenge = 'Bearer realm="huifang"'
+    if error:
+        challenge += f', error="{error}", error_description="{message}"'
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]},
+        status_code=401,
+        headers={"WWW-Authenticate": challenge},
+    )
+
+
+async def load_actor(claims) -> Actor:
+    """The token's subject as an actor, read under RLS in the open tenant transaction."""
+    try:
+        user_id = uuid.UUID(claims.subject)
+    except ValueError:
+        raise Unauthenticated("The token's subject is not a user of this brand.") from None
+    found = await tenant_repo.load_user_actor_rows(claims.tenant_id, user_id)
+    if found is None:
+        raise Unauthenticated("The token's user does not exist in this brand.")
+    active, grants = found
+    if not active:
+        raise Unauthenticated("The token's user is deactivated.")
+    return Actor.user(claims.tenant_id, user_id, grants, scope=claims.scope)
+
+
+class HuifangGraphQL(GraphQL):
+    def encode_json(self, data: object) -> str:
+        return orjson.dumps(data).decode()
+
+    async def get_context(self, request: Request, response: Response) -> Context:
+        return Context(request=request, claims=request.state.claims, request_id=request_id_var.get() or "-")
+
+    async def execute_single(self, request, request_adapter, sub_response, context: Context, root_value, request_data):
+        result = None
+        async with db.tenant_transaction(context.claims.tenant_id):
+            actor = await load_actor(context.claims)
+            actor_var.set(actor.label)
+            context.bind(actor, scope_for(actor))
+            result = await super().execute_single(
+                request=request, request_adapter=request_adapter, sub_response=sub_response,
+                context=context, root_value=root_value, request_data=request_data,
+            )
+            if context.rollback or getattr(result, "errors", None):
+                raise db.Rollback()
+        return result
+
+
+view = HuifangGraphQL(
+    schema,
+    graphql_ide="graphiql" if get_settings().graphiql_enabled else None,
+    allow_queries_via_get=True,
+)
+
+
+async def graphql_endpoint(request: Request) -> Response:
+    settings = get_settings()
+    if request.method == "GET" and "text/html" in request.headers.get("accept", "") and "query" not in request.query_params:
+        if settings.graphiql_enabled:
+            return await view.render_graphql_ide(request)
+        return JSONResponse({"errors": [{"message": "Not found", "extensions": {"code": "NOT_FOUND"}}]}, status_code=404)
+    length = request.headers.get("content-length")
+    if length and (not length.isdigit() or int(length) > settings.graphql_max_body_bytes):
+        return JSONResponse(
+            {"errors": [{"message": f"Request body exceeds {settings.graphql_max_body_bytes} bytes.", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]},
+            status_code=413,
+        )
+    if request.method == "POST" and not length:
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > settings.graphql_max_body_bytes:
+                return JSONResponse({"errors": [{"message": "Request body too large.", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]}, status_code=413)
+        request._body = bytes(body)
+
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        return _unauthorized("Authentication required: send 'Authorization: Bearer <token>'.", error=None)
+    if scheme.lower() != "bearer" or not token.strip():
+        return _unauthorized("The Authorization header must be 'Bearer <token>'.", error="invalid_request")
+    try:
+        request.state.claims = verify_access_token(token.strip())
+    except InvalidToken as e:
+        return _unauthorized(e.message)
+    try:
+        return await view.run(request)
+    except Unauthenticated as e:
+        return _unauthorized(e.message)
+    except HTTPException as e:
+        return JSONResponse({"errors": [{"message": e.reason, "extensions": {"code": "BAD_REQUEST"}}]}, status_code=e.status_code)
