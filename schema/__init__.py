@@ -7,7 +7,6 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from app.core.errors import InvalidId
-from schema.errors import ErrorFormatting
 from schema.limits import Limits
 from schema.relay import Node, resolve_node
 from schema.tenant import types as tenant_types  # noqa: F401  (registers node types)
@@ -41,7 +40,13 @@ def _types():
     return [tenant_types.Brand, tenant_types.Dealer, tenant_types.User]
 
 
-schema = strawberry.Schema(
+class Schema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        """Expected errors (validation, AppError) are not logged as failures; unexpected
+        ones are logged once, with the request id, by schema.errors.format_errors."""
+
+
+schema = Schema(
     query=Query,
     mutation=Mutation,
     types=_types(),
@@ -50,6 +55,5 @@ schema = strawberry.Schema(
         Limits,
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
-        ErrorFormatting,
     ],
 )

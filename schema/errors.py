@@ -6,11 +6,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Iterator
-
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 from app.core.errors import AppError, InputErrors
 
@@ -29,32 +26,26 @@ def user_errors(exc: AppError) -> list[UserError]:
     return [UserError(field=e.field, code=e.code, message=e.message) for e in errs]
 
 
-class ErrorFormatting(SchemaExtension):
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if not result or not getattr(result, "errors", None):
-            return
-        ctx = self.execution_context.context
-        request_id = getattr(ctx, "request_id", None)
-        result.errors = [self._format(e, request_id) for e in result.errors]
+def format_errors(errors: list[GraphQLError], request_id: str | None) -> list[GraphQLError]:
+    """Applied by the HTTP view to every result (parse, validation and execution errors)."""
+    return [_format(e, request_id) for e in errors]
 
-    @staticmethod
-    def _format(error: GraphQLError, request_id: str | None) -> GraphQLError:
-        original = error.original_error
-        if original is None or isinstance(original, GraphQLError):
-            ext = dict(error.extensions or {})
-            ext.setdefault("code", "GRAPHQL_VALIDATION_FAILED" if error.path is None else "BAD_REQUEST")
-            return GraphQLError(error.message, error.nodes, error.source, error.positions, error.path, None, ext)
-        if isinstance(original, AppError):
-            ext = {"code": original.code}
-            if original.field:
-                ext["field"] = original.field
-            return GraphQLError(original.message, error.nodes, error.source, error.positions, error.path, None, ext)
-        log.error("unhandled error in resolver", exc_info=(type(original), original, original.__traceback__),
-                  extra={"path": list(error.path or [])})
-        return GraphQLError(
-            f"Internal server error. Quote request id {request_id} when reporting it.",
-            error.nodes, error.source, error.positions, error.path, None,
-            {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
-        )
+
+def _format(error: GraphQLError, request_id: str | None) -> GraphQLError:
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError):
+        ext = dict(error.extensions or {})
+        ext.setdefault("code", "GRAPHQL_VALIDATION_FAILED" if error.path is None else "BAD_REQUEST")
+        return GraphQLError(error.message, error.nodes, error.source, error.positions, error.path, None, ext)
+    if isinstance(original, AppError):
+        ext = {"code": original.code}
+        if original.field:
+            ext["field"] = original.field
+        return GraphQLError(original.message, error.nodes, error.source, error.positions, error.path, None, ext)
+    log.error("unhandled error in resolver", exc_info=(type(original), original, original.__traceback__),
+              extra={"path": list(error.path or [])})
+    return GraphQLError(
+        f"Internal server error. Quote request id {request_id} when reporting it.",
+        error.nodes, error.source, error.positions, error.path, None,
+        {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+    )

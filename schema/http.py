@@ -23,6 +23,7 @@ from app.settings import get_settings
 from app.tenant import repository as tenant_repo
 from schema import schema
 from schema.context import Context
+from schema.errors import format_errors
 
 log = logging.getLogger("huifang.graphql")
 
@@ -57,6 +58,11 @@ class HuifangGraphQL(GraphQL):
     def encode_json(self, data: object) -> str:
         return orjson.dumps(data).decode()
 
+    async def process_result(self, request, result):
+        if result.errors:
+            result.errors = format_errors(result.errors, request_id_var.get())
+        return await super().process_result(request, result)
+
     async def get_context(self, request: Request, response: Response) -> Context:
         return Context(request=request, claims=request.state.claims, request_id=request_id_var.get() or "-")
 
@@ -77,7 +83,7 @@ class HuifangGraphQL(GraphQL):
 
 view = HuifangGraphQL(
     schema,
-    graphql_ide="graphiql" if get_settings().graphiql_enabled else None,
+    graphql_ide="graphiql",  # served only when settings.graphiql_enabled (see endpoint)
     allow_queries_via_get=True,
 )
 

@@ -7,7 +7,7 @@ from app.tenant.models import TenantModel
 
 
 class Customer(TenantModel):
-    dealer = fields.ForeignKeyField("huifang.Dealer", related_name=False, null=True, db_constraint=False, index=False)
+    dealer = fields.ForeignKeyField("huifang.Dealer", related_name=False, null=True, db_constraint=False, db_index=False)
     name = fields.CharField(max_length=200)
     phone = fields.CharField(max_length=32, null=True)
     email = fields.CharField(max_length=254, null=True)

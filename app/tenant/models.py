@@ -62,9 +62,9 @@ class User(TenantModel):
 
 
 class Membership(TenantModel):
-    user = fields.ForeignKeyField("huifang.User", related_name="memberships", db_constraint=False, index=False)
+    user = fields.ForeignKeyField("huifang.User", related_name="memberships", db_constraint=False, db_index=False)
     role = fields.CharEnumField(Role, max_length=32)
-    dealer = fields.ForeignKeyField("huifang.Dealer", related_name=False, null=True, db_constraint=False, index=False)
+    dealer = fields.ForeignKeyField("huifang.Dealer", related_name=False, null=True, db_constraint=False, db_index=False)
     regions = ArrayField("text", default=list)
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -99,11 +99,11 @@ def verify_access_token(token: str, *, ring: KeyRing | None = None) -> AccessCla
         registry.validate(decoded.claims)
     except jose_errors.ExpiredTokenError:
         raise InvalidToken("The access token has expired.") from None
-    except jose_errors.InvalidTokenError:
-        raise InvalidToken("The access token is not valid yet.") from None
     except jose_errors.MissingClaimError as e:
         raise InvalidToken(f"The access token lacks a required claim ({getattr(e, 'claim', '?')}).") from None
     except jose_errors.InvalidClaimError as e:
+        if getattr(e, "claim", None) == "nbf":
+            raise InvalidToken("The access token is not valid yet.") from None
         raise InvalidToken(f"The access token has a wrong '{getattr(e, 'claim', '?')}' claim.") from None
     except jose_errors.JoseError:
         raise InvalidToken() from None

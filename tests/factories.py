@@ -1,0 +1,85 @@
+"""Small async factories; every one needs the tenant."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from app.core import db
+from app.core.auth.tokens import mint_access_token
+from app.core.ids import to_global_id
+from app.core.permissions import Role
+from app.customer.models import Customer
+from app.tenant.models import Dealer, Membership, User
+from app.tenant.provision import provision_brand
+
+
+@dataclass
+class BrandFx:
+    tenant_id: uuid.UUID
+    slug: str
+    dealers: dict[str, Dealer] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+    customers: list[Customer] = field(default_factory=list)
+
+    def token(self, user_key: str = "admin", **kw) -> str:
+        return mint_access_token(tenant_id=self.tenant_id, subject=str(self.users[user_key].id), **kw)
+
+    def gid(self, type_name: str, key: str) -> str:
+        obj = self.dealers[key] if type_name == "Dealer" else self.users[key]
+        return to_global_id(type_name, obj.id)
+
+    @property
+    def brand_gid(self) -> str:
+        return to_global_id("Brand", self.tenant_id)
+
+
+# (key, code, region)
+DEALERS = [("d1", "N-001", "north"), ("d2", "N-002", "north"), ("d3", "E-001", "east")]
+# (key, role, dealer key, regions)
+USERS = [
+    ("analyst", Role.BRAND_ANALYST, None, []),
+    ("regional", Role.REGIONAL_MANAGER, None, ["north"]),
+    ("d1_manager", Role.DEALER_MANAGER, "d1", []),
+    ("d1_agent", Role.DEALER_AGENT, "d1", []),
+    ("d3_agent", Role.DEALER_AGENT, "d3", []),
+]
+
+
+async def make_brand(prefix: str = "t") -> BrandFx:
+    slug = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    brand, admin = await provision_brand(slug, f"Brand {slug}", f"admin@{slug}.test")
+    fx = BrandFx(brand.id, slug)
+    fx.users["admin"] = admin
+    async with db.tenant_transaction(brand.id):
+        for key, code, region in DEALERS:
+            fx.dealers[key] = await Dealer.create(tenant_id=brand.id, code=code, name=f"{slug} dealer {code}", region=region)
+        for key, role, dealer_key, regions in USERS:
+            u = await User.create(tenant_id=brand.id, email=f"{key}@{slug}.test", display_name=key)
+            await Membership.create(
+                tenant_id=brand.id, user_id=u.id, role=role,
+                dealer_id=fx.dealers[dealer_key].id if dealer_key else None, regions=regions,
+            )
+            fx.users[key] = u
+        for key, dealer in fx.dealers.items():
+            for i in range(2):
+                fx.customers.append(
+                    await Customer.create(tenant_id=brand.id, dealer_id=dealer.id, name=f"{key}-cust-{i}", phone=f"1380000{i:04d}")
+                )
+    return fx
+
+
+class GQL:
+    def __init__(self, client):
+        self.client = client
+
+    async def raw(self, token: str | None, query: str, variables: dict | None = None, **kw):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return await self.client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers, **kw)
+
+    async def __call__(self, token: str, query: str, variables: dict | None = None, *, errors_ok: bool = False) -> dict:
+        r = await self.raw(token, query, variables)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        if not errors_ok:
+            assert "errors" not in body, body
+        return body

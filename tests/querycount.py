@@ -1,0 +1,42 @@
+"""Count SQL statements sent through Tortoise's asyncpg client (the app's only DB path)."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from unittest import mock
+
+from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
+
+
+class Counter:
+    def __init__(self):
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@contextmanager
+def count_queries():
+    counter = Counter()
+    originals = {}
+    for cls in (AsyncpgDBClient, TransactionWrapper):
+        for name in ("execute_query", "execute_query_dict", "execute_insert", "execute_many", "execute_script"):
+            if name in cls.__dict__:
+                originals[(cls, name)] = cls.__dict__[name]
+
+    def wrap(fn):
+        async def inner(self, query, *args, **kwargs):
+            counter.statements.append(query)
+            return await fn(self, query, *args, **kwargs)
+
+        return inner
+
+    patches = [mock.patch.object(cls, name, wrap(fn)) for (cls, name), fn in originals.items()]
+    for p in patches:
+        p.start()
+    try:
+        yield counter
+    finally:
+        for p in patches:
+            p.stop()
