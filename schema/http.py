@@ -123,4 +123,10 @@ async def graphql_endpoint(request: Request) -> Response:
     except Unauthenticated as e:
         return _unauthorized(e.message)
     except HTTPException as e:
-        return JSONResponse({"errors": [{"message": e.reason, "extensions": {"code": "BAD_REQUEST"}}]}, status_code=e.status_code)
+        return _bad_request(e.reason, e.status_code)
+    except UnicodeDecodeError:
+        return _bad_request("The request body is not valid UTF-8 JSON.")
+
+
+def _bad_request(message: str, status: int = 400) -> JSONResponse:
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}, status_code=status)

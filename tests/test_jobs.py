@@ -1,0 +1,94 @@
+"""Jobs: enqueued only after commit, run in the enqueuing tenant's transaction, idempotent."""
+import asyncio
+
+from arq.worker import Worker
+
+from app.core import db, jobs
+from app.customer.models import Customer
+from app.settings import get_settings
+from app.tenant.models import Dealer
+from app.tenant.service import RECOUNT_JOB
+
+RECOUNT = "mutation($id: ID!) { dealerRecountCustomers(input: {id: $id}) { dealer { id } errors { code } } }"
+BAD_CREATE = 'mutation { dealerCreate(input: {code: "!!", name: "", region: ""}) { errors { code } } }'
+
+
+async def queued() -> int:
+    return await jobs.pool().zcard(get_settings().queue_name)
+
+
+async def drain():
+    await jobs.pool().delete(get_settings().queue_name)
+
+
+async def run_worker():
+    w = Worker(functions=list(jobs.REGISTRY.values()), redis_pool=jobs.pool(), queue_name=get_settings().queue_name,
+               burst=True, handle_signals=False, poll_delay=0.05, keep_result=0)
+    await w.main()
+    return w
+
+
+async def customer_count(brand, key):
+    async with db.tenant_transaction(brand.tenant_id):
+        return (await Dealer.get(tenant_id=brand.tenant_id, id=brand.dealers[key].id)).customer_count
+
+
+async def test_rolled_back_mutation_enqueues_nothing(gql, brand_a):
+    await drain()
+    doc = "mutation($id: ID!) { a: dealerRecountCustomers(input: {id: $id}) { errors { code } } b: dealerCreate(input: {code: \"!!\", name: \"\", region: \"\"}) { errors { code } } }"
+    body = await gql(brand_a.token(), doc, {"id": brand_a.gid("Dealer", "d1")})
+    assert body["data"]["a"]["errors"] == [] and body["data"]["b"]["errors"]
+    assert await queued() == 0
+    # the same inside an explicit transaction that raises
+    try:
+        async with db.tenant_transaction(brand_a.tenant_id):
+            jobs.enqueue(RECOUNT_JOB, brand_a.tenant_id, brand_a.dealers["d1"].id)
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert await queued() == 0
+
+
+async def test_committed_mutation_enqueues_once_and_job_runs_in_tenant(gql, brand_a, brand_b):
+    await drain()
+    async with db.tenant_transaction(brand_a.tenant_id):
+        await Customer.create(tenant_id=brand_a.tenant_id, dealer_id=brand_a.dealers["d1"].id, name="late arrival")
+    assert await customer_count(brand_a, "d1") == 0  # factories do not count
+    for _ in range(3):  # duplicate requests collapse into one queued job
+        body = await gql(brand_a.token(), RECOUNT, {"id": brand_a.gid("Dealer", "d1")})
+        assert body["data"]["dealerRecountCustomers"]["errors"] == []
+    assert await queued() == 1
+    w = await run_worker()
+    assert w.jobs_complete == 1 and w.jobs_failed == 0
+    assert await customer_count(brand_a, "d1") == 3
+    assert await customer_count(brand_b, "d1") == 0  # the other tenant is untouched
+
+
+async def test_job_run_twice_has_the_effect_of_once(brand_a):
+    fn = jobs.REGISTRY[RECOUNT_JOB].coroutine
+    ctx = {"job_id": "t"}
+    first = await fn(ctx, str(brand_a.tenant_id), str(brand_a.dealers["d2"].id))
+    second = await fn(ctx, str(brand_a.tenant_id), str(brand_a.dealers["d2"].id))
+    assert first == second == 2 == await customer_count(brand_a, "d2")
+
+
+async def test_job_for_another_tenants_dealer_changes_nothing(brand_a, brand_b):
+    """A job carrying tenant A with B's dealer id runs under A's RLS and finds nothing."""
+    fn = jobs.REGISTRY[RECOUNT_JOB].coroutine
+    assert await fn({}, str(brand_a.tenant_id), str(brand_b.dealers["d1"].id)) is None
+    assert await customer_count(brand_b, "d1") == 0
+
+
+def test_enqueue_outside_a_transaction_is_refused(brand_a):
+    import pytest
+
+    with pytest.raises(RuntimeError):
+        jobs.enqueue(RECOUNT_JOB, brand_a.tenant_id, brand_a.dealers["d1"].id)
+
+
+async def test_worker_settings_collect_task_modules():
+    import workers
+
+    ws = workers.worker_settings()
+    assert RECOUNT_JOB in {f.name for f in ws.functions}
+    assert ws.queue_name == get_settings().queue_name
