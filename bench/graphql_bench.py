@@ -1,0 +1,222 @@
+"""`make bench`: the full stack vs a plain Starlette + asyncpg floor, measured in the same run.
+
+Query: authenticated `viewer` + the first page (20) of `dealers`, brand with 200 dealers.
+Both servers are single uvicorn processes; the load generator is a third process with N
+keep-alive connections. Reports rps, p50/p99, the ratio to the floor, SQL statements per
+request, and a cProfile of the GraphQL path (where the time goes)."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import json
+import os
+import pstats
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERY = ("{ viewer { roles brand { id name } } dealers(first: 20) { edges { cursor node { id code name region } } "
+         "pageInfo { hasNextPage } } }")
+BRAND = "bench"
+DEALERS = 200
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare_env() -> list:
+    """Servers (embedded unless DATABASE_URL/REDIS_URL), a bench database, signing keys."""
+    from app.core.auth.keys import generate_key
+    from app.core.db import PgTarget
+
+    servers = []
+    data = ROOT / ".data"
+    data.mkdir(exist_ok=True)
+    if os.environ.get("DATABASE_URL"):
+        os.environ["DATABASE_URL"] = PgTarget.parse(os.environ["DATABASE_URL"]).with_(database="huifang_bench").url()
+        if os.environ.get("DATABASE_ADMIN_URL"):
+            os.environ["DATABASE_ADMIN_URL"] = PgTarget.parse(os.environ["DATABASE_ADMIN_URL"]).with_(database="huifang_bench").url()
+    else:
+        from app.core.embedded import start_postgres
+
+        pg, url = start_postgres(data / "test-pg", "huifang_bench")
+        servers.append(pg)
+        os.environ["DATABASE_URL"] = url
+    if not os.environ.get("REDIS_URL"):
+        from app.core.embedded import start_valkey
+
+        vk, rurl = start_valkey(data / "bench-valkey", port=free_port())
+        servers.append(vk)
+        os.environ["REDIS_URL"] = rurl
+    keys = data / "bench-jwks.json"
+    if not keys.exists():
+        keys.write_text(json.dumps({"keys": [generate_key()]}))
+    os.environ.update(JWT_KEYS_FILE=str(keys), ENV="test", LOG_LEVEL="WARNING", DB_POOL_MIN="10", DB_POOL_MAX="10")
+    from app.settings import get_settings
+
+    get_settings.cache_clear()
+    return servers
+
+
+async def seed() -> tuple[str, str]:
+    from app.cli import brand_id_by_slug  # noqa: F401
+    from app.core import db
+    from app.core.auth.tokens import mint_access_token
+    from app.core.db import PgTarget
+    from app.core.setup import setup
+    from app.settings import get_settings
+    from app.tenant.models import Dealer, User
+    from app.tenant.provision import provision_brand
+
+    s = get_settings()
+    await setup(s.admin_url, s.database_url, s.app_db_role)
+    target = await db.service_target(s.database_url, s.app_db_role)
+    conn = await PgTarget.parse(s.admin_url).connect()
+    tid = await conn.fetchval("SELECT id FROM brand WHERE slug = $1", BRAND)
+    await conn.close()
+    await db.init_orm(target, minsize=1, maxsize=2)
+    if tid is None:
+        brand, _ = await provision_brand(BRAND, "Bench Brand", f"admin@{BRAND}.example")
+        tid = brand.id
+        async with db.tenant_transaction(tid):
+            await Dealer.bulk_create([Dealer(tenant_id=tid, code=f"B-{i:04d}", name=f"Dealer {i:04d}", region=f"r{i % 7}") for i in range(DEALERS)])
+    async with db.tenant_transaction(tid):
+        user = await User.get(tenant_id=tid, email=f"admin@{BRAND}.example")
+    await db.close_orm()
+    return mint_access_token(tenant_id=tid, subject=str(user.id), ttl_seconds=3600), target.url()
+
+
+def start(cmd: list[str], env: dict, port: int) -> subprocess.Popen:
+    import httpx
+
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    for _ in range(150):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5)
+            return proc
+        except httpx.HTTPError:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stderr.read().decode())
+            time.sleep(0.2)
+    raise RuntimeError(f"{cmd} did not start")
+
+
+def load(port: int, token: str, concurrency: int, duration: float) -> dict:
+    body = json.dumps({"query": QUERY})
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.load", "--url", f"http://127.0.0.1:{port}/graphql", "--token", token,
+         "--body", body, "--concurrency", str(concurrency), "--duration", str(duration)],
+        cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+async def statements_and_profile(token: str, n: int) -> tuple[int, list[str], str]:
+    """In-process: SQL statements of one request, and a cProfile of n requests."""
+    from app.core import db, jobs
+    from app.main import create_app
+    from app.settings import get_settings
+    from tests.querycount import count_queries
+
+    s = get_settings()
+    await db.init_orm(await db.service_target(s.database_url, s.app_db_role), minsize=1, maxsize=4)
+    await jobs.init(s.redis_url, s.queue_name)
+    app = create_app()
+    body = json.dumps({"query": QUERY}).encode()
+    scope = {"type": "http", "method": "POST", "path": "/graphql", "raw_path": b"/graphql", "query_string": b"",
+             "headers": [(b"authorization", f"Bearer {token}".encode()), (b"content-type", b"application/json"),
+                         (b"content-length", str(len(body)).encode())],
+             "http_version": "1.1", "scheme": "http", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1), "root_path": "", "app": app}
+
+    async def one():
+        sent = False
+
+        async def receive():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.disconnect"}
+
+        async def send(msg):
+            pass
+
+        await app(dict(scope), receive, send)
+
+    await one()
+    with count_queries() as c:
+        await one()
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(n):
+        await one()
+    prof.disable()
+    buf = io.StringIO()
+    pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(25)
+    await jobs.close()
+    await db.close_orm()
+    return c.count, c.statements, buf.getvalue()
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--concurrency", type=int, default=32)
+    p.add_argument("--duration", type=float, default=10)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--profile-requests", type=int, default=300)
+    a = p.parse_args()
+    sys.path.insert(0, str(ROOT))
+    servers = prepare_env()
+    try:
+        token, service_url = asyncio.run(seed())
+        env = dict(os.environ)
+        app_port, floor_port = free_port(), free_port()
+        app_proc = start([sys.executable, "-m", "app", "serve", "--port", str(app_port)], env, app_port)
+        floor_proc = start([sys.executable, "-m", "uvicorn", "bench.floor:app", "--port", str(floor_port), "--no-access-log",
+                            "--log-level", "warning"], {**env, "FLOOR_DATABASE_URL": service_url}, floor_port)
+        try:
+            load(floor_port, token, a.concurrency, 2)  # warm up both
+            load(app_port, token, a.concurrency, 2)
+            rounds = []
+            for _ in range(a.rounds):
+                rounds.append({"floor": load(floor_port, token, a.concurrency, a.duration),
+                               "huifang": load(app_port, token, a.concurrency, a.duration)})
+        finally:
+            for proc in (app_proc, floor_proc):
+                proc.terminate()
+                proc.wait(10)
+        n_sql, sql, profile = asyncio.run(statements_and_profile(token, a.profile_requests))
+    finally:
+        for srv in servers:
+            getattr(srv, "stop", lambda: None)()
+
+    best = max(rounds, key=lambda r: r["huifang"]["rps"])
+    floor = max((r["floor"] for r in rounds), key=lambda r: r["rps"])
+    ratio = best["huifang"]["rps"] / floor["rps"]
+    report = {"query": QUERY, "concurrency": a.concurrency, "duration_s": a.duration, "rounds": rounds,
+              "huifang_best": best["huifang"], "floor_best": floor, "throughput_ratio": round(ratio, 3),
+              "sql_statements_per_request": n_sql + 2, "sql": ["BEGIN", *sql, "COMMIT"]}
+    print("\n== Huifang GraphQL benchmark (viewer + dealers first page, %d connections) ==" % a.concurrency)
+    for i, r in enumerate(rounds, 1):
+        for name in ("floor", "huifang"):
+            x = r[name]
+            print(f"round {i} {name:8s} {x['rps']:8.1f} req/s  p50 {x['p50_ms']:6.2f} ms  p99 {x['p99_ms']:6.2f} ms  errors {x['errors']}")
+    print(f"\nthroughput ratio huifang/floor: {ratio:.2f}  (goal >= 0.60)")
+    print(f"huifang p99: {best['huifang']['p99_ms']} ms  (goal < 25 ms)")
+    print(f"SQL statements per request: {n_sql + 2} (BEGIN, {', '.join(s.split()[0] + '…' for s in sql)}, COMMIT)")
+    print("\n== where the time goes (cProfile, tottime, %d in-process requests) ==" % a.profile_requests)
+    print("\n".join(profile.splitlines()[:45]))
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"graphql-{time.strftime('%Y%m%dT%H%M%S')}.json").write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""A small, cheap HTTP/1.1 keep-alive load generator (one process, N connections).
+
+Prints one JSON line: requests, errors, rps, p50/p90/p99 latency in ms."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from urllib.parse import urlparse
+
+
+async def worker(host, port, payload: bytes, deadline: float, lat: list, errors: list):
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        while time.perf_counter() < deadline:
+            t0 = time.perf_counter()
+            writer.write(payload)
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:].strip())
+            body = await reader.readexactly(length)
+            lat.append(time.perf_counter() - t0)
+            if status != 200 or b'"errors"' in body:
+                errors.append(status)
+    finally:
+        writer.close()
+
+
+async def run(url: str, token: str, body: bytes, concurrency: int, duration: float) -> dict:
+    u = urlparse(url)
+    payload = (
+        f"POST {u.path} HTTP/1.1\r\nHost: {u.hostname}:{u.port}\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    lat: list[float] = []
+    errors: list[int] = []
+    start = time.perf_counter()
+    deadline = start + duration
+    await asyncio.gather(*(worker(u.hostname, u.port, payload, deadline, lat, errors) for _ in range(concurrency)))
+    elapsed = time.perf_counter() - start
+    lat.sort()
+
+    def pct(p):
+        return round(lat[min(len(lat) - 1, int(len(lat) * p))] * 1000, 2) if lat else None
+
+    return {"requests": len(lat), "errors": len(errors), "rps": round(len(lat) / elapsed, 1),
+            "p50_ms": pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99)}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--url", required=True)
+    p.add_argument("--token", required=True)
+    p.add_argument("--body", required=True)
+    p.add_argument("--concurrency", type=int, default=32)
+    p.add_argument("--duration", type=float, default=10)
+    a = p.parse_args()
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    print(json.dumps(asyncio.run(run(a.url, a.token, a.body.encode(), a.concurrency, a.duration))))
+
+
+if __name__ == "__main__":
+    main()
