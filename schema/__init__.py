@@ -8,6 +8,7 @@ from strawberry.tools import merge_types
 
 from app.core.errors import InvalidId
 from schema.limits import Limits
+from schema.permissions import PUBLIC, describe
 from schema.relay import Node, resolve_node
 from schema.tenant import types as tenant_types  # noqa: F401  (registers node types)
 from schema.tenant.mutations import TenantMutation
@@ -19,11 +20,11 @@ CACHE_SIZE = 1024
 
 @strawberry.type
 class NodeQuery:
-    @strawberry.field(description="Fetch any object by global id; null if it does not exist or is not yours.")
+    @strawberry.field(description=describe(None, "Fetch any object by global id; null if it does not exist or is not yours (the object type's own permission applies)."), permission_classes=PUBLIC)
     async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
         return await resolve_node(info, id)
 
-    @strawberry.field(description=f"Fetch up to {MAX_NODES} objects by global id, in order; null where not found.")
+    @strawberry.field(description=describe(None, f"Fetch up to {MAX_NODES} objects by global id, in order; null where not found."), permission_classes=PUBLIC)
     async def nodes(self, info: strawberry.Info, ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > MAX_NODES:
             raise InvalidId(f"At most {MAX_NODES} ids per call.")

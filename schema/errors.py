@@ -38,7 +38,7 @@ def _format(error: GraphQLError, request_id: str | None) -> GraphQLError:
         ext.setdefault("code", "GRAPHQL_VALIDATION_FAILED" if error.path is None else "BAD_REQUEST")
         return GraphQLError(error.message, error.nodes, error.source, error.positions, error.path, None, ext)
     if isinstance(original, AppError):
-        ext = {"code": original.code}
+        ext = {"code": original.code, **original.extensions}
         if original.field:
             ext["field"] = original.field
         return GraphQLError(original.message, error.nodes, error.source, error.positions, error.path, None, ext)

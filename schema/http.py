@@ -108,6 +108,14 @@ async def graphql_endpoint(request: Request) -> Response:
                 return JSONResponse({"errors": [{"message": "Request body too large.", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]}, status_code=413)
         request._body = bytes(body)
 
+    if request.method == "POST" and request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            parsed = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return _bad_request("Unable to parse request body as JSON.")
+        if not isinstance(parsed, dict):
+            return _bad_request("The request body must be a JSON object (batching is not supported).")
+
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if not header:

@@ -54,11 +54,14 @@ class Connection(Generic[T]):
 
 # type name -> async (info, uuid) -> Node | None; each domain registers its types
 NODE_RESOLVERS: dict[str, Callable[[strawberry.Info, uuid.UUID], Awaitable[object | None]]] = {}
+# type name -> the permission needed to read it through node/nodes (None: any caller of the brand)
+NODE_PERMS: dict[str, object] = {}
 
 
-def node_type(name: str):
+def node_type(name: str, perm=None):
     def deco(fn):
         NODE_RESOLVERS[name] = fn
+        NODE_PERMS[name] = perm
         return fn
 
     return deco
@@ -79,4 +82,7 @@ def decode(global_id: str, expected: str | None = None) -> tuple[str, uuid.UUID]
 
 async def resolve_node(info: strawberry.Info, global_id: str) -> object | None:
     type_name, pk = decode(global_id)
+    perm = NODE_PERMS[type_name]
+    if perm is not None:
+        info.context.scope.require(perm)
     return await NODE_RESOLVERS[type_name](info, pk)

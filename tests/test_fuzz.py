@@ -14,7 +14,7 @@ SDL = schema.as_str()
 LEAKS = ("Traceback", "asyncpg", "tortoise", "File \"", "Exception", "psycopg", "SELECT ")
 KNOWN_CODES = {
     "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST", "INVALID_ID", "NOT_FOUND", "INVALID_CURSOR", "INVALID_PAGINATION",
-    "PERMISSION_DENIED", "INVALID", "QUERY_TOO_COSTLY", "PAYLOAD_TOO_LARGE",
+    "PERMISSION_DENIED", "INVALID", "UNAUTHENTICATED", "QUERY_TOO_COSTLY", "PAYLOAD_TOO_LARGE",
 }
 
 queries = from_schema(SDL, mode=Mode.POSITIVE) | from_schema(SDL, mode=Mode.NEGATIVE)

@@ -165,6 +165,12 @@ async def tenant_transaction(tenant_id: uuid.UUID) -> AsyncIterator[Any]:
         await jobs.send(buffer)
 
 
+async def fetch(sql: str, params: list) -> list:
+    """SELECT through the current transaction's connection; asyncpg records (positional)."""
+    _, rows = await connections.get("default").execute_query(sql, params)
+    return rows
+
+
 def conn():
     """The connection of the current transaction (or the pool outside one)."""
     return connections.get("default")

@@ -6,9 +6,11 @@ class AppError(Exception):
     code = "APP_ERROR"
     message = "Request failed."
 
-    def __init__(self, message: str | None = None, *, field: str | None = None, code: str | None = None):
+    def __init__(self, message: str | None = None, *, field: str | None = None, code: str | None = None,
+                 extensions: dict | None = None):
         self.message = message or self.message
         self.field = field
+        self.extensions = extensions or {}
         if code:
             self.code = code
         super().__init__(self.message)

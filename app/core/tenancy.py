@@ -90,7 +90,10 @@ class Scope:
 
     def require(self, perm: Perm) -> None:
         if perm not in self.actor.perms:
-            raise PermissionDenied(f"Requires the '{perm.value}' permission.", code="PERMISSION_DENIED")
+            raise PermissionDenied(
+                f"Missing permission: this needs the '{perm.value}' scope.",
+                code="PERMISSION_DENIED", extensions={"missingScope": perm.value},
+            )
 
     def may_see_dealer(self, dealer_id: uuid.UUID, region: str | None) -> bool:
         if self.dealer_ids is None:

@@ -4,6 +4,10 @@ Every tenant-owned table carries `tenant_id`; migrations add forced row-level se
 `tenant_id` part of the primary key, unique constraints and foreign keys (Citus-ready)."""
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass, fields as dc_fields
+from datetime import datetime
+
 from tortoise import fields
 from tortoise.contrib.postgres.fields import ArrayField
 from tortoise.models import Model
@@ -72,3 +76,31 @@ class Membership(TenantModel):
         table = "membership"
         unique_together = (("tenant_id", "user_id", "role"),)
         indexes = (("tenant_id", "dealer_id"),)
+
+
+# Read models for hot paths: built straight from asyncpg records (no ORM object per row).
+@dataclass(slots=True, frozen=True)
+class BrandRow:
+    id: uuid.UUID
+    slug: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(slots=True, frozen=True)
+class DealerRow:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    code: str
+    name: str
+    region: str
+    time_zone: str
+    city: str | None
+    customer_count: int
+    customer_count_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+BRAND_COLUMNS = ", ".join(f.name for f in dc_fields(BrandRow))
+DEALER_COLUMNS = ", ".join(f.name for f in dc_fields(DealerRow))

@@ -12,7 +12,7 @@ from app.core.pagination import Page, PageArgs, build_page, keyset_clause, valid
 from app.core.permissions import Role
 from app.core.tenancy import Membership as MembershipGrant
 from app.core.tenancy import Scope
-from app.tenant.models import Brand, Dealer, User
+from app.tenant.models import BRAND_COLUMNS, DEALER_COLUMNS, BrandRow, Dealer, DealerRow, User
 
 DEALER_ORDERS = {"NAME": ("name", "id"), "CODE": ("code", "id")}
 
@@ -26,15 +26,23 @@ def _dealer_visibility(scope: Scope, params: list, alias: str = "") -> str:
     return f" AND ({alias}id = ANY(${n - 1}::uuid[]) OR {alias}region = ANY(${n}::text[]))"
 
 
-async def get_brand(scope: Scope) -> Brand | None:
-    return await Brand.get_or_none(id=scope.tenant_id)
+async def get_brand(scope: Scope) -> BrandRow | None:
+    rows = await db.fetch(f"SELECT {BRAND_COLUMNS} FROM brand WHERE id = $1", [scope.tenant_id])
+    return BrandRow(*rows[0]) if rows else None
 
 
-async def dealers_by_ids(scope: Scope, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Dealer]:
+async def dealers_by_ids(scope: Scope, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, DealerRow]:
     params: list = [scope.tenant_id, list(ids)]
-    sql = "SELECT * FROM dealer WHERE tenant_id = $1 AND id = ANY($2::uuid[])" + _dealer_visibility(scope, params)
+    sql = f"SELECT {DEALER_COLUMNS} FROM dealer WHERE tenant_id = $1 AND id = ANY($2::uuid[])" + _dealer_visibility(scope, params)
+    return {r[0]: DealerRow(*r) for r in await db.fetch(sql, params)}
+
+
+async def dealer_for_update(scope: Scope, dealer_id: uuid.UUID) -> Dealer | None:
+    """The ORM object, locked for the rest of the transaction, if the scope may see it."""
+    params: list = [scope.tenant_id, dealer_id]
+    sql = "SELECT * FROM dealer WHERE tenant_id = $1 AND id = $2" + _dealer_visibility(scope, params) + " FOR UPDATE"
     rows = await db.conn().execute_query_dict(sql, params)
-    return {r["id"]: Dealer._init_from_db(**r) for r in rows}
+    return Dealer._init_from_db(**rows[0]) if rows else None
 
 
 async def list_dealers(
@@ -43,7 +51,7 @@ async def list_dealers(
 ) -> Page:
     limit, _ = validate(page, default=default_size, maximum=max_size)
     params: list = [scope.tenant_id]
-    sql = "SELECT * FROM dealer WHERE tenant_id = $1" + _dealer_visibility(scope, params)
+    sql = f"SELECT {DEALER_COLUMNS} FROM dealer WHERE tenant_id = $1" + _dealer_visibility(scope, params)
     if regions:
         params.append(list(regions))
         sql += f" AND region = ANY(${len(params)}::text[])"
@@ -54,8 +62,7 @@ async def list_dealers(
     where, extra, order_by, backwards = keyset_clause(columns, page, len(params) + 1)
     params.extend(extra)
     sql += f"{where} ORDER BY {order_by} LIMIT {limit + 1}"
-    rows = await db.conn().execute_query_dict(sql, params)
-    dealers = [Dealer._init_from_db(**r) for r in rows]
+    dealers = [DealerRow(*r) for r in await db.fetch(sql, params)]
     return build_page(dealers, limit, backwards, page, key=lambda d: [getattr(d, c) for c in columns])
 
 

@@ -46,7 +46,7 @@ async def create_dealer(scope: Scope, *, code: str, name: str, region: str, time
     return await repo.create_dealer(scope, **values)
 
 
-async def get_dealer(scope: Scope, dealer_id: uuid.UUID) -> Dealer:
+async def get_dealer(scope: Scope, dealer_id: uuid.UUID):
     dealer = (await repo.dealers_by_ids(scope, [dealer_id])).get(dealer_id)
     if dealer is None:
         raise NotFound("No such dealer.", field="id")
@@ -55,7 +55,9 @@ async def get_dealer(scope: Scope, dealer_id: uuid.UUID) -> Dealer:
 
 async def update_dealer(scope: Scope, dealer_id: uuid.UUID, **changes) -> Dealer:
     scope.require(Perm.ADMIN)
-    dealer = await get_dealer(scope, dealer_id)
+    dealer = await repo.dealer_for_update(scope, dealer_id)
+    if dealer is None:
+        raise NotFound("No such dealer.", field="id")
     changes = {k: v for k, v in changes.items() if v is not None}
     _check_dealer_fields(changes)
     for k, v in changes.items():

@@ -7,7 +7,9 @@ import strawberry
 from app.core.errors import AppError
 from app.tenant import service
 from schema.errors import UserError, user_errors
+from schema.permissions import describe, needs
 from schema.relay import decode
+from app.core.permissions import Perm
 from schema.tenant.types import Dealer
 
 
@@ -53,13 +55,13 @@ async def run_dealer(info: strawberry.Info, op: Callable[[], Awaitable]) -> Deal
 
 @strawberry.type
 class TenantMutation:
-    @strawberry.mutation(description="Create a dealer (brand admins).")
+    @strawberry.mutation(description=describe(Perm.ADMIN, "Create a dealer."), permission_classes=needs(Perm.ADMIN))
     async def dealer_create(self, info: strawberry.Info, input: DealerCreateInput) -> DealerPayload:
         return await run_dealer(info, lambda: service.create_dealer(
             info.context.scope, code=input.code, name=input.name, region=input.region,
             time_zone=input.time_zone, city=input.city))
 
-    @strawberry.mutation(description="Update a dealer (brand admins). Omitted fields stay as they are.")
+    @strawberry.mutation(description=describe(Perm.ADMIN, "Update a dealer; omitted fields stay as they are."), permission_classes=needs(Perm.ADMIN))
     async def dealer_update(self, info: strawberry.Info, input: DealerUpdateInput) -> DealerPayload:
         async def op():
             _, pk = decode(input.id, "Dealer")
@@ -69,7 +71,7 @@ class TenantMutation:
 
         return await run_dealer(info, op)
 
-    @strawberry.mutation(description="Queue a recount of the dealer's customers (a background job, after commit).")
+    @strawberry.mutation(description=describe(Perm.ADMIN, "Queue a recount of the dealer's customers (a background job, after commit)."), permission_classes=needs(Perm.ADMIN))
     async def dealer_recount_customers(self, info: strawberry.Info, input: DealerRecountCustomersInput) -> DealerPayload:
         async def op():
             _, pk = decode(input.id, "Dealer")

@@ -6,6 +6,7 @@ from app.core.errors import NotFound
 from app.core.pagination import PageArgs
 from app.settings import get_settings
 from app.tenant import repository
+from schema.permissions import PUBLIC, describe
 from schema.relay import Connection
 from schema.tenant.types import Brand, Dealer, DealerFilter, DealerOrderField, Permission, Role, User
 
@@ -38,7 +39,7 @@ async def _brand(info: strawberry.Info) -> Brand:
 
 @strawberry.type
 class TenantQuery:
-    @strawberry.field(description="The authenticated caller.")
+    @strawberry.field(description=describe(None, "The authenticated caller."), permission_classes=PUBLIC)
     def viewer(self, info: strawberry.Info) -> Viewer:
         actor = info.context.actor
         return Viewer(
@@ -47,11 +48,11 @@ class TenantQuery:
             actor_kind=actor.kind,
         )
 
-    @strawberry.field(description="The caller's brand.")
+    @strawberry.field(description=describe(None, "The caller's brand."), permission_classes=PUBLIC)
     async def brand(self, info: strawberry.Info) -> Brand:
         return await _brand(info)
 
-    @strawberry.field(description="Dealers visible to the caller, keyset-paginated.")
+    @strawberry.field(description=describe(None, "Dealers visible to the caller (dealer staff: their dealer; regional managers: their regions), keyset-paginated."), permission_classes=PUBLIC)
     async def dealers(
         self,
         info: strawberry.Info,

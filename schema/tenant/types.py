@@ -22,7 +22,7 @@ class Brand(Node):
     created_at: datetime
 
     @classmethod
-    def from_row(cls, row: models.Brand) -> "Brand":
+    def from_row(cls, row: models.BrandRow) -> "Brand":
         return cls(id=gid("Brand", row.id), slug=row.slug, name=row.name, created_at=row.created_at)
 
 
@@ -41,7 +41,7 @@ class Dealer(Node):
     pk: strawberry.Private[uuid.UUID]
 
     @classmethod
-    def from_row(cls, row: models.Dealer) -> "Dealer":
+    def from_row(cls, row: "models.DealerRow | models.Dealer") -> "Dealer":
         return cls(
             id=gid("Dealer", row.id), code=row.code, name=row.name, region=row.region, time_zone=row.time_zone,
             city=row.city, customer_count=row.customer_count, customer_count_at=row.customer_count_at,
