@@ -31,12 +31,23 @@ class Settings(BaseSettings):
     public_url: str | None = None
 
     # Tokens
-    jwt_issuer: str = "https://huifang.local"
+    jwt_issuer: str | None = None  # default: PUBLIC_URL, else http://HOST:PORT
     jwt_audience: str = "huifang-api"
     jwt_keys_file: Path | None = None  # a JWKS with private keys; the first active key signs
     jwt_keys: str | None = None  # the same JWKS inline (takes precedence over the file)
     access_token_ttl_seconds: int = 900
     clock_skew_seconds: int = 30
+
+    # OAuth
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    authorization_code_ttl_seconds: int = 60
+    client_secret_overlap_seconds: int = 3600  # old secret stays valid this long after rotation
+    rate_limit_token_per_client: int = 60  # per minute
+    rate_limit_token_per_ip: int = 120  # per minute
+    rate_limit_login_per_ip: int = 20  # per 5 minutes
+    rate_limit_login_per_account: int = 10  # per 5 minutes
+    login_ticket_ttl_seconds: int = 300
+    cookie_secure: bool | None = None  # default: on in production
 
     # GraphQL limits
     graphql_max_depth: int = 12
@@ -53,6 +64,18 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return self.graphiql if self.graphiql is not None else self.env == "development"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def issuer(self) -> str:
+        return self.jwt_issuer or self.base_url
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.cookie_secure if self.cookie_secure is not None else self.env == "production"
 
     @property
     def admin_url(self) -> str | None:

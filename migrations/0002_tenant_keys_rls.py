@@ -6,41 +6,17 @@ Tortoise has no composite primary keys, so this migration:
 - enables and FORCES row-level security with one policy per table on
   `tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid`.
 With no tenant set, reads return no rows and writes fail. New tenant tables must do the same
-(use `tenant_table_sql()` below); tests/test_catalog.py walks the catalog and fails otherwise."""
+(use `app.core.rls.tenant_table_sql()`); tests/test_catalog.py walks the catalog and fails otherwise."""
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 
-TENANT_EXPR = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
-
-
-def drop_foreign_keys_sql(table: str) -> str:
-    return f"""
-DO $$
-DECLARE c record;
-BEGIN
-  FOR c IN SELECT conname FROM pg_constraint
-           WHERE conrelid = '"{table}"'::regclass AND contype = 'f' LOOP
-    EXECUTE format('ALTER TABLE "{table}" DROP CONSTRAINT %I', c.conname);
-  END LOOP;
-END $$;"""
-
-
-def tenant_table_sql(table: str) -> list[str]:
-    return [
-        f'ALTER TABLE "{table}" DROP CONSTRAINT "{table}_pkey"',
-        f'ALTER TABLE "{table}" ADD CONSTRAINT "{table}_pkey" PRIMARY KEY (tenant_id, id)',
-        f'ALTER TABLE "{table}" ADD CONSTRAINT "{table}_tenant_fk" FOREIGN KEY (tenant_id) REFERENCES brand (id)',
-        f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY',
-        f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY',
-        f'CREATE POLICY tenant_isolation ON "{table}" USING (tenant_id = {TENANT_EXPR}) WITH CHECK (tenant_id = {TENANT_EXPR})',
-    ]
-
+from app.core.rls import TENANT_EXPR, drop_foreign_keys_sql, tenant_table_sql  # noqa: E402
 
 TENANT_TABLES = ["dealer", "app_user", "membership", "customer"]
 
 SQL: list[str] = [drop_foreign_keys_sql(t) for t in TENANT_TABLES]
 for _t in TENANT_TABLES:
-    SQL += tenant_table_sql(_t)
+    SQL += tenant_table_sql(_t)[1:]
 SQL += [
     # the brand row is visible only to its own tenant
     'ALTER TABLE brand ENABLE ROW LEVEL SECURITY',

@@ -6,8 +6,6 @@ or ROLLBACK when the operation reported errors. Jobs enqueued during it go out a
 from __future__ import annotations
 
 import logging
-import uuid
-
 import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -18,9 +16,9 @@ from app.core import db
 from app.core.auth.tokens import InvalidToken, verify_access_token
 from app.core.errors import Unauthenticated
 from app.core.logging import actor_var, request_id_var
-from app.core.tenancy import Actor, scope_for
+from app.core.tenancy import scope_for
 from app.settings import get_settings
-from app.tenant import repository as tenant_repo
+from app.oauth.resource import load_actor
 from schema import schema
 from schema.context import Context
 from schema.errors import format_errors
@@ -37,21 +35,6 @@ def _unauthorized(message: str, error: str | None = "invalid_token") -> JSONResp
         status_code=401,
         headers={"WWW-Authenticate": challenge},
     )
-
-
-async def load_actor(claims) -> Actor:
-    """The token's subject as an actor, read under RLS in the open tenant transaction."""
-    try:
-        user_id = uuid.UUID(claims.subject)
-    except ValueError:
-        raise Unauthenticated("The token's subject is not a user of this brand.") from None
-    found = await tenant_repo.load_user_actor_rows(claims.tenant_id, user_id)
-    if found is None:
-        raise Unauthenticated("The token's user does not exist in this brand.")
-    active, grants = found
-    if not active:
-        raise Unauthenticated("The token's user is deactivated.")
-    return Actor.user(claims.tenant_id, user_id, grants, scope=claims.scope)
 
 
 class HuifangGraphQL(GraphQL):

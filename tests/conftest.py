@@ -61,6 +61,7 @@ def pytest_configure(config):
     os.environ["JWT_KEYS"] = json.dumps({"keys": [generate_key()]})
     os.environ["QUEUE_NAME"] = f"huifang:test:{uuid.uuid4().hex[:8]}"
     os.environ["ENV"] = "test"
+    os.environ["JWT_ISSUER"] = "https://huifang.test"
     os.environ["LOG_JSON"] = "false"
     os.environ["LOG_LEVEL"] = "WARNING"
     from app.settings import get_settings

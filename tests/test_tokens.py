@@ -20,7 +20,7 @@ def b64(obj) -> str:
 def claims_for(brand, **over):
     s = get_settings()
     now = int(time.time())
-    c = {"iss": s.jwt_issuer, "aud": s.jwt_audience, "sub": str(brand.users["admin"].id), "iat": now, "nbf": now,
+    c = {"iss": s.issuer, "aud": s.jwt_audience, "sub": str(brand.users["admin"].id), "iat": now, "nbf": now,
          "exp": now + 300, "jti": "j1", "tid": str(brand.tenant_id)}
     c.update(over)
     return {k: v for k, v in c.items() if v is not None}

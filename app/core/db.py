@@ -21,7 +21,7 @@ from app.core.logging import tenant_var
 
 log = logging.getLogger(__name__)
 
-MODEL_MODULES = ["app.tenant.models", "app.customer.models"]
+MODEL_MODULES = ["app.tenant.models", "app.customer.models", "app.oauth.models", "app.audit.models"]
 APP_LABEL = "huifang"
 MIGRATIONS_TABLE_HINT = "tortoise"
 

@@ -61,20 +61,31 @@ def validate(args: PageArgs, *, default: int, maximum: int) -> tuple[int, bool]:
     return n, args.last is not None
 
 
-def keyset_clause(columns: Sequence[str], args: PageArgs, next_param: int) -> tuple[str, list[Any], str, bool]:
+def keyset_clause(
+    columns: Sequence[str], args: PageArgs, next_param: int, *, descending: bool = False,
+    parsers: Sequence[Any] | None = None,
+) -> tuple[str, list[Any], str, bool]:
     """SQL fragment (`AND (...) > (...)` or empty), its params, ORDER BY, and whether the
-    query runs backwards (results must then be reversed)."""
+    query runs backwards (results must then be reversed). `parsers` turn cursor values back
+    into their column types (e.g. datetime.fromisoformat) where the column is not text."""
     cols = ", ".join(columns)
     params: list[Any] = []
     where = ""
     backwards = args.last is not None
-    for cursor, op in ((args.after, ">"), (args.before, "<")):
+    forward_op, backward_op = (">", "<") if not descending else ("<", ">")
+    for cursor, op in ((args.after, forward_op), (args.before, backward_op)):
         if cursor:
             values = decode_cursor(cursor, len(columns))
+            if parsers:
+                try:
+                    values = [p(v) if p else v for p, v in zip(parsers, values)]
+                except (TypeError, ValueError):
+                    raise ValidationFailed("The cursor is malformed.", field="after", code="INVALID_CURSOR") from None
             placeholders = ", ".join(f"${next_param + len(params) + i}" for i in range(len(values)))
             where += f" AND ({cols}) {op} ({placeholders})"
             params.extend(values)
-    direction = "DESC" if backwards else "ASC"
+    ascending = (not descending) != backwards
+    direction = "ASC" if ascending else "DESC"
     order = ", ".join(f"{c} {direction}" for c in columns)
     return where, params, order, backwards
 

@@ -58,10 +58,18 @@ class Actor:
         return cls(kind="system", tenant_id=tenant_id)
 
     @classmethod
-    def user(cls, tenant_id, user_id, memberships, scope: str | None = None) -> "Actor":
+    def user(cls, tenant_id, user_id, memberships, scope: str | None = None, *, client_id: str | None = None,
+             app_dealer_id: uuid.UUID | None = None) -> "Actor":
         return cls(
-            kind="user", tenant_id=tenant_id, user_id=user_id,
-            memberships=tuple(memberships), token_scopes=parse_scope_string(scope),
+            kind="user", tenant_id=tenant_id, user_id=user_id, client_id=client_id,
+            memberships=tuple(memberships), token_scopes=parse_scope_string(scope), app_dealer_id=app_dealer_id,
+        )
+
+    @classmethod
+    def app(cls, tenant_id, client_id: str, app_scopes, scope: str | None, dealer_id: uuid.UUID | None) -> "Actor":
+        return cls(
+            kind="app", tenant_id=tenant_id, client_id=client_id, token_scopes=parse_scope_string(scope),
+            app_perms=frozenset(Perm(s) for s in app_scopes if s in {p.value for p in Perm}), app_dealer_id=dealer_id,
         )
 
 
@@ -109,10 +117,16 @@ def scope_for(actor: Actor) -> Scope:
         dealers = None if actor.app_dealer_id is None else frozenset({actor.app_dealer_id})
         return Scope(actor.tenant_id, actor, dealers, frozenset(), _SCOPE_KEY)
     if any(m.role.is_brand_wide for m in actor.memberships):
-        return Scope(actor.tenant_id, actor, None, frozenset(), _SCOPE_KEY)
-    dealer_ids = frozenset(m.dealer_id for m in actor.memberships if m.role.is_dealer_role and m.dealer_id)
-    regions: frozenset[str] = frozenset()
-    for m in actor.memberships:
-        if m.role is Role.REGIONAL_MANAGER:
-            regions |= m.regions
+        dealer_ids, regions = None, frozenset()
+    else:
+        dealer_ids = frozenset(m.dealer_id for m in actor.memberships if m.role.is_dealer_role and m.dealer_id)
+        regions = frozenset()
+        for m in actor.memberships:
+            if m.role is Role.REGIONAL_MANAGER:
+                regions |= m.regions
+    if actor.app_dealer_id is not None:
+        # a user acting through a dealer-restricted app: that dealer, if the user may see it
+        # (regional managers get it only through their dealer memberships: conservative)
+        allowed = {actor.app_dealer_id} if dealer_ids is None else dealer_ids & {actor.app_dealer_id}
+        dealer_ids, regions = frozenset(allowed), frozenset()
     return Scope(actor.tenant_id, actor, dealer_ids, regions, _SCOPE_KEY)

@@ -114,18 +114,3 @@ async def memberships_of_users(scope: Scope, user_ids: Sequence[uuid.UUID]) -> d
     for r in rows:
         out.setdefault(r["user_id"], []).append(MembershipGrant(Role(r["role"]), r["dealer_id"], frozenset(r["regions"] or ())))
     return out
-
-
-async def load_user_actor_rows(tenant_id: uuid.UUID, user_id: uuid.UUID) -> tuple[bool, list[MembershipGrant]] | None:
-    """Authentication bootstrap (before a Scope exists): the token's user and their roles,
-    read inside the tenant transaction, so RLS still applies. One statement."""
-    rows = await db.conn().execute_query_dict(
-        """SELECT u.is_active, m.role, m.dealer_id, m.regions
-             FROM app_user u LEFT JOIN membership m ON m.tenant_id = u.tenant_id AND m.user_id = u.id
-            WHERE u.tenant_id = $1 AND u.id = $2""",
-        [tenant_id, user_id],
-    )
-    if not rows:
-        return None
-    grants = [MembershipGrant(Role(r["role"]), r["dealer_id"], frozenset(r["regions"] or ())) for r in rows if r["role"]]
-    return bool(rows[0]["is_active"]), grants

@@ -48,18 +48,19 @@ def mint_access_token(
     extra: dict | None = None,
     ring: KeyRing | None = None,
     now: int | None = None,
+    jti: str | None = None,
 ) -> str:
     settings = get_settings()
     ring = ring or keyring()
     iat = int(time.time()) if now is None else now
     claims = {
-        "iss": settings.jwt_issuer,
+        "iss": settings.issuer,
         "aud": settings.jwt_audience,
         "sub": subject,
         "iat": iat,
         "nbf": iat,
         "exp": iat + (ttl_seconds or settings.access_token_ttl_seconds),
-        "jti": uuid7().hex,
+        "jti": jti or uuid7().hex,
         TENANT_CLAIM: str(tenant_id),
         "client_id": client_id or "huifang-cli",
     }
@@ -88,7 +89,7 @@ def verify_access_token(token: str, *, ring: KeyRing | None = None) -> AccessCla
         raise InvalidToken("The token is not an access token (typ must be at+jwt).")
     registry = jwt.JWTClaimsRegistry(
         leeway=settings.clock_skew_seconds,
-        iss={"essential": True, "value": settings.jwt_issuer},
+        iss={"essential": True, "value": settings.issuer},
         aud={"essential": True, "value": settings.jwt_audience},
         sub={"essential": True},
         exp={"essential": True},

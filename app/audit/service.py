@@ -1,0 +1,37 @@
+"""Record audit events inside the current tenant transaction (they commit with the change they
+describe, or not at all). Never store secrets, tokens or full personal data in `details`."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.audit.models import AuditEvent
+from app.core.logging import request_id_var
+from app.core.pagination import Page, PageArgs, build_page, keyset_clause, validate
+from app.core import db
+from app.core.tenancy import Scope
+
+
+async def record(scope: Scope, action: str, *, target_type: str | None = None, target_id: str | None = None,
+                 details: dict | None = None, ip: str | None = None, actor: str | None = None) -> None:
+    await AuditEvent.create(
+        tenant_id=scope.tenant_id, action=action, actor=actor or scope.actor.label,
+        target_type=target_type, target_id=target_id, details=details or {}, ip=ip,
+        request_id=request_id_var.get(),
+    )
+
+
+async def list_events(scope: Scope, page: PageArgs, *, action: str | None = None, max_size: int = 100) -> Page:
+    limit, _ = validate(page, default=50, maximum=max_size)
+    params: list = [scope.tenant_id]
+    sql = "SELECT * FROM audit_event WHERE tenant_id = $1"
+    if action:
+        params.append(action)
+        sql += f" AND action = ${len(params)}"
+    # newest first
+    where, extra, order, backwards = keyset_clause(
+        ("at", "id"), page, len(params) + 1, descending=True, parsers=(datetime.fromisoformat, None))
+    params.extend(extra)
+    sql += f"{where} ORDER BY {order} LIMIT {limit + 1}"
+    rows = await db.conn().execute_query_dict(sql, params)
+    events = [AuditEvent._init_from_db(**r) for r in rows]
+    return build_page(events, limit, backwards, page, key=lambda e: [e.at.isoformat(), e.id])

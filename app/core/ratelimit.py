@@ -1,0 +1,38 @@
+"""Redis-backed fixed-window rate limits (shared by every API replica)."""
+from __future__ import annotations
+
+import time
+
+from redis.asyncio import Redis
+
+_redis: Redis | None = None
+
+
+async def init(redis_url: str) -> None:
+    global _redis
+    _redis = Redis.from_url(redis_url)
+
+
+async def close() -> None:
+    global _redis
+    if _redis is not None:
+        await _redis.aclose()
+        _redis = None
+
+
+def redis() -> Redis:
+    if _redis is None:
+        raise RuntimeError("ratelimit.init() has not run")
+    return _redis
+
+
+async def hit(bucket: str, key: str, limit: int, window_seconds: int) -> tuple[bool, int]:
+    """Count one attempt; returns (allowed, seconds until the window resets)."""
+    window = int(time.time()) // window_seconds
+    k = f"huifang:rl:{bucket}:{key}:{window}"
+    pipe = redis().pipeline(transaction=False)
+    pipe.incr(k)
+    pipe.expire(k, window_seconds + 1)
+    count, _ = await pipe.execute()
+    retry_after = window_seconds - int(time.time()) % window_seconds
+    return count <= limit, retry_after
