@@ -70,7 +70,7 @@ async def cmd_brand_create(args) -> None:
 
 async def ensure_demo(slug: str, name: str = "Demo Motors 演示汽车") -> tuple[uuid.UUID, dict]:
     from app.core.db import PgTarget
-    from app.tenant.provision import provision_brand, seed_demo
+    from app.tenant.provision import ensure_demo_partner_apps, provision_brand, seed_demo
 
     conn = await PgTarget.parse(get_settings().admin_url).connect()
     try:
@@ -83,7 +83,9 @@ async def ensure_demo(slug: str, name: str = "Demo Motors 演示汽车") -> tupl
         if tid is None:
             brand, _ = await provision_brand(slug, name, f"admin@{slug}.example")
             tid = brand.id
-        return await seed_demo(tid, slug)
+        created = await seed_demo(tid, slug)
+        created["partner_apps"] = await ensure_demo_partner_apps(tid)
+        return created
 
     created = await _with_orm(run)
     return tid, created
@@ -92,7 +94,10 @@ async def ensure_demo(slug: str, name: str = "Demo Motors 演示汽车") -> tupl
 async def cmd_demo_seed(args) -> None:
     _need_db()
     tid, created = await ensure_demo(args.brand)
+    apps = created.pop("partner_apps")
     print(f"demo data for {args.brand} (tenant {tid}): created {created}")
+    print(f"partner app 'Demo call centre': client_id={apps['call_centre_id']} client_secret={apps['call_centre_secret']}")
+    print(f"partner app 'Demo brand console' (public, PKCE): client_id={apps['console_id']}")
 
 
 async def mint_user_token(email: str, slug: str | None, ttl: int | None, scope: str | None) -> str:

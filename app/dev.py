@@ -15,7 +15,7 @@ import time
 from app.settings import get_settings
 
 
-def _banner(settings, token: str, agent_token: str) -> str:
+def _banner(settings, token: str, agent_token: str, apps: dict) -> str:
     base = f"http://{settings.host}:{settings.port}"
     return f"""
 ================================================================================
@@ -36,6 +36,13 @@ def _banner(settings, token: str, agent_token: str) -> str:
  Or with curl:
    curl -s {base}/graphql -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
      -d '{{"query":"{{ viewer {{ roles }} dealers {{ nodes {{ code name }} }} }}"}}'
+ Partner app "Demo call centre" (client credentials; its secret is re-issued on every start):
+   client_id     {apps['call_centre_id']}
+   client_secret {apps['call_centre_secret']}
+   curl -s {base}/oauth/token -u "{apps['call_centre_id']}:{apps['call_centre_secret']}" -d grant_type=client_credentials
+ Brand console (public client, authorization code + PKCE S256): client_id {apps['console_id']},
+   redirect_uri http://127.0.0.1:8765/callback; every demo user's password is "huifang-demo".
+ OAuth metadata: {base}/.well-known/oauth-authorization-server
  New tokens: DATABASE_URL=... .venv/bin/python -m app token --user admin@demo.example --brand demo
  Ctrl-C stops everything.
 ================================================================================
@@ -73,12 +80,12 @@ def main() -> None:
 
     async def prepare():
         await setup(settings.admin_url, settings.database_url, settings.app_db_role)
-        await ensure_demo("demo")
+        _, created = await ensure_demo("demo")
         admin = await mint_user_token("admin@demo.example", "demo", 12 * 3600, None)
         agent = await mint_user_token("bj.agent@demo.example", "demo", 12 * 3600, None)
-        return admin, agent
+        return admin, agent, created["partner_apps"]
 
-    token, agent_token = asyncio.run(prepare())
+    token, agent_token, apps = asyncio.run(prepare())
 
     env = dict(os.environ)
     children = {
@@ -94,7 +101,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     time.sleep(1.5)
-    print(_banner(settings, token, agent_token), flush=True)
+    print(_banner(settings, token, agent_token, apps), flush=True)
     code = 0
     while not stopping:
         for name, proc in children.items():

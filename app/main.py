@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from app.core import db, jobs
+from app.core import db, jobs, ratelimit
 from app.core.ids import uuid7
 from app.core.logging import actor_var, configure_logging, request_id_var, tenant_var
 from app.settings import get_settings
@@ -88,6 +88,7 @@ async def readyz(request: Request) -> JSONResponse:
 def create_app() -> Starlette:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    from app.oauth import http as oauth
     from schema.http import graphql_endpoint
 
     @asynccontextmanager
@@ -97,6 +98,7 @@ def create_app() -> Starlette:
         target = await db.service_target(settings.database_url, settings.app_db_role)
         await db.init_orm(target, minsize=settings.db_pool_min, maxsize=settings.db_pool_max)
         await jobs.init(settings.redis_url, settings.queue_name)
+        await ratelimit.init(settings.redis_url)
         from app.core.auth.keys import keyring
 
         keyring()  # fail at startup, not on the first request, if keys are missing
@@ -106,6 +108,7 @@ def create_app() -> Starlette:
         finally:
             log.info("api shutting down")
             await jobs.close()
+            await ratelimit.close()
             await db.close_orm()
 
     return Starlette(
@@ -113,6 +116,12 @@ def create_app() -> Starlette:
             Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/oauth/authorize", oauth.authorize_endpoint, methods=["GET", "POST"]),
+            Route("/oauth/token", oauth.token_endpoint, methods=["POST"]),
+            Route("/oauth/revoke", oauth.revoke_endpoint, methods=["POST"]),
+            Route("/oauth/introspect", oauth.introspect_endpoint, methods=["POST"]),
+            Route("/.well-known/oauth-authorization-server", oauth.metadata_endpoint),
+            Route("/.well-known/jwks.json", oauth.jwks_endpoint),
         ],
         middleware=[Middleware(RequestContextMiddleware)],
         lifespan=lifespan,

@@ -10,6 +10,9 @@ from app.core.errors import InvalidId
 from schema.limits import Limits
 from schema.permissions import PUBLIC, describe
 from schema.relay import Node, resolve_node
+from schema.partner import types as partner_types  # noqa: F401  (registers node types)
+from schema.partner.mutations import PartnerMutation
+from schema.partner.queries import PartnerQuery
 from schema.tenant import types as tenant_types  # noqa: F401  (registers node types)
 from schema.tenant.mutations import TenantMutation
 from schema.tenant.queries import TenantQuery
@@ -33,12 +36,12 @@ class NodeQuery:
         return list(await asyncio.gather(*(resolve_node(info, i) for i in ids)))
 
 
-Query = merge_types("Query", (NodeQuery, TenantQuery))
-Mutation = merge_types("Mutation", (TenantMutation,))
+Query = merge_types("Query", (NodeQuery, TenantQuery, PartnerQuery))
+Mutation = merge_types("Mutation", (TenantMutation, PartnerMutation))
 
 
 def _types():
-    return [tenant_types.Brand, tenant_types.Dealer, tenant_types.User]
+    return [tenant_types.Brand, tenant_types.Dealer, tenant_types.User, partner_types.PartnerApp]
 
 
 class Schema(strawberry.Schema):

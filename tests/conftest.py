@@ -61,8 +61,13 @@ def pytest_configure(config):
     os.environ["JWT_KEYS"] = json.dumps({"keys": [generate_key()]})
     os.environ["QUEUE_NAME"] = f"huifang:test:{uuid.uuid4().hex[:8]}"
     os.environ["ENV"] = "test"
+    os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"  # the test OAuth client talks plain http to loopback
     os.environ["JWT_ISSUER"] = "https://huifang.test"
     os.environ["LOG_JSON"] = "false"
+    # per-IP limits would couple unrelated tests (everything comes from 127.0.0.1); the limits
+    # themselves are tested with small values set by the test
+    os.environ["RATE_LIMIT_TOKEN_PER_IP"] = "100000"
+    os.environ["RATE_LIMIT_LOGIN_PER_IP"] = "100000"
     os.environ["LOG_LEVEL"] = "WARNING"
     from app.settings import get_settings
 
@@ -87,16 +92,18 @@ def pytest_unconfigure(config):
 
 @pytest.fixture(scope="session", autouse=True)
 async def orm():
-    from app.core import db, jobs
+    from app.core import db, jobs, ratelimit
     from app.settings import get_settings
 
     s = get_settings()
     target = await db.service_target(s.database_url, s.app_db_role)
     await db.init_orm(target, minsize=1, maxsize=10)
     await jobs.init(s.redis_url, s.queue_name)
+    await ratelimit.init(s.redis_url)
     jobs.load_task_modules()
     yield target
     await jobs.close()
+    await ratelimit.close()
     await db.close_orm()
 
 
@@ -136,34 +143,41 @@ async def brand_b():
     return await make_brand("b")
 
 
-@pytest.fixture(scope="session")
-def live_server():
-    """The real service in its own process, over real HTTP."""
-    port = _free_port()
-    env = dict(os.environ, PORT=str(port), LOG_LEVEL="WARNING")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", str(port)], env=env, cwd=ROOT,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+def spawn_server(extra_env: dict | None = None):
+    """The real service in its own process, over real HTTP. Returns (base_url, process)."""
     import httpx
 
+    port = _free_port()
+    env = dict(os.environ, PORT=str(port), LOG_LEVEL="WARNING", PUBLIC_URL=f"http://127.0.0.1:{port}", **(extra_env or {}))
+    log = open(ROOT / ".data" / f"live-server-{port}.log", "wb")  # noqa: SIM115 - lives as long as the server
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--port", str(port)], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
             if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
+                return base, proc
         except httpx.HTTPError:
             pass
         if proc.poll() is not None:
-            raise RuntimeError(proc.stderr.read().decode())
+            raise RuntimeError((ROOT / ".data" / f"live-server-{port}.log").read_text())
         time.sleep(0.2)
-    else:
-        proc.kill()
-        raise RuntimeError("live server did not become ready")
-    yield base
+    proc.kill()
+    raise RuntimeError("live server did not become ready")
+
+
+def stop_server(proc) -> None:
     proc.terminate()
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    base, proc = spawn_server()
+    yield base
+    stop_server(proc)

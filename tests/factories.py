@@ -83,3 +83,22 @@ class GQL:
         if not errors_ok:
             assert "errors" not in body, body
         return body
+
+
+async def make_app(brand: BrandFx, **overrides):
+    """A partner app of the brand; returns (PartnerApp, secret or None)."""
+    from app.core.tenancy import Actor, scope_for
+    from app.oauth import service
+
+    values = dict(name=f"app-{uuid.uuid4().hex[:6]}", client_type="confidential", grant_types=["client_credentials"],
+                  redirect_uris=[], scopes=["customers:read", "tickets:read"])
+    values.update(overrides)
+    async with db.tenant_transaction(brand.tenant_id):
+        return await service.create_app(scope_for(Actor.system(brand.tenant_id)), **values)
+
+
+async def set_password(brand: BrandFx, user_key: str, password: str) -> None:
+    from app.core.secrets import hash_password
+
+    async with db.tenant_transaction(brand.tenant_id):
+        await User.filter(tenant_id=brand.tenant_id, id=brand.users[user_key].id).update(password_hash=hash_password(password))

@@ -12,7 +12,7 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("req
 tenant_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("tenant_id", default=None)
 actor_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("actor", default=None)
 
-_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):

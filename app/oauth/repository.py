@@ -44,7 +44,7 @@ async def delete_app(scope: Scope, app: PartnerApp) -> None:
 
 # -- authorization codes -------------------------------------------------------------------
 
-async def insert_code(scope: Scope, **values) -> None:
+async def insert_code(scope: Scope, /, **values) -> None:
     await AuthorizationCode.create(tenant_id=scope.tenant_id, **values)
 
 
@@ -60,7 +60,7 @@ async def consume_code(scope: Scope, code_id: uuid.UUID, now: datetime) -> bool:
 
 # -- refresh tokens ----------------------------------------------------------------------------
 
-async def insert_refresh(scope: Scope, **values) -> None:
+async def insert_refresh(scope: Scope, /, **values) -> None:
     await RefreshToken.create(tenant_id=scope.tenant_id, **values)
 
 

@@ -10,7 +10,8 @@ from tortoise.exceptions import IntegrityError
 from app.core import db
 from app.core.errors import Conflict, ValidationFailed
 from app.core.ids import uuid7
-from app.core.permissions import Role
+from app.core.secrets import hash_password
+from app.core.permissions import Perm, Role
 from app.customer.models import Customer
 from app.tenant import repository as repo
 from app.tenant.models import Brand, Dealer, Membership, User
@@ -41,6 +42,10 @@ DEMO_CUSTOMERS = {
 }
 
 
+DEMO_PASSWORD = "huifang-demo"
+DEMO_REDIRECT_URI = "http://127.0.0.1:8765/callback"
+
+
 def demo_users(slug: str) -> list[tuple[str, str, Role, str | None, list[str]]]:
     """(email, name, role, dealer code, regions) — one user of every role."""
     d = f"{slug}.example"
@@ -69,7 +74,8 @@ async def seed_demo(tenant_id: uuid.UUID, slug: str) -> dict:
         for email, name, role, dealer_code, regions in demo_users(slug):
             user = await User.get_or_none(tenant_id=tenant_id, email=email)
             if user is None:
-                user = await User.create(tenant_id=tenant_id, email=email, display_name=name)
+                user = await User.create(tenant_id=tenant_id, email=email, display_name=name,
+                                         password_hash=hash_password(DEMO_PASSWORD))
                 created["users"] += 1
             if not await Membership.exists(tenant_id=tenant_id, user_id=user.id, role=role):
                 await Membership.create(
@@ -88,3 +94,28 @@ async def seed_demo(tenant_id: uuid.UUID, slug: str) -> dict:
         for dealer in dealers.values():
             await repo.recount_customers(scope, dealer.id)
     return created
+
+
+async def ensure_demo_partner_apps(tenant_id: uuid.UUID) -> dict:
+    """The demo call-centre (client credentials) and brand console (authorization code + PKCE).
+    The call centre's secret is rotated on every call (no overlap) so it can be printed."""
+    from app.core.tenancy import Actor, scope_for
+    from app.oauth import service as oauth_service
+    from app.oauth.models import PartnerApp
+
+    async with db.tenant_transaction(tenant_id):
+        scope = scope_for(Actor.system(tenant_id))
+        cc = await PartnerApp.get_or_none(tenant_id=tenant_id, name="Demo call centre")
+        if cc is None:
+            cc, secret = await oauth_service.create_app(
+                scope, name="Demo call centre", client_type="confidential", grant_types=["client_credentials"],
+                redirect_uris=[], scopes=["customers:read", "tickets:read", "tickets:write", "scores:read"])
+        else:
+            cc, secret = await oauth_service.rotate_secret(scope, cc.id, overlap_seconds=0)
+        console = await PartnerApp.get_or_none(tenant_id=tenant_id, name="Demo brand console")
+        if console is None:
+            console, _ = await oauth_service.create_app(
+                scope, name="Demo brand console", client_type="public",
+                grant_types=["authorization_code", "refresh_token"], redirect_uris=[DEMO_REDIRECT_URI],
+                scopes=[p.value for p in Perm], first_party=True)
+    return {"call_centre_id": cc.client_id, "call_centre_secret": secret, "console_id": console.client_id}
