@@ -4,7 +4,32 @@ import uuid
 import asyncpg
 import pytest
 
-TENANT_TABLES = ["dealer", "app_user", "membership", "customer"]
+from datetime import datetime, timedelta, timezone
+
+from app.core import db
+from app.core.tenancy import Actor, scope_for
+from app.oauth import repository as oauth_repo
+from tests.factories import make_app
+
+
+async def tenant_tables(conn) -> list[str]:
+    """Every table with a tenant_id column: new tables are covered without editing this test."""
+    return [r["table_name"] for r in await conn.fetch(
+        "SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'tenant_id' ORDER BY 1")]
+
+
+async def populate(brand):
+    """A row in every tenant table (brand factories fill the tenancy tables)."""
+    app, _ = await make_app(brand)  # partner_app + audit_event
+    later = datetime.now(timezone.utc) + timedelta(hours=1)
+    async with db.tenant_transaction(brand.tenant_id):
+        scope = scope_for(Actor.system(brand.tenant_id))
+        await oauth_repo.insert_code(scope, code_hash=uuid.uuid4().hex, client_id=app.client_id, user_id=brand.users["admin"].id,
+                                     redirect_uri="https://x.test/cb", scope="customers:read", code_challenge="c" * 43,
+                                     code_challenge_method="S256", family_id=uuid.uuid4(), expires_at=later)
+        await oauth_repo.insert_refresh(scope, token_hash=uuid.uuid4().hex, family_id=uuid.uuid4(), client_id=app.client_id,
+                                        user_id=brand.users["admin"].id, scope="customers:read", expires_at=later)
+        await oauth_repo.revoke_jti(scope, uuid.uuid4().hex, later)
 
 
 @pytest.fixture
@@ -14,12 +39,21 @@ async def app_conn(orm):
     await conn.close()
 
 
-async def test_no_tenant_set_reads_nothing(app_conn, brand_a, brand_b):
-    for t in TENANT_TABLES + ["brand"]:
+@pytest.fixture
+async def populated(brand_a, brand_b):
+    await populate(brand_a)
+    await populate(brand_b)
+
+
+async def test_no_tenant_set_reads_nothing(app_conn, populated):
+    tables = await tenant_tables(app_conn)
+    assert len(tables) >= 9
+    for t in tables + ["brand"]:
         assert await app_conn.fetchval(f'SELECT count(*) FROM "{t}"') == 0, t
 
 
-async def test_tenant_a_sees_none_of_b(app_conn, brand_a, brand_b):
+async def test_tenant_a_sees_none_of_b(app_conn, brand_a, brand_b, populated):
+    TENANT_TABLES = await tenant_tables(app_conn)
     async with app_conn.transaction():
         await app_conn.execute("SELECT set_config('app.tenant_id', $1, true)", str(brand_a.tenant_id))
         for t in TENANT_TABLES:
