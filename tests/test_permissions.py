@@ -41,3 +41,30 @@ def test_every_node_type_declares_a_permission():
 def test_permission_is_in_the_field_description():
     sdl = schema.as_str()
     assert "Requires: scope `admin`" in sdl
+
+
+# Object types that are not nodes are reached only through declared fields; each is listed with
+# the field(s) that guard it, so a new type cannot appear without someone deciding its access.
+NON_NODE_TYPES = {
+    "Viewer": "Query.viewer (public: the caller itself)",
+    "MembershipGrant": "User.memberships (users visible per scope)",
+    "AuditEvent": "Query.auditEvents (admin)",
+    "PageInfo": "connections",
+    "UserError": "mutation payloads",
+    "DealerPayload": "dealer mutations (admin)",
+    "PartnerAppPayload": "partner app mutations (admin)",
+    "PartnerAppDeletePayload": "partner app mutations (admin)",
+}
+
+
+def test_every_object_type_has_a_declared_access_path():
+    undeclared = []
+    for name, t in schema._schema.type_map.items():
+        if name.startswith("__") or name in ("Query", "Mutation", "Node") or not hasattr(t, "interfaces") or not hasattr(t, "fields"):
+            continue
+        if name.endswith("Connection") or name.endswith("Edge"):
+            continue  # wrappers of node types, guarded by their root fields
+        if name in NODE_PERMS or name in NON_NODE_TYPES:
+            continue
+        undeclared.append(name)
+    assert not undeclared, f"types without a declared access path: {undeclared}"
