@@ -17,14 +17,19 @@ def _need_db() -> tuple[str, str]:
 
 
 async def _with_orm(fn):
-    from app.core import db
+    """ORM as the service role, and the job queue (writes may enqueue jobs after commit)."""
+    from app.core import db, jobs
 
     s = get_settings()
+    if not s.redis_url:
+        sys.exit("REDIS_URL is not set (jobs are enqueued after each change)")
     target = await db.service_target(s.database_url, s.app_db_role)
     await db.init_orm(target, minsize=1, maxsize=2)
+    await jobs.init(s.redis_url, s.queue_name)
     try:
         return await fn()
     finally:
+        await jobs.close()
         await db.close_orm()
 
 

@@ -10,6 +10,9 @@ from app.core.errors import InvalidId
 from schema.limits import Limits
 from schema.permissions import PUBLIC, describe
 from schema.relay import Node, resolve_node
+from schema.customer import types as customer_types  # noqa: F401
+from schema.customer.mutations import CustomerMutation
+from schema.customer.queries import CustomerQuery
 from schema.partner import types as partner_types  # noqa: F401  (registers node types)
 from schema.partner.mutations import PartnerMutation
 from schema.partner.queries import PartnerQuery
@@ -36,12 +39,12 @@ class NodeQuery:
         return list(await asyncio.gather(*(resolve_node(info, i) for i in ids)))
 
 
-Query = merge_types("Query", (NodeQuery, TenantQuery, PartnerQuery))
-Mutation = merge_types("Mutation", (TenantMutation, PartnerMutation))
+Query = merge_types("Query", (NodeQuery, TenantQuery, CustomerQuery, PartnerQuery))
+Mutation = merge_types("Mutation", (TenantMutation, CustomerMutation, PartnerMutation))
 
 
 def _types():
-    return [tenant_types.Brand, tenant_types.Dealer, tenant_types.User, partner_types.PartnerApp]
+    return [tenant_types.Brand, tenant_types.Dealer, tenant_types.User, partner_types.PartnerApp, customer_types.Customer, customer_types.CustomerImport]
 
 
 class Schema(strawberry.Schema):

@@ -51,6 +51,7 @@ class HuifangGraphQL(GraphQL):
 
     async def execute_single(self, request, request_adapter, sub_response, context: Context, root_value, request_data):
         result = None
+        committed = False
         async with db.tenant_transaction(context.claims.tenant_id):
             actor = await load_actor(context.claims)
             actor_var.set(actor.label)
@@ -59,9 +60,24 @@ class HuifangGraphQL(GraphQL):
                 request=request, request_adapter=request_adapter, sub_response=sub_response,
                 context=context, root_value=root_value, request_data=request_data,
             )
+            if context.pii_reads:
+                await _audit_pii(context, request)
             if context.rollback or getattr(result, "errors", None):
                 raise db.Rollback()
+            committed = True
+        if context.pii_reads and not committed:
+            async with db.tenant_transaction(context.claims.tenant_id):  # the read happened all the same
+                await _audit_pii(context, request)
         return result
+
+
+async def _audit_pii(context: Context, request) -> None:
+    """Every unmasked read of personal data by a partner app is audit-logged (one event per request)."""
+    from app.audit import service as audit
+
+    await audit.record(context.scope, "customer.pii_read", target_type="Customer",
+                       ip=request.client.host if request.client else None,
+                       details={"customer_ids": sorted(str(c) for c in context.pii_reads)})
 
 
 view = HuifangGraphQL(

@@ -63,7 +63,8 @@ async def make_brand(prefix: str = "t") -> BrandFx:
         for key, dealer in fx.dealers.items():
             for i in range(2):
                 fx.customers.append(
-                    await Customer.create(tenant_id=brand.id, dealer_id=dealer.id, name=f"{key}-cust-{i}", phone=f"1380000{i:04d}")
+                    await Customer.create(tenant_id=brand.id, dealer_id=dealer.id, name=f"{key}-cust-{i}",
+                                          search_text=f"{key}-cust-{i}")
                 )
     return fx
 

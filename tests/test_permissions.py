@@ -54,6 +54,19 @@ NON_NODE_TYPES = {
     "DealerPayload": "dealer mutations (admin)",
     "PartnerAppPayload": "partner app mutations (admin)",
     "PartnerAppDeletePayload": "partner app mutations (admin)",
+    "ContactPoint": "Customer.contactPoints (customers:read; values masked without customers:pii)",
+    "ExternalRef": "Customer.externalRefs (customers:read)",
+    "OwnedProduct": "Customer.products (customers:read)",
+    "Promise": "Customer.promises (customers:read)",
+    "WinbackAction": "Customer.winbackActions (customers:read)",
+    "TierChange": "Customer.tierHistory (customers:read)",
+    "TimelineEntry": "Query.customerTimeline (customers:read)",
+    "TierPolicy": "Query.tierPolicy (customers:read)",
+    "CustomerPayload": "customer mutations (customers:write / admin)",
+    "PromisePayload": "customer mutations (customers:write)",
+    "ProductPayload": "customer mutations (customers:write)",
+    "CustomerExportPayload": "customerExport (admin)",
+    "TierPolicyPayload": "tierPolicyUpdate (admin)",
 }
 
 

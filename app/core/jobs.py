@@ -68,7 +68,9 @@ def enqueue(name: str, tenant_id: uuid.UUID, *args: Any, job_id: str | None = No
     if buffer is None:
         raise RuntimeError("enqueue() must be called inside tenant_transaction()")
     if name not in REGISTRY:
-        raise KeyError(f"unknown job {name}")
+        load_task_modules()
+        if name not in REGISTRY:
+            raise KeyError(f"unknown job {name}")
     buffer.append(PendingJob(name, str(tenant_id), tuple(str(a) if isinstance(a, uuid.UUID) else a for a in args), job_id, defer_by))
 
 

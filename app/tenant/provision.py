@@ -62,7 +62,11 @@ def demo_users(slug: str) -> list[tuple[str, str, Role, str | None, list[str]]]:
 
 async def seed_demo(tenant_id: uuid.UUID, slug: str) -> dict:
     """Idempotent: running it twice leaves the same data."""
+    from app.core.tenancy import Actor, scope_for
+    from app.customer import service as customer_service
+
     created = {"dealers": 0, "users": 0, "customers": 0}
+    scope = scope_for(Actor.system(tenant_id))
     async with db.tenant_transaction(tenant_id):
         dealers: dict[str, Dealer] = {}
         for code, name, region, tz, city in DEMO_DEALERS:
@@ -86,11 +90,11 @@ async def seed_demo(tenant_id: uuid.UUID, slug: str) -> dict:
             dealer = dealers[code]
             for name, phone, email in people:
                 if not await Customer.exists(tenant_id=tenant_id, dealer_id=dealer.id, name=name):
-                    await Customer.create(tenant_id=tenant_id, dealer_id=dealer.id, name=name, phone=phone, email=email)
+                    await customer_service.create_customer(
+                        scope, name=name, dealer_id=dealer.id,
+                        contact_points=[{"channel": "phone", "value": phone}] + ([{"channel": "email", "value": email}] if email else []),
+                        tags=["demo"])
                     created["customers"] += 1
-        from app.core.tenancy import Actor, scope_for
-
-        scope = scope_for(Actor.system(tenant_id))
         for dealer in dealers.values():
             await repo.recount_customers(scope, dealer.id)
     return created

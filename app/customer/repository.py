@@ -1,0 +1,307 @@
+"""The only place that queries customer-archive models. Scope first, always."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Sequence
+
+from app.core import db
+from app.core.pagination import Page, PageArgs, build_page, keyset_clause, validate
+from app.core.tenancy import Scope
+from app.customer.models import (
+    ContactPoint, Customer, CustomerEvent, CustomerImport, ExternalRef, Interaction, OwnedProduct, Promise,
+    TierChange, TierPolicy, WinbackAction,
+)
+
+ORDERS = {
+    # name: (columns, descending, parsers, extra where)
+    "NAME": (("name", "id"), False, None, ""),
+    "CREATED_AT": (("created_at", "id"), True, (datetime.fromisoformat, None), ""),
+    "LAST_SURVEY_SCORE": (("last_survey_score", "id"), False, (float, None), " AND c.last_survey_score IS NOT NULL"),
+}
+
+
+@dataclass
+class CustomerFilter:
+    tiers: Sequence[str] | None = None
+    dealer_ids: Sequence[uuid.UUID] | None = None
+    regions: Sequence[str] | None = None
+    tags: Sequence[str] | None = None
+    churn_statuses: Sequence[str] | None = None
+    has_open_ticket: bool | None = None
+    last_survey_score_below: float | None = None
+    search: str | None = None
+    include_merged: bool = False
+
+
+def visibility_sql(scope: Scope, params: list, alias: str = "c.") -> str:
+    """Dealer staff: their dealers' customers; regional managers: customers of dealers in their
+    regions; brand staff and unrestricted apps: every customer of the brand."""
+    if scope.all_dealers:
+        return ""
+    params.append(list(scope.dealer_ids or ()))
+    params.append(list(scope.regions))
+    a, b = len(params) - 1, len(params)
+    return (f" AND ({alias}dealer_id = ANY(${a}::uuid[]) OR {alias}dealer_id IN "
+            f"(SELECT d.id FROM dealer d WHERE d.tenant_id = $1 AND d.region = ANY(${b}::text[])))")
+
+
+def _escape_like(s: str) -> str:
+    return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_pattern(term: str) -> str:
+    """Phone-like terms match on digits (spaces, dashes, +86 written any way)."""
+    t = term.strip().lower()
+    digits = "".join(ch for ch in t if ch.isdigit())
+    if len(digits) >= 4 and len(digits) >= len(t.replace(" ", "").replace("-", "").replace("+", "")) - 1:
+        t = digits
+    return f"%{_escape_like(t)}%"
+
+
+async def list_customers(scope: Scope, page: PageArgs, f: CustomerFilter, *, order: str = "NAME", max_size: int = 100) -> Page:
+    limit, _ = validate(page, default=20, maximum=max_size)
+    columns, descending, parsers, extra = ORDERS[order]
+    params: list = [scope.tenant_id]
+    sql = "SELECT c.* FROM customer c WHERE c.tenant_id = $1" + visibility_sql(scope, params) + extra
+    if not f.include_merged:
+        sql += " AND c.merged_into_id IS NULL"
+    if f.tiers:
+        params.append(list(f.tiers))
+        sql += f" AND c.tier = ANY(${len(params)}::text[])"
+    if f.dealer_ids is not None:
+        params.append(list(f.dealer_ids))
+        sql += f" AND c.dealer_id = ANY(${len(params)}::uuid[])"
+    if f.regions:
+        params.append(list(f.regions))
+        sql += f" AND c.dealer_id IN (SELECT d.id FROM dealer d WHERE d.tenant_id = $1 AND d.region = ANY(${len(params)}::text[]))"
+    if f.tags:
+        params.append(list(f.tags))
+        sql += f" AND c.tags @> ${len(params)}::text[]"
+    if f.churn_statuses:
+        params.append(list(f.churn_statuses))
+        sql += f" AND c.churn_status = ANY(${len(params)}::text[])"
+    if f.has_open_ticket is True:
+        sql += " AND c.open_ticket_count > 0"
+    elif f.has_open_ticket is False:
+        sql += " AND c.open_ticket_count = 0"
+    if f.last_survey_score_below is not None:
+        params.append(f.last_survey_score_below)
+        sql += f" AND c.last_survey_score < ${len(params)}"
+    if f.search:
+        params.append(search_pattern(f.search))
+        sql += f" AND c.search_text LIKE ${len(params)}"
+    qualified = tuple(f"c.{c}" for c in columns)
+    where, extra_params, order_by, backwards = keyset_clause(qualified, page, len(params) + 1, descending=descending, parsers=parsers)
+    params.extend(extra_params)
+    sql += f"{where} ORDER BY {order_by} LIMIT {limit + 1}"
+    rows = await db.conn().execute_query_dict(sql, params)
+    customers = [Customer._init_from_db(**r) for r in rows]
+
+    def key(c):
+        return [getattr(c, col).isoformat() if isinstance(getattr(c, col), datetime) else getattr(c, col) for col in columns]
+
+    return build_page(customers, limit, backwards, page, key=key)
+
+
+async def customers_by_ids(scope: Scope, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Customer]:
+    params: list = [scope.tenant_id, list(ids)]
+    sql = "SELECT c.* FROM customer c WHERE c.tenant_id = $1 AND c.id = ANY($2::uuid[])" + visibility_sql(scope, params)
+    rows = await db.conn().execute_query_dict(sql, params)
+    return {r["id"]: Customer._init_from_db(**r) for r in rows}
+
+
+async def customer_for_update(scope: Scope, customer_id: uuid.UUID) -> Customer | None:
+    params: list = [scope.tenant_id, customer_id]
+    sql = "SELECT c.* FROM customer c WHERE c.tenant_id = $1 AND c.id = $2" + visibility_sql(scope, params) + " FOR UPDATE"
+    rows = await db.conn().execute_query_dict(sql, params)
+    return Customer._init_from_db(**rows[0]) if rows else None
+
+
+async def create_customer(scope: Scope, /, **values) -> Customer:
+    return await Customer.create(tenant_id=scope.tenant_id, **values)
+
+
+async def save_customer(scope: Scope, c: Customer, fields: list[str]) -> None:
+    assert c.tenant_id == scope.tenant_id
+    await c.save(update_fields=[*fields, "updated_at"])
+
+
+async def _children(model, scope: Scope, ids: Sequence[uuid.UUID], order: tuple[str, ...]) -> dict[uuid.UUID, list]:
+    out: dict[uuid.UUID, list] = {i: [] for i in ids}
+    for row in await model.filter(tenant_id=scope.tenant_id, customer_id__in=list(ids)).order_by(*order):
+        out[row.customer_id].append(row)
+    return out
+
+
+async def contacts_of(scope: Scope, ids) -> dict[uuid.UUID, list[ContactPoint]]:
+    return await _children(ContactPoint, scope, ids, ("-is_primary", "channel", "created_at"))
+
+
+async def external_refs_of(scope: Scope, ids) -> dict[uuid.UUID, list[ExternalRef]]:
+    return await _children(ExternalRef, scope, ids, ("source", "external_id"))
+
+
+async def products_of(scope: Scope, ids) -> dict[uuid.UUID, list[OwnedProduct]]:
+    return await _children(OwnedProduct, scope, ids, ("purchase_date", "created_at"))
+
+
+async def promises_of(scope: Scope, ids) -> dict[uuid.UUID, list[Promise]]:
+    return await _children(Promise, scope, ids, ("-created_at",))
+
+
+async def winbacks_of(scope: Scope, ids) -> dict[uuid.UUID, list[WinbackAction]]:
+    return await _children(WinbackAction, scope, ids, ("-occurred_at",))
+
+
+async def tier_history_of(scope: Scope, ids) -> dict[uuid.UUID, list[TierChange]]:
+    return await _children(TierChange, scope, ids, ("-at",))
+
+
+async def replace_contacts(scope: Scope, customer_id: uuid.UUID, contacts: list[dict]) -> None:
+    await ContactPoint.filter(tenant_id=scope.tenant_id, customer_id=customer_id).delete()
+    for c in contacts:
+        await ContactPoint.create(tenant_id=scope.tenant_id, customer_id=customer_id, **c)
+
+
+async def replace_external_refs(scope: Scope, customer_id: uuid.UUID, refs: list[dict]) -> None:
+    await ExternalRef.filter(tenant_id=scope.tenant_id, customer_id=customer_id).delete()
+    for r in refs:
+        await ExternalRef.create(tenant_id=scope.tenant_id, customer_id=customer_id, **r)
+
+
+async def external_ref_owner(scope: Scope, source: str, external_id: str) -> uuid.UUID | None:
+    ref = await ExternalRef.get_or_none(tenant_id=scope.tenant_id, source=source, external_id=external_id)
+    return ref.customer_id if ref else None
+
+
+async def add(scope: Scope, model, /, **values):
+    return await model.create(tenant_id=scope.tenant_id, **values)
+
+
+async def promise_for_update(scope: Scope, promise_id: uuid.UUID) -> Promise | None:
+    rows = await db.conn().execute_query_dict(
+        "SELECT * FROM customer_promise WHERE tenant_id = $1 AND id = $2 FOR UPDATE", [scope.tenant_id, promise_id])
+    return Promise._init_from_db(**rows[0]) if rows else None
+
+
+async def add_event(scope: Scope, customer_id: uuid.UUID, kind: str, occurred_at: datetime, *,
+                    ref_type: str | None = None, ref_id: uuid.UUID | None = None, summary: dict | None = None) -> None:
+    await CustomerEvent.create(tenant_id=scope.tenant_id, customer_id=customer_id, kind=kind, occurred_at=occurred_at,
+                               ref_type=ref_type, ref_id=ref_id, summary=summary or {})
+
+
+async def timeline(scope: Scope, customer_id: uuid.UUID, page: PageArgs, kinds: Sequence[str] | None = None,
+                   max_size: int = 100) -> Page:
+    limit, _ = validate(page, default=20, maximum=max_size)
+    params: list = [scope.tenant_id, customer_id]
+    sql = "SELECT * FROM customer_event WHERE tenant_id = $1 AND customer_id = $2"
+    if kinds:
+        params.append(list(kinds))
+        sql += f" AND kind = ANY(${len(params)}::text[])"
+    where, extra, order, backwards = keyset_clause(("occurred_at", "id"), page, len(params) + 1, descending=True,
+                                                   parsers=(datetime.fromisoformat, None))
+    params.extend(extra)
+    rows = await db.conn().execute_query_dict(f"{sql}{where} ORDER BY {order} LIMIT {limit + 1}", params)
+    events = [CustomerEvent._init_from_db(**r) for r in rows]
+    return build_page(events, limit, backwards, page, key=lambda e: [e.occurred_at.isoformat(), e.id])
+
+
+CHILD_TABLES = ("customer_contact", "customer_external_ref", "customer_product", "customer_promise",
+                "customer_interaction", "customer_winback", "customer_tier_change", "customer_event")
+
+
+async def move_children(scope: Scope, from_id: uuid.UUID, to_id: uuid.UUID) -> None:
+    conn = db.conn()
+    # a contact point the survivor already has would collide: keep the survivor's
+    await conn.execute_query(
+        """DELETE FROM customer_contact d WHERE d.tenant_id = $1 AND d.customer_id = $2 AND EXISTS (
+             SELECT 1 FROM customer_contact s WHERE s.tenant_id = $1 AND s.customer_id = $3
+               AND s.channel = d.channel AND s.normalized = d.normalized)""", [scope.tenant_id, from_id, to_id])
+    await conn.execute_query(
+        "UPDATE customer_contact SET is_primary = false WHERE tenant_id = $1 AND customer_id = $2", [scope.tenant_id, from_id])
+    for table in CHILD_TABLES:
+        await conn.execute_query(f"UPDATE {table} SET customer_id = $3 WHERE tenant_id = $1 AND customer_id = $2",
+                                 [scope.tenant_id, from_id, to_id])
+    await conn.execute_query("UPDATE customer SET merged_into_id = $3 WHERE tenant_id = $1 AND merged_into_id = $2",
+                             [scope.tenant_id, from_id, to_id])
+
+
+async def erase_children(scope: Scope, customer_id: uuid.UUID) -> None:
+    """Delete what only identifies the person; keep anonymous history rows for aggregates."""
+    conn = db.conn()
+    t, c = scope.tenant_id, customer_id
+    await conn.execute_query("DELETE FROM customer_contact WHERE tenant_id = $1 AND customer_id = $2", [t, c])
+    await conn.execute_query("DELETE FROM customer_external_ref WHERE tenant_id = $1 AND customer_id = $2", [t, c])
+    await conn.execute_query(
+        "UPDATE customer_product SET serial = NULL, purchase_reason = NULL, usage_notes = NULL WHERE tenant_id = $1 AND customer_id = $2", [t, c])
+    await conn.execute_query(
+        "UPDATE customer_promise SET description = '[erased]', resolution_note = NULL, promised_by = '[erased]' WHERE tenant_id = $1 AND customer_id = $2", [t, c])
+    await conn.execute_query("UPDATE customer_interaction SET notes = NULL WHERE tenant_id = $1 AND customer_id = $2", [t, c])
+    await conn.execute_query("UPDATE customer_winback SET notes = NULL WHERE tenant_id = $1 AND customer_id = $2", [t, c])
+    await conn.execute_query("UPDATE customer_event SET summary = '{}'::jsonb WHERE tenant_id = $1 AND customer_id = $2", [t, c])
+
+
+async def tier_policy(scope: Scope) -> TierPolicy | None:
+    return await TierPolicy.get_or_none(tenant_id=scope.tenant_id)
+
+
+async def save_tier_policy(scope: Scope, values: dict) -> TierPolicy:
+    policy = await TierPolicy.get_or_none(tenant_id=scope.tenant_id)
+    if policy is None:
+        return await TierPolicy.create(tenant_id=scope.tenant_id, **values)
+    for k, v in values.items():
+        setattr(policy, k, v)
+    await policy.save()
+    return policy
+
+
+async def recompute_tiers(scope: Scope, p: TierPolicy | dict, customer_ids: Sequence[uuid.UUID] | None = None) -> int:
+    """One statement per brand: score every customer from the formula, write the new tier where
+    it changed, and record history and timeline entries for exactly those rows."""
+    get = (lambda k: p[k]) if isinstance(p, dict) else (lambda k: getattr(p, k))
+    params: list = [scope.tenant_id, get("w_purchases"), get("w_spend"), get("w_tenure"), get("w_referrals"), get("a_min"), get("b_min")]
+    only = ""
+    if customer_ids is not None:
+        params.append(list(customer_ids))
+        only = f" AND c.id = ANY(${len(params)}::uuid[])"
+    rows = await db.conn().execute_query_dict(f"""
+        WITH facts AS (
+          SELECT c.id, c.tier AS old_tier,
+                 (SELECT count(*) FROM customer_product p WHERE p.tenant_id = c.tenant_id AND p.customer_id = c.id) AS purchases,
+                 (SELECT min(p.purchase_date) FROM customer_product p WHERE p.tenant_id = c.tenant_id AND p.customer_id = c.id) AS first_purchase,
+                 c.service_spend, c.referrals, c.created_at
+            FROM customer c
+           WHERE c.tenant_id = $1 AND c.merged_into_id IS NULL AND c.erased_at IS NULL{only}
+        ), scored AS (
+          SELECT id, old_tier,
+                 $2 * purchases + $3 * service_spend::float8 / 1000 +
+                 $4 * GREATEST(0, EXTRACT(EPOCH FROM now() - COALESCE(first_purchase::timestamptz, created_at)) / 31557600) +
+                 $5 * referrals AS score
+            FROM facts
+        ), tiered AS (
+          SELECT id, old_tier, score, CASE WHEN score >= $6 THEN 'A' WHEN score >= $7 THEN 'B' ELSE 'C' END AS tier FROM scored
+        ), updated AS (
+          UPDATE customer c SET tier = t.tier, tier_score = t.score, tier_updated_at = now()
+            FROM tiered t WHERE c.tenant_id = $1 AND c.id = t.id
+             AND (c.tier IS DISTINCT FROM t.tier OR c.tier_score IS DISTINCT FROM t.score)
+          RETURNING c.id, t.old_tier, t.tier, t.score
+        ), history AS (
+          INSERT INTO customer_tier_change (id, tenant_id, customer_id, from_tier, to_tier, score, at)
+          SELECT gen_random_uuid(), $1, id, old_tier, tier, score, now() FROM updated WHERE old_tier IS DISTINCT FROM tier
+          RETURNING customer_id, from_tier, to_tier
+        ), events AS (
+          INSERT INTO customer_event (id, tenant_id, customer_id, kind, occurred_at, ref_type, summary)
+          SELECT gen_random_uuid(), $1, customer_id, 'tier_changed', now(), 'tier',
+                 jsonb_build_object('from', from_tier, 'to', to_tier) FROM history
+          RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM history) AS changed""", params)
+    return rows[0]["changed"]
+
+
+async def imports_by_ids(scope: Scope, ids) -> dict[uuid.UUID, CustomerImport]:
+    if not scope.all_dealers:  # imports are brand-wide: dealer staff and dealer-bound apps do not see them
+        return {}
+    return {i.id: i for i in await CustomerImport.filter(tenant_id=scope.tenant_id, id__in=list(ids))}

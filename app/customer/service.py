@@ -1,0 +1,470 @@
+"""Customer archives: validation, masking, timeline entries, merge, erasure, export, tiers.
+
+Services never commit; each call runs inside the operation's tenant transaction."""
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from app.audit import service as audit
+from app.core import clock, jobs
+from app.core.errors import AppError, InputErrors, NotFound, PermissionDenied, ValidationFailed
+from app.core.permissions import Perm
+from app.core.tenancy import Scope
+from app.customer import repository as repo
+from app.customer.models import (
+    ContactPoint, Customer, Interaction, OwnedProduct, Promise, TierChange, WinbackAction,
+)
+from app.tenant import repository as tenant_repo
+
+CHANNELS = ("phone", "email", "wechat", "qq", "other_im")
+GENDERS = ("female", "male", "other")
+CHURN = ("active", "at_risk", "lost")
+# seed 003: the six kinds of lost customers
+LOST_TYPES = ("pushed_away_deliberately", "pushed_away_unintentionally", "pulled_by_competitor", "bought_off",
+              "left_without_reason", "moved_away")
+INTERACTION_KINDS = ("call", "visit", "message", "email")
+OUTCOMES = ("reached", "no_answer", "callback_requested", "resolved", "refused", "other")
+WINBACK_ACTIONS = ("contact", "offer", "apology", "visit", "other")
+WINBACK_OUTCOMES = ("pending", "won_back", "declined")
+TIER_JOB = "customer.recompute_tiers"
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,}$")
+DEFAULT_POLICY = {"w_purchases": 10.0, "w_spend": 1.0, "w_tenure": 2.0, "w_referrals": 5.0, "a_min": 40.0, "b_min": 15.0}
+
+
+# ---- contact points: normalisation and masking -----------------------------------------------
+
+def normalize_contact(channel: str, value: str) -> str:
+    """Raises ValidationFailed; returns the comparable form (digits, lower-case e-mail)."""
+    v = (value or "").strip()
+    if channel == "phone":
+        digits = re.sub(r"[^\d]", "", v)
+        if v.startswith("+"):
+            digits = "+" + digits
+        if not 5 <= len(digits.lstrip("+")) <= 15 or re.search(r"[^\d\s\-+().]", v):
+            raise ValidationFailed("A phone number has 5-15 digits.", field="contactPoints", code="INVALID_PHONE")
+        return digits
+    if channel == "email":
+        if not EMAIL_RE.match(v) or len(v) > 254:
+            raise ValidationFailed("Not an e-mail address.", field="contactPoints", code="INVALID_EMAIL")
+        return v.lower()
+    if channel in ("wechat", "qq", "other_im"):
+        if not 1 <= len(v) <= 64 or (channel == "qq" and not v.isdigit()):
+            raise ValidationFailed(f"Not a valid {channel} id.", field="contactPoints", code="INVALID_IM_ID")
+        return v.lower()
+    raise ValidationFailed("Unknown channel.", field="contactPoints", code="INVALID_CHANNEL")
+
+
+def mask(channel: str, value: str) -> str:
+    """138****5678, w***@example.cn, wx***id: enough to recognise, not enough to contact."""
+    if channel == "phone":
+        digits = re.sub(r"\D", "", value)
+        return digits[:3] + "****" + digits[-4:] if len(digits) >= 8 else "****" + digits[-2:]
+    if channel == "email":
+        local, _, domain = value.partition("@")
+        return (local[:1] or "*") + "***@" + domain
+    return value[:2] + "***" + value[-2:] if len(value) > 4 else "***"
+
+
+def _search_text(name: str, contacts: list[dict], refs: list[dict]) -> str:
+    parts = [name] + [c["normalized"] for c in contacts]
+    parts += [c["value"] for c in contacts if c["channel"] == "phone"]
+    parts += [r["external_id"] for r in refs]
+    return " ".join(p.lower() for p in parts if p)
+
+
+def _clean_contacts(items: list[dict] | None) -> list[dict]:
+    out, seen, errors = [], set(), []
+    for i, item in enumerate(items or []):
+        channel = item.get("channel")
+        try:
+            normalized = normalize_contact(channel, item.get("value", ""))
+        except ValidationFailed as e:
+            errors.append(ValidationFailed(f"Contact point {i + 1}: {e.message}", field="contactPoints", code=e.code))
+            continue
+        if (channel, normalized) in seen:
+            continue
+        seen.add((channel, normalized))
+        out.append({"channel": channel, "value": item["value"].strip(), "normalized": normalized,
+                    "label": item.get("label"), "verified": bool(item.get("verified", False)),
+                    "consent": bool(item.get("consent", True)), "do_not_contact": bool(item.get("do_not_contact", False)),
+                    "is_primary": False})
+    if errors:
+        raise InputErrors(errors)
+    for channel in CHANNELS:  # the first of each channel is primary
+        first = next((c for c in out if c["channel"] == channel), None)
+        if first:
+            first["is_primary"] = True
+    return out
+
+
+def _clean_refs(items: list[dict] | None) -> list[dict]:
+    out, seen = [], set()
+    for r in items or []:
+        source, ext = (r.get("source") or "").strip(), (r.get("external_id") or "").strip()
+        if not (1 <= len(source) <= 40 and 1 <= len(ext) <= 120):
+            raise ValidationFailed("External references need a source (≤40) and an id (≤120).", field="externalRefs")
+        if (source, ext) not in seen:
+            seen.add((source, ext))
+            out.append({"source": source, "external_id": ext})
+    return out
+
+
+def _check_profile(values: dict) -> None:
+    errors: list[AppError] = []
+    if "name" in values:
+        values["name"] = (values["name"] or "").strip()
+        if not 1 <= len(values["name"]) <= 200:
+            errors.append(ValidationFailed("Name must be 1-200 characters.", field="name"))
+    if values.get("gender") is not None and values["gender"] not in GENDERS:
+        errors.append(ValidationFailed("Unknown gender.", field="gender"))
+    by = values.get("birth_year")
+    if by is not None and not 1900 <= by <= clock.now().year:
+        errors.append(ValidationFailed("Birth year out of range.", field="birthYear"))
+    if values.get("tags") is not None:
+        tags = values["tags"] = sorted({t.strip().lower() for t in values["tags"] if t and t.strip()})
+        if len(tags) > 30 or any(len(t) > 40 for t in tags):
+            errors.append(ValidationFailed("At most 30 tags of at most 40 characters.", field="tags"))
+    for f, limit in (("household_notes", 4000), ("hobby_notes", 4000), ("preferred_contact_hours", 200), ("preferred_language", 16)):
+        if values.get(f) is not None and len(values[f]) > limit:
+            errors.append(ValidationFailed(f"Too long (max {limit}).", field=f))
+    if values.get("service_spend") is not None and values["service_spend"] < 0:
+        errors.append(ValidationFailed("Must not be negative.", field="serviceSpend"))
+    if values.get("referrals") is not None and values["referrals"] < 0:
+        errors.append(ValidationFailed("Must not be negative.", field="referrals"))
+    if errors:
+        raise InputErrors(errors)
+
+
+async def _check_dealer(scope: Scope, dealer_id: uuid.UUID | None, field: str = "dealerId") -> None:
+    if dealer_id is None:
+        if not scope.all_dealers:
+            raise ValidationFailed("Dealer staff must name their dealer.", field=field, code="DEALER_REQUIRED")
+        return
+    dealer = (await tenant_repo.dealers_by_ids(scope, [dealer_id])).get(dealer_id)
+    if dealer is None:
+        raise NotFound("No such dealer.", field=field)
+
+
+async def get_customer(scope: Scope, customer_id: uuid.UUID) -> Customer:
+    scope.require(Perm.CUSTOMERS_READ)
+    c = (await repo.customers_by_ids(scope, [customer_id])).get(customer_id)
+    if c is None:
+        raise NotFound("No such customer.", field="id")
+    return c
+
+
+async def _for_update(scope: Scope, customer_id: uuid.UUID) -> Customer:
+    scope.require(Perm.CUSTOMERS_WRITE)
+    c = await repo.customer_for_update(scope, customer_id)
+    if c is None:
+        raise NotFound("No such customer.", field="id")
+    if c.erased_at is not None or c.merged_into_id is not None:
+        raise ValidationFailed("This customer was erased or merged and cannot change.", field="id", code="CUSTOMER_CLOSED")
+    return c
+
+
+async def _check_refs_free(scope: Scope, refs: list[dict], owner: uuid.UUID | None) -> None:
+    for r in refs:
+        other = await repo.external_ref_owner(scope, r["source"], r["external_id"])
+        if other is not None and other != owner:
+            raise ValidationFailed(f"External id {r['source']}:{r['external_id']} belongs to another customer.",
+                                   field="externalRefs", code="EXTERNAL_ID_TAKEN")
+
+
+def enqueue_tier(scope: Scope, customer_id: uuid.UUID) -> None:
+    jobs.enqueue(TIER_JOB, scope.tenant_id, str(customer_id), job_id=f"tier:{scope.tenant_id}:{customer_id}")
+
+
+async def create_customer(scope: Scope, *, name: str, dealer_id: uuid.UUID | None = None, contact_points: list[dict] | None = None,
+                          external_refs: list[dict] | None = None, **profile) -> Customer:
+    scope.require(Perm.CUSTOMERS_WRITE)
+    if dealer_id is None and not scope.all_dealers and scope.dealer_ids and len(scope.dealer_ids) == 1:
+        dealer_id = next(iter(scope.dealer_ids))  # dealer staff create for their dealer
+    values = {"name": name, **profile}
+    _check_profile(values)
+    await _check_dealer(scope, dealer_id)
+    contacts, refs = _clean_contacts(contact_points), _clean_refs(external_refs)
+    await _check_refs_free(scope, refs, None)
+    c = await repo.create_customer(scope, dealer_id=dealer_id, search_text=_search_text(values["name"], contacts, refs), **values)
+    await repo.replace_contacts(scope, c.id, contacts)
+    await repo.replace_external_refs(scope, c.id, refs)
+    await repo.add_event(scope, c.id, "created", c.created_at, summary={"by": scope.actor.label})
+    enqueue_tier(scope, c.id)
+    return c
+
+
+async def update_customer(scope: Scope, customer_id: uuid.UUID, *, contact_points: list[dict] | None = None,
+                          external_refs: list[dict] | None = None, dealer_id: uuid.UUID | None = None, **changes) -> Customer:
+    c = await _for_update(scope, customer_id)
+    changes = {k: v for k, v in changes.items() if v is not None}
+    _check_profile(changes)
+    if dealer_id is not None and dealer_id != c.dealer_id:
+        await _check_dealer(scope, dealer_id)
+        changes["dealer_id"] = dealer_id
+    contacts = _clean_contacts(contact_points) if contact_points is not None else None
+    refs = _clean_refs(external_refs) if external_refs is not None else None
+    if refs is not None:
+        await _check_refs_free(scope, refs, c.id)
+    if contacts is not None:
+        old = {(x.channel, x.normalized): x for x in (await repo.contacts_of(scope, [c.id]))[c.id]}
+        for x in contacts:  # keep what is known about an unchanged contact point unless restated
+            prev = old.get((x["channel"], x["normalized"]))
+            if prev is not None and prev.verified and not x["verified"]:
+                x["verified"] = True
+        await repo.replace_contacts(scope, c.id, contacts)
+    if refs is not None:
+        await repo.replace_external_refs(scope, c.id, refs)
+    for k, v in changes.items():
+        setattr(c, k, v)
+    if contacts is None:
+        contacts = [{"channel": x.channel, "value": x.value, "normalized": x.normalized} for x in (await repo.contacts_of(scope, [c.id]))[c.id]]
+    if refs is None:
+        refs = [{"external_id": r.external_id} for r in (await repo.external_refs_of(scope, [c.id]))[c.id]]
+    c.search_text = _search_text(c.name, contacts, refs)
+    await repo.save_customer(scope, c, [*changes, "search_text"])
+    if {"service_spend", "referrals"} & changes.keys():
+        enqueue_tier(scope, c.id)
+    return c
+
+
+async def merge_customers(scope: Scope, survivor_id: uuid.UUID, duplicate_id: uuid.UUID) -> Customer:
+    """Keep `survivor`; move every contact point, reference, product, promise, interaction,
+    win-back action, tier change and timeline entry of `duplicate` to it; fill the survivor's
+    empty profile fields from the duplicate; the duplicate points at the survivor."""
+    if survivor_id == duplicate_id:
+        raise ValidationFailed("A customer cannot be merged into itself.", field="duplicateId", code="SAME_CUSTOMER")
+    survivor = await _for_update(scope, survivor_id)
+    duplicate = await _for_update(scope, duplicate_id)
+    await repo.move_children(scope, duplicate.id, survivor.id)
+    fields = ["gender", "birth_year", "preferred_language", "preferred_contact_hours", "household_notes", "hobby_notes",
+              "dealer_id", "last_survey_score", "last_survey_at"]
+    changed = []
+    for f in fields:
+        if getattr(survivor, f) is None and getattr(duplicate, f) is not None:
+            setattr(survivor, f, getattr(duplicate, f))
+            changed.append(f)
+    survivor.tags = sorted(set(survivor.tags or []) | set(duplicate.tags or []))
+    survivor.service_spend = (survivor.service_spend or 0) + (duplicate.service_spend or 0)
+    survivor.referrals = (survivor.referrals or 0) + (duplicate.referrals or 0)
+    survivor.open_ticket_count = survivor.open_ticket_count + duplicate.open_ticket_count
+    contacts = (await repo.contacts_of(scope, [survivor.id]))[survivor.id]
+    refs = (await repo.external_refs_of(scope, [survivor.id]))[survivor.id]
+    survivor.search_text = _search_text(survivor.name, [{"channel": x.channel, "value": x.value, "normalized": x.normalized} for x in contacts],
+                                        [{"external_id": r.external_id} for r in refs])
+    await repo.save_customer(scope, survivor, [*changed, "tags", "service_spend", "referrals", "open_ticket_count", "search_text"])
+    duplicate.merged_into_id = survivor.id
+    duplicate.search_text = ""
+    duplicate.open_ticket_count = 0
+    await repo.save_customer(scope, duplicate, ["merged_into_id", "search_text", "open_ticket_count"])
+    await repo.add_event(scope, survivor.id, "merged", clock.now(), ref_type="customer", ref_id=duplicate.id,
+                         summary={"merged": str(duplicate.id), "by": scope.actor.label})
+    enqueue_tier(scope, survivor.id)
+    return survivor
+
+
+async def add_interaction(scope: Scope, customer_id: uuid.UUID, *, kind: str, outcome: str, notes: str | None,
+                          occurred_at: datetime | None) -> Interaction:
+    c = await _for_update(scope, customer_id)
+    if kind not in INTERACTION_KINDS:
+        raise ValidationFailed("Unknown interaction kind.", field="kind")
+    if outcome not in OUTCOMES:
+        raise ValidationFailed("Unknown outcome.", field="outcome")
+    if notes is not None and len(notes) > 4000:
+        raise ValidationFailed("Notes are limited to 4000 characters.", field="notes")
+    at = occurred_at or clock.now()
+    if at > clock.now():
+        raise ValidationFailed("An interaction cannot be in the future.", field="occurredAt")
+    row = await repo.add(scope, Interaction, customer_id=c.id, dealer_id=c.dealer_id, kind=kind, outcome=outcome, notes=notes,
+                         occurred_at=at, user_id=scope.actor.user_id)
+    await repo.add_event(scope, c.id, "interaction", at, ref_type="interaction", ref_id=row.id,
+                         summary={"kind": kind, "outcome": outcome, "by": scope.actor.label})
+    return row
+
+
+async def add_promise(scope: Scope, customer_id: uuid.UUID, *, description: str, due_date: date | None,
+                      promised_by: str | None) -> Promise:
+    c = await _for_update(scope, customer_id)
+    description = (description or "").strip()
+    if not 1 <= len(description) <= 2000:
+        raise ValidationFailed("Describe the promise (1-2000 characters).", field="description")
+    row = await repo.add(scope, Promise, customer_id=c.id, dealer_id=c.dealer_id, description=description, due_date=due_date,
+                         promised_by=(promised_by or scope.actor.label)[:120], created_by=scope.actor.user_id)
+    await repo.add_event(scope, c.id, "promise", row.created_at, ref_type="promise", ref_id=row.id,
+                         summary={"due": due_date.isoformat() if due_date else None})
+    return row
+
+
+async def resolve_promise(scope: Scope, promise_id: uuid.UUID, *, status: str, note: str | None) -> Promise:
+    scope.require(Perm.CUSTOMERS_WRITE)
+    p = await repo.promise_for_update(scope, promise_id)
+    if p is None or not (await repo.customers_by_ids(scope, [p.customer_id])):
+        raise NotFound("No such promise.", field="id")
+    if status not in ("kept", "broken"):
+        raise ValidationFailed("A promise is resolved as kept or broken.", field="status")
+    if p.status != "open":
+        raise ValidationFailed("This promise is already resolved.", field="id", code="ALREADY_RESOLVED")
+    p.status, p.resolved_at, p.resolution_note = status, clock.now(), note
+    await p.save(update_fields=["status", "resolved_at", "resolution_note"])
+    await repo.add_event(scope, p.customer_id, "promise_resolved", p.resolved_at, ref_type="promise", ref_id=p.id,
+                         summary={"status": status})
+    return p
+
+
+async def add_product(scope: Scope, customer_id: uuid.UUID, *, product_model: str, serial: str | None = None,
+                      purchase_date: date | None = None, purchase_dealer_id: uuid.UUID | None = None,
+                      purchase_reason: str | None = None, usage_notes: str | None = None,
+                      warranty_end: date | None = None) -> OwnedProduct:
+    c = await _for_update(scope, customer_id)
+    product_model = (product_model or "").strip()
+    if not 1 <= len(product_model) <= 120:
+        raise ValidationFailed("Product model must be 1-120 characters.", field="productModel")
+    if purchase_date and purchase_date > clock.now().date():
+        raise ValidationFailed("Purchase date is in the future.", field="purchaseDate")
+    if warranty_end and purchase_date and warranty_end < purchase_date:
+        raise ValidationFailed("Warranty ends before the purchase.", field="warrantyEnd")
+    if purchase_dealer_id is not None and not (await tenant_repo.dealers_by_ids(scope, [purchase_dealer_id])):
+        raise NotFound("No such dealer.", field="purchaseDealerId")
+    row = await repo.add(scope, OwnedProduct, customer_id=c.id, product_model=product_model, serial=serial,
+                         purchase_date=purchase_date, purchase_dealer_id=purchase_dealer_id,
+                         purchase_reason=purchase_reason, usage_notes=usage_notes, warranty_end=warranty_end)
+    at = datetime.combine(purchase_date, datetime.min.time(), tzinfo=clock.now().tzinfo) if purchase_date else clock.now()
+    await repo.add_event(scope, c.id, "purchase", at, ref_type="product", ref_id=row.id, summary={"model": product_model})
+    enqueue_tier(scope, c.id)
+    return row
+
+
+async def set_churn(scope: Scope, customer_id: uuid.UUID, *, status: str, lost_type: str | None) -> Customer:
+    c = await _for_update(scope, customer_id)
+    if status not in CHURN:
+        raise ValidationFailed("Unknown churn status.", field="status")
+    if status == "lost" and lost_type not in LOST_TYPES:
+        raise ValidationFailed("A lost customer needs one of the six lost-customer types.", field="lostType", code="LOST_TYPE_REQUIRED")
+    if status != "lost" and lost_type is not None:
+        raise ValidationFailed("Only lost customers have a lost type.", field="lostType")
+    old = c.churn_status
+    c.churn_status, c.lost_type, c.churn_updated_at = status, lost_type, clock.now()
+    await repo.save_customer(scope, c, ["churn_status", "lost_type", "churn_updated_at"])
+    await repo.add_event(scope, c.id, "churn_changed", c.churn_updated_at,
+                         summary={"from": old, "to": status, "lost_type": lost_type})
+    return c
+
+
+async def add_winback(scope: Scope, customer_id: uuid.UUID, *, action: str, notes: str | None, outcome: str) -> WinbackAction:
+    c = await _for_update(scope, customer_id)
+    if action not in WINBACK_ACTIONS or outcome not in WINBACK_OUTCOMES:
+        raise ValidationFailed("Unknown win-back action or outcome.", field="action")
+    row = await repo.add(scope, WinbackAction, customer_id=c.id, action=action, notes=notes, outcome=outcome,
+                         occurred_at=clock.now(), user_id=scope.actor.user_id)
+    await repo.add_event(scope, c.id, "winback", row.occurred_at, ref_type="winback", ref_id=row.id,
+                         summary={"action": action, "outcome": outcome})
+    if outcome == "won_back" and c.churn_status != "active":
+        await set_churn(scope, c.id, status="active", lost_type=None)
+    return row
+
+
+async def erase_customer(scope: Scope, customer_id: uuid.UUID) -> Customer:
+    """Right to erasure: the person is anonymised (name, profile, contact points, references,
+    free-text notes); anonymous history (tickets, scores, tiers, interactions' kinds and
+    outcomes, timeline kinds) stays so every aggregate keeps its counts."""
+    scope.require(Perm.ADMIN)
+    c = await repo.customer_for_update(scope, customer_id)
+    if c is None:
+        raise NotFound("No such customer.", field="id")
+    if c.erased_at is not None:
+        return c
+    await repo.erase_children(scope, c.id)
+    c.name, c.gender, c.birth_year = "Erased customer", None, None
+    c.preferred_language = c.preferred_contact_hours = c.household_notes = c.hobby_notes = None
+    c.tags, c.search_text, c.erased_at = [], "", clock.now()
+    await repo.save_customer(scope, c, ["name", "gender", "birth_year", "preferred_language", "preferred_contact_hours",
+                                        "household_notes", "hobby_notes", "tags", "search_text", "erased_at"])
+    await repo.add_event(scope, c.id, "erased", c.erased_at, summary={})
+    await audit.record(scope, "customer.erased", target_type="Customer", target_id=str(c.id))
+    return c
+
+
+async def export_customer(scope: Scope, customer_id: uuid.UUID) -> dict:
+    """Everything stored about one customer (data subject access request), as JSON."""
+    scope.require(Perm.ADMIN)
+    c = await get_customer(scope, customer_id)
+    ids = [c.id]
+
+    def rows(items, fields):
+        return [{f: _json(getattr(i, f)) for f in fields} for i in items]
+
+    out = {
+        "customer": {f: _json(getattr(c, f)) for f in (
+            "id", "name", "gender", "birth_year", "preferred_language", "preferred_contact_hours", "household_notes",
+            "hobby_notes", "tags", "dealer_id", "service_spend", "referrals", "tier", "tier_score", "churn_status",
+            "lost_type", "last_survey_score", "last_survey_at", "open_ticket_count", "merged_into_id", "erased_at",
+            "created_at", "updated_at")},
+        "contact_points": rows((await repo.contacts_of(scope, ids))[c.id],
+                               ("channel", "value", "label", "verified", "consent", "do_not_contact", "is_primary", "created_at")),
+        "external_refs": rows((await repo.external_refs_of(scope, ids))[c.id], ("source", "external_id", "created_at")),
+        "products": rows((await repo.products_of(scope, ids))[c.id], (
+            "product_model", "serial", "purchase_date", "purchase_dealer_id", "purchase_reason", "usage_notes", "warranty_end")),
+        "promises": rows((await repo.promises_of(scope, ids))[c.id], (
+            "description", "promised_by", "due_date", "status", "resolved_at", "resolution_note", "created_at")),
+        "interactions": rows(await Interaction.filter(tenant_id=scope.tenant_id, customer_id=c.id).order_by("occurred_at"),
+                             ("kind", "outcome", "notes", "occurred_at")),
+        "winback_actions": rows((await repo.winbacks_of(scope, ids))[c.id], ("action", "notes", "outcome", "occurred_at")),
+        "tier_history": rows((await repo.tier_history_of(scope, ids))[c.id], ("from_tier", "to_tier", "score", "at")),
+    }
+    await audit.record(scope, "customer.exported", target_type="Customer", target_id=str(c.id))
+    return out
+
+
+def _json(v):
+    if isinstance(v, (datetime, date)):
+        return v.isoformat()
+    if isinstance(v, uuid.UUID):
+        return str(v)
+    if isinstance(v, Decimal):
+        return str(v)
+    return v
+
+
+# ---- value tiers ------------------------------------------------------------------------------
+
+async def get_tier_policy(scope: Scope) -> dict:
+    p = await repo.tier_policy(scope)
+    return {k: getattr(p, k) for k in DEFAULT_POLICY} if p else dict(DEFAULT_POLICY)
+
+
+async def update_tier_policy(scope: Scope, **values) -> dict:
+    scope.require(Perm.ADMIN)
+    current = await get_tier_policy(scope)
+    current.update({k: float(v) for k, v in values.items() if v is not None})
+    if any(current[k] < 0 for k in current) or current["a_min"] <= current["b_min"]:
+        raise ValidationFailed("Weights must not be negative and the A threshold must exceed the B threshold.",
+                               field="aMin", code="INVALID_POLICY")
+    await repo.save_tier_policy(scope, current)
+    await audit.record(scope, "tier_policy.updated", target_type="TierPolicy", details=current)
+    jobs.enqueue(TIER_JOB, scope.tenant_id, "", job_id=f"tier:{scope.tenant_id}:all")
+    return current
+
+
+async def recompute_tiers(scope: Scope, customer_id: str = "") -> int:
+    """The job: the whole brand (no id) or one customer. Idempotent: unchanged rows are not
+    touched and write no history."""
+    policy = await get_tier_policy(scope)
+    ids = [uuid.UUID(customer_id)] if customer_id else None
+    return await repo.recompute_tiers(scope, policy, ids)
+
+
+def parse_decimal(v) -> Decimal:
+    try:
+        d = Decimal(str(v))
+    except (InvalidOperation, ValueError):
+        raise ValidationFailed("Not a number.") from None
+    if not d.is_finite():
+        raise ValidationFailed("Not a number.")
+    return d
+
+
+def require_pii(scope: Scope) -> None:
+    if not scope.can(Perm.CUSTOMERS_PII):
+        raise PermissionDenied("Missing permission: this needs the 'customers:pii' scope.", extensions={"missingScope": "customers:pii"})

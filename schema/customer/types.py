@@ -1,0 +1,258 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import Enum
+
+import strawberry
+
+from app.core.permissions import Perm
+from app.customer import models
+from app.customer.service import mask
+from schema.relay import Node, gid, node_type
+from schema.tenant.types import Dealer
+
+
+def _enum(name, values, description=None):
+    return strawberry.enum(Enum(name, {v.upper(): v for v in values}), description=description)
+
+
+Channel = _enum("Channel", ("phone", "email", "wechat", "qq", "other_im"))
+Gender = _enum("Gender", ("female", "male", "other"))
+Tier = _enum("Tier", ("A", "B", "C"), "ABC value tier (brand-configurable formula).")
+ChurnStatus = _enum("ChurnStatus", ("active", "at_risk", "lost"))
+LostType = _enum("LostType", ("pushed_away_deliberately", "pushed_away_unintentionally", "pulled_by_competitor",
+                              "bought_off", "left_without_reason", "moved_away"), "The six kinds of lost customers.")
+InteractionKind = _enum("InteractionKind", ("call", "visit", "message", "email"))
+InteractionOutcome = _enum("InteractionOutcome", ("reached", "no_answer", "callback_requested", "resolved", "refused", "other"))
+PromiseStatus = _enum("PromiseStatus", ("open", "kept", "broken"))
+WinbackActionKind = _enum("WinbackActionKind", ("contact", "offer", "apology", "visit", "other"))
+WinbackOutcome = _enum("WinbackOutcome", ("pending", "won_back", "declined"))
+TimelineKind = _enum("TimelineKind", ("created", "interaction", "promise", "promise_resolved", "purchase", "survey", "ticket",
+                                      "tier_changed", "churn_changed", "winback", "merged", "erased"))
+
+
+@strawberry.type(description="A way to reach the customer. `value` is masked (138****5678) without `customers:pii`.")
+class ContactPoint:
+    channel: Channel
+    value: str
+    masked: bool
+    label: str | None
+    verified: bool
+    consent: bool = strawberry.field(description="The customer agreed to be contacted on this channel.")
+    do_not_contact: bool
+    is_primary: bool
+
+
+@strawberry.type
+class ExternalRef:
+    source: str
+    external_id: str
+
+
+@strawberry.type(description="A product the customer owns.")
+class OwnedProduct:
+    id: strawberry.ID
+    product_model: str
+    serial: str | None = strawberry.field(description="Serial number or VIN.")
+    purchase_date: date | None
+    purchase_reason: str | None
+    usage_notes: str | None
+    warranty_end: date | None
+    purchase_dealer_pk: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field(description="Whole years since purchase.")
+    def years_owned(self) -> int | None:
+        if self.purchase_date is None:
+            return None
+        today = date.today()
+        return today.year - self.purchase_date.year - ((today.month, today.day) < (self.purchase_date.month, self.purchase_date.day))
+
+    @strawberry.field
+    async def purchase_dealer(self, info: strawberry.Info) -> Dealer | None:
+        if self.purchase_dealer_pk is None:
+            return None
+        row = await info.context.loaders.dealer.load(self.purchase_dealer_pk)
+        return Dealer.from_row(row) if row else None
+
+    @classmethod
+    def from_row(cls, p: models.OwnedProduct) -> "OwnedProduct":
+        return cls(id=gid("OwnedProduct", p.id), product_model=p.product_model, serial=p.serial, purchase_date=p.purchase_date,
+                   purchase_reason=p.purchase_reason, usage_notes=p.usage_notes, warranty_end=p.warranty_end,
+                   purchase_dealer_pk=p.purchase_dealer_id)
+
+
+@strawberry.type(description="What was promised to the customer; a broken promise is a complaint cause.")
+class Promise:
+    id: strawberry.ID
+    description: str
+    promised_by: str
+    due_date: date | None
+    status: PromiseStatus
+    resolved_at: datetime | None
+    resolution_note: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, p: models.Promise) -> "Promise":
+        return cls(id=gid("Promise", p.id), description=p.description, promised_by=p.promised_by, due_date=p.due_date,
+                   status=PromiseStatus(p.status), resolved_at=p.resolved_at, resolution_note=p.resolution_note,
+                   created_at=p.created_at)
+
+
+@strawberry.type
+class WinbackAction:
+    action: WinbackActionKind
+    notes: str | None
+    outcome: WinbackOutcome
+    occurred_at: datetime
+
+
+@strawberry.type
+class TierChange:
+    from_tier: Tier | None
+    to_tier: Tier
+    score: float
+    at: datetime
+
+
+@strawberry.type(description="One entry of the customer's timeline.")
+class TimelineEntry:
+    kind: TimelineKind
+    occurred_at: datetime
+    ref_id: strawberry.ID | None
+    summary: strawberry.scalars.JSON
+
+
+@strawberry.type(description="The brand's memory of one customer.")
+class Customer(Node):
+    id: strawberry.ID
+    name: str
+    gender: Gender | None
+    birth_year: int | None
+    preferred_language: str | None
+    preferred_contact_hours: str | None
+    household_notes: str | None
+    hobby_notes: str | None
+    tags: list[str]
+    service_spend: float
+    referrals: int
+    tier: Tier | None
+    tier_score: float | None
+    churn_status: ChurnStatus
+    lost_type: LostType | None
+    last_survey_score: float | None
+    last_survey_at: datetime | None
+    open_ticket_count: int
+    erased: bool
+    created_at: datetime
+    updated_at: datetime
+    pk: strawberry.Private[uuid.UUID]
+    dealer_pk: strawberry.Private[uuid.UUID | None]
+    merged_into_pk: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field(description="Whole years since the first purchase.")
+    async def tenure_years(self, info: strawberry.Info) -> int | None:
+        products = await info.context.loaders.products.load(self.pk) or []
+        dates = [p.purchase_date for p in products if p.purchase_date]
+        if not dates:
+            return None
+        first = min(dates)
+        today = date.today()
+        return today.year - first.year - ((today.month, today.day) < (first.month, first.day))
+
+    @strawberry.field(description="Dealer of record (the servicing dealer).")
+    async def dealer(self, info: strawberry.Info) -> Dealer | None:
+        if self.dealer_pk is None:
+            return None
+        row = await info.context.loaders.dealer.load(self.dealer_pk)
+        return Dealer.from_row(row) if row else None
+
+    @strawberry.field(description="Set when this record was merged into another: follow it.")
+    def merged_into_id(self) -> strawberry.ID | None:
+        return gid("Customer", self.merged_into_pk) if self.merged_into_pk else None
+
+    @strawberry.field(description="Masked unless the caller holds customers:pii; unmasked reads by partner apps are audited.")
+    async def contact_points(self, info: strawberry.Info) -> list[ContactPoint]:
+        rows = await info.context.loaders.contacts.load(self.pk) or []
+        pii = Perm.CUSTOMERS_PII in info.context.actor.perms
+        if pii and rows and info.context.actor.kind == "app":
+            info.context.pii_reads.add(self.pk)
+        return [ContactPoint(channel=Channel(r.channel), value=r.value if pii else mask(r.channel, r.value), masked=not pii,
+                             label=r.label, verified=r.verified, consent=r.consent, do_not_contact=r.do_not_contact,
+                             is_primary=r.is_primary) for r in rows]
+
+    @strawberry.field
+    async def external_refs(self, info: strawberry.Info) -> list[ExternalRef]:
+        return [ExternalRef(source=r.source, external_id=r.external_id) for r in await info.context.loaders.external_refs.load(self.pk) or []]
+
+    @strawberry.field
+    async def products(self, info: strawberry.Info) -> list[OwnedProduct]:
+        return [OwnedProduct.from_row(p) for p in await info.context.loaders.products.load(self.pk) or []]
+
+    @strawberry.field
+    async def promises(self, info: strawberry.Info, status: PromiseStatus | None = None) -> list[Promise]:
+        rows = await info.context.loaders.promises.load(self.pk) or []
+        return [Promise.from_row(p) for p in rows if status is None or p.status == status.value]
+
+    @strawberry.field
+    async def winback_actions(self, info: strawberry.Info) -> list[WinbackAction]:
+        return [WinbackAction(action=WinbackActionKind(w.action), notes=w.notes, outcome=WinbackOutcome(w.outcome), occurred_at=w.occurred_at)
+                for w in await info.context.loaders.winbacks.load(self.pk) or []]
+
+    @strawberry.field
+    async def tier_history(self, info: strawberry.Info) -> list[TierChange]:
+        return [TierChange(from_tier=Tier(t.from_tier) if t.from_tier else None, to_tier=Tier(t.to_tier), score=t.score, at=t.at)
+                for t in await info.context.loaders.tier_history.load(self.pk) or []]
+
+    @classmethod
+    def from_row(cls, c: models.Customer) -> "Customer":
+        return cls(
+            id=gid("Customer", c.id), name=c.name, gender=Gender(c.gender) if c.gender else None, birth_year=c.birth_year,
+            preferred_language=c.preferred_language, preferred_contact_hours=c.preferred_contact_hours,
+            household_notes=c.household_notes, hobby_notes=c.hobby_notes, tags=list(c.tags or []),
+            service_spend=float(c.service_spend or 0), referrals=c.referrals, tier=Tier(c.tier) if c.tier else None,
+            tier_score=c.tier_score, churn_status=ChurnStatus(c.churn_status), lost_type=LostType(c.lost_type) if c.lost_type else None,
+            last_survey_score=c.last_survey_score, last_survey_at=c.last_survey_at, open_ticket_count=c.open_ticket_count,
+            erased=c.erased_at is not None, created_at=c.created_at, updated_at=c.updated_at, pk=c.id, dealer_pk=c.dealer_id,
+            merged_into_pk=c.merged_into_id,
+        )
+
+
+@strawberry.type(description="A bulk import of customers (CSV or JSON Lines), processed by a worker.")
+class CustomerImport(Node):
+    id: strawberry.ID
+    status: str
+    format: str
+    filename: str | None
+    size_bytes: int
+    rows_total: int
+    rows_created: int
+    rows_updated: int
+    rows_unchanged: int
+    rows_failed: int
+    errors: strawberry.scalars.JSON = strawberry.field(description="[{line, field, code, message}], the first 1000.")
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def from_row(cls, i: models.CustomerImport) -> "CustomerImport":
+        return cls(id=gid("CustomerImport", i.id), status=i.status, format=i.format, filename=i.filename, size_bytes=i.size_bytes,
+                   rows_total=i.rows_total, rows_created=i.rows_created, rows_updated=i.rows_updated,
+                   rows_unchanged=i.rows_unchanged, rows_failed=i.rows_failed, errors=i.errors, created_at=i.created_at,
+                   started_at=i.started_at, finished_at=i.finished_at)
+
+
+@node_type("Customer", perm=Perm.CUSTOMERS_READ)
+async def _customer_node(info: strawberry.Info, pk: uuid.UUID):
+    row = await info.context.loaders.customer.load(pk)
+    return Customer.from_row(row) if row else None
+
+
+@node_type("CustomerImport", perm=Perm.CUSTOMERS_WRITE)
+async def _import_node(info: strawberry.Info, pk: uuid.UUID):
+    from app.customer import repository
+
+    row = (await repository.imports_by_ids(info.context.scope, [pk])).get(pk)
+    return CustomerImport.from_row(row) if row else None
