@@ -88,6 +88,7 @@ async def readyz(request: Request) -> JSONResponse:
 def create_app() -> Starlette:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    from app.customer import http as customer_http
     from app.oauth import http as oauth
     from schema.http import graphql_endpoint
 
@@ -122,6 +123,7 @@ def create_app() -> Starlette:
             Route("/oauth/introspect", oauth.introspect_endpoint, methods=["POST"]),
             Route("/.well-known/oauth-authorization-server", oauth.metadata_endpoint),
             Route("/.well-known/jwks.json", oauth.jwks_endpoint),
+            Route("/imports/customers", customer_http.upload_customers, methods=["POST"]),
         ],
         middleware=[Middleware(RequestContextMiddleware)],
         lifespan=lifespan,

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     login_ticket_ttl_seconds: int = 300
     cookie_secure: bool | None = None  # default: on in production
 
+    # Customer imports
+    import_max_bytes: int = 25 * 1024 * 1024
+    import_batch_size: int = 500
+
     # GraphQL limits
     graphql_max_depth: int = 12
     graphql_max_tokens: int = 2000

@@ -44,7 +44,8 @@ Mutation = merge_types("Mutation", (TenantMutation, CustomerMutation, PartnerMut
 
 
 def _types():
-    return [tenant_types.Brand, tenant_types.Dealer, tenant_types.User, partner_types.PartnerApp, customer_types.Customer, customer_types.CustomerImport]
+    return [tenant_types.Brand, tenant_types.Dealer, tenant_types.User, partner_types.PartnerApp, customer_types.Customer, customer_types.CustomerImport,
+            customer_types.Promise, customer_types.OwnedProduct]
 
 
 class Schema(strawberry.Schema):

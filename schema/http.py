@@ -115,6 +115,14 @@ async def graphql_endpoint(request: Request) -> Response:
         if not isinstance(parsed, dict):
             return _bad_request("The request body must be a JSON object (batching is not supported).")
 
+    # PostgreSQL text cannot hold NUL: refuse it up front, never as a 500 from the driver
+    if request.method == "POST":
+        raw = await request.body()
+    else:
+        raw = "".join(request.query_params.values()).encode("utf-8", "replace")
+    if b"\x00" in raw or b"\\u0000" in raw:
+        return _bad_request("Strings must not contain NUL characters.")
+
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if not header:

@@ -113,3 +113,14 @@ async def test_repeated_query_is_parsed_and_validated_once(gql, brand_a):
     # and the limits still apply to a cached document's siblings
     body = await gql(brand_a.token(), "{ " + " ".join(f"a{i}: brand {{ id }}" for i in range(40)) + " }", errors_ok=True)
     assert "aliases" in body["errors"][0]["message"].lower()
+
+
+async def test_nul_characters_are_refused_not_500(client, brand_a):
+    h = {"Authorization": f"Bearer {brand_a.token()}"}
+    q = 'mutation($n: String!) { customerCreate(input: {name: $n}) { errors { code } } }'
+    r = await client.post("/graphql", json={"query": q, "variables": {"n": "bad\x00name"}}, headers=h)
+    assert r.status_code == 400 and r.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    r = await client.post("/graphql", json={"query": 'mutation { customerCreate(input: {name: "x\\u0000y"}) { errors { code } } }'}, headers=h)
+    assert r.status_code == 400
+    r = await client.get("/graphql", params={"query": '{ customers(filter: {search: "a\x00"}) { nodes { id } } }'}, headers=h)
+    assert r.status_code == 400

@@ -101,5 +101,6 @@ async def test_composite_foreign_key_blocks_cross_tenant_reference(app_conn, bra
         async with app_conn.transaction():
             await app_conn.execute("SELECT set_config('app.tenant_id', $1, true)", str(brand_a.tenant_id))
             await app_conn.execute(
-                "INSERT INTO customer (id, tenant_id, dealer_id, name, created_at, updated_at) VALUES ($1, $2, $3, 'x', now(), now())",
+                "INSERT INTO customer (id, tenant_id, dealer_id, name, tags, service_spend, referrals, churn_status, open_ticket_count, "
+                "search_text, created_at, updated_at) VALUES ($1, $2, $3, 'x', '{}', 0, 0, 'active', 0, '', now(), now())",
                 uuid.uuid4(), brand_a.tenant_id, brand_b.dealers["d1"].id)

@@ -37,8 +37,10 @@ class PendingJob:
     defer_by: float | None
 
 
-def tenant_job(name: str, *, max_tries: int = 5, timeout: int = 300):
-    """Register `fn(scope, *ids)` as job `name`, run in the tenant's RLS transaction."""
+def tenant_job(name: str, *, max_tries: int = 5, timeout: int = 300, transactional: bool = True):
+    """Register `fn(scope, *ids)` as job `name`, run in the tenant's RLS transaction.
+    `transactional=False`: the job opens its own tenant transactions (long jobs committing in
+    batches, such as imports), still with the tenant's system scope."""
 
     def deco(fn: Callable[..., Awaitable[Any]]):
         async def run(ctx: dict, tenant_id: str, *args: Any) -> Any:
@@ -47,6 +49,8 @@ def tenant_job(name: str, *, max_tries: int = 5, timeout: int = 300):
             tid = uuid.UUID(tenant_id)
             token = request_id_var.set(f"job:{ctx.get('job_id', '-')}")
             try:
+                if not transactional:
+                    return await fn(scope_for(Actor.system(tid)), *args)
                 async with db.tenant_transaction(tid):
                     return await fn(scope_for(Actor.system(tid)), *args)
             finally:

@@ -305,3 +305,20 @@ async def imports_by_ids(scope: Scope, ids) -> dict[uuid.UUID, CustomerImport]:
     if not scope.all_dealers:  # imports are brand-wide: dealer staff and dealer-bound apps do not see them
         return {}
     return {i.id: i for i in await CustomerImport.filter(tenant_id=scope.tenant_id, id__in=list(ids))}
+
+
+async def child_row(scope: Scope, model, pk: uuid.UUID):
+    """A promise or product by id; callers check the owning customer's visibility."""
+    return await model.get_or_none(tenant_id=scope.tenant_id, id=pk)
+
+
+async def list_imports(scope: Scope, page: PageArgs, max_size: int = 100) -> Page:
+    limit, _ = validate(page, default=20, maximum=max_size)
+    if not scope.all_dealers:
+        return build_page([], limit, False, page, key=lambda i: [])
+    where, extra, order, backwards = keyset_clause(("created_at", "id"), page, 2, descending=True,
+                                                   parsers=(datetime.fromisoformat, None))
+    rows = await db.conn().execute_query_dict(
+        f"SELECT * FROM customer_import WHERE tenant_id = $1{where} ORDER BY {order} LIMIT {limit + 1}", [scope.tenant_id, *extra])
+    items = [CustomerImport._init_from_db(**r) for r in rows]
+    return build_page(items, limit, backwards, page, key=lambda i: [i.created_at.isoformat(), i.id])

@@ -51,7 +51,10 @@ async def read_form(request: Request):
     length = request.headers.get("content-length")
     if length and (not length.isdigit() or int(length) > MAX_FORM_BYTES):
         raise AppError("Request body too large.", code="PAYLOAD_TOO_LARGE")
-    return await request.form(max_files=0, max_fields=50)
+    form = await request.form(max_files=0, max_fields=50)
+    if any("\x00" in str(v) for _, v in form.multi_items()):
+        raise AppError("NUL characters are not allowed.", code="BAD_REQUEST")
+    return form
 
 
 def build_request(request: Request, form_items, query_items=()) -> StarletteOAuth2Request:
@@ -160,8 +163,8 @@ async def token_endpoint(request: Request) -> Response:
         return too_many(retry)
     try:
         form = await read_form(request)
-    except AppError:
-        return oauth_error("invalid_request", "Request body too large.", 413)
+    except AppError as e:
+        return oauth_error("invalid_request", e.message, 413 if e.code == "PAYLOAD_TOO_LARGE" else 400)
     oreq = build_request(request, form.multi_items())
     ids = client_ids_of(oreq)
     tenant = tenant_of_clients(ids)
@@ -221,8 +224,8 @@ async def _token_endpoint_common(request: Request, endpoint: str) -> Response:
         return too_many(retry)
     try:
         form = await read_form(request)
-    except AppError:
-        return oauth_error("invalid_request", "Request body too large.", 413)
+    except AppError as e:
+        return oauth_error("invalid_request", e.message, 413 if e.code == "PAYLOAD_TOO_LARGE" else 400)
     oreq = build_request(request, form.multi_items())
     ids = client_ids_of(oreq)
     tenant = tenant_of_clients(ids)
@@ -286,11 +289,13 @@ async def authorize_endpoint(request: Request) -> Response:
     if request.method == "GET":
         params = {k: request.query_params.get(k) for k in OAUTH_PARAMS if request.query_params.get(k) is not None}
         form = None
+        if any("\x00" in v for v in params.values()):
+            return _html(pages.error_page("NUL characters are not allowed."), 400)
     else:
         try:
             form = await read_form(request)
-        except AppError:
-            return _html(pages.error_page("The request is too large."), 413)
+        except AppError as e:
+            return _html(pages.error_page(e.message), 413 if e.code == "PAYLOAD_TOO_LARGE" else 400)
         params = {k: form.get(k) for k in OAUTH_PARAMS if form.get(k) is not None}
         cookie = request.cookies.get(CSRF_COOKIE, "")
         if not cookie or not hmac.compare_digest(cookie, str(form.get("csrf_token") or "")):

@@ -114,3 +114,8 @@ async def memberships_of_users(scope: Scope, user_ids: Sequence[uuid.UUID]) -> d
     for r in rows:
         out.setdefault(r["user_id"], []).append(MembershipGrant(Role(r["role"]), r["dealer_id"], frozenset(r["regions"] or ())))
     return out
+
+
+async def dealer_ids_by_code(scope: Scope) -> dict[str, uuid.UUID]:
+    rows = await db.fetch("SELECT code, id FROM dealer WHERE tenant_id = $1", [scope.tenant_id])
+    return {r["code"]: r["id"] for r in rows}

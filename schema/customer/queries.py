@@ -9,7 +9,7 @@ from app.core.permissions import Perm
 from app.customer import repository, service
 from app.customer.repository import CustomerFilter as Filter
 from app.settings import get_settings
-from schema.customer.types import ChurnStatus, Customer, Tier, TimelineEntry, TimelineKind
+from schema.customer.types import ChurnStatus, Customer, CustomerImport, Tier, TimelineEntry, TimelineKind
 from schema.permissions import describe, needs
 from schema.relay import Connection, decode, gid
 
@@ -86,6 +86,11 @@ class CustomerQuery:
         return Connection.of(page, lambda e: TimelineEntry(kind=TimelineKind(e.kind), occurred_at=e.occurred_at,
                                                            ref_id=gid(REF_TYPES[e.ref_type], e.ref_id) if e.ref_id and e.ref_type in REF_TYPES else None,
                                                            summary=e.summary))
+
+    @strawberry.field(description=describe(Perm.CUSTOMERS_WRITE, "Bulk imports, newest first (brand-wide callers)."), permission_classes=needs(Perm.CUSTOMERS_WRITE))
+    async def customer_imports(self, info: strawberry.Info, first: int | None = None, after: str | None = None) -> Connection[CustomerImport]:
+        page = await repository.list_imports(info.context.scope, PageArgs(first, after), max_size=get_settings().graphql_page_max)
+        return Connection.of(page, CustomerImport.from_row)
 
     @strawberry.field(description=describe(Perm.CUSTOMERS_READ, "The brand's value-tier formula and thresholds."), permission_classes=READ)
     async def tier_policy(self, info: strawberry.Info) -> TierPolicy:

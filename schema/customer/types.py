@@ -51,7 +51,7 @@ class ExternalRef:
 
 
 @strawberry.type(description="A product the customer owns.")
-class OwnedProduct:
+class OwnedProduct(Node):
     id: strawberry.ID
     product_model: str
     serial: str | None = strawberry.field(description="Serial number or VIN.")
@@ -83,7 +83,7 @@ class OwnedProduct:
 
 
 @strawberry.type(description="What was promised to the customer; a broken promise is a complaint cause.")
-class Promise:
+class Promise(Node):
     id: strawberry.ID
     description: str
     promised_by: str
@@ -256,3 +256,24 @@ async def _import_node(info: strawberry.Info, pk: uuid.UUID):
 
     row = (await repository.imports_by_ids(info.context.scope, [pk])).get(pk)
     return CustomerImport.from_row(row) if row else None
+
+
+async def _child_node(info: strawberry.Info, model, pk: uuid.UUID):
+    from app.customer import repository
+
+    row = await repository.child_row(info.context.scope, model, pk)
+    if row is None or await info.context.loaders.customer.load(row.customer_id) is None:
+        return None  # another dealer's customer: as if it did not exist
+    return row
+
+
+@node_type("Promise", perm=Perm.CUSTOMERS_READ)
+async def _promise_node(info: strawberry.Info, pk: uuid.UUID):
+    row = await _child_node(info, models.Promise, pk)
+    return Promise.from_row(row) if row else None
+
+
+@node_type("OwnedProduct", perm=Perm.CUSTOMERS_READ)
+async def _product_node(info: strawberry.Info, pk: uuid.UUID):
+    row = await _child_node(info, models.OwnedProduct, pk)
+    return OwnedProduct.from_row(row) if row else None
