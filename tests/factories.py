@@ -103,3 +103,19 @@ async def set_password(brand: BrandFx, user_key: str, password: str) -> None:
 
     async with db.tenant_transaction(brand.tenant_id):
         await User.filter(tenant_id=brand.tenant_id, id=brand.users[user_key].id).update(password_hash=hash_password(password))
+
+
+async def make_customer(brand: BrandFx, dealer_key: str | None = "d1", **kw):
+    """A customer through the service (contact points, references, timeline entry)."""
+    from app.core.tenancy import Actor, scope_for
+    from app.customer import service
+
+    values = dict(name=f"客户 {uuid.uuid4().hex[:6]}", contact_points=[
+        {"channel": "phone", "value": f"138{uuid.uuid4().int % 10**8:08d}"},
+        {"channel": "email", "value": f"c{uuid.uuid4().hex[:8]}@example.cn"},
+        {"channel": "wechat", "value": f"wx_{uuid.uuid4().hex[:8]}"}],
+        external_refs=[{"source": "crm", "external_id": uuid.uuid4().hex[:12]}])
+    values.update(kw)
+    async with db.tenant_transaction(brand.tenant_id):
+        scope = scope_for(Actor.system(brand.tenant_id))
+        return await service.create_customer(scope, dealer_id=brand.dealers[dealer_key].id if dealer_key else None, **values)

@@ -9,7 +9,9 @@ from datetime import datetime, timedelta, timezone
 from app.core import db
 from app.core.tenancy import Actor, scope_for
 from app.oauth import repository as oauth_repo
-from tests.factories import make_app
+from app.customer import importer
+from app.customer import service as customer_service
+from tests.factories import make_app, make_customer
 
 
 async def tenant_tables(conn) -> list[str]:
@@ -30,6 +32,16 @@ async def populate(brand):
         await oauth_repo.insert_refresh(scope, token_hash=uuid.uuid4().hex, family_id=uuid.uuid4(), client_id=app.client_id,
                                         user_id=brand.users["admin"].id, scope="customers:read", expires_at=later)
         await oauth_repo.revoke_jti(scope, uuid.uuid4().hex, later)
+    c = await make_customer(brand, service_spend=50000)
+    async with db.tenant_transaction(brand.tenant_id):
+        scope = scope_for(Actor.system(brand.tenant_id))
+        await customer_service.add_product(scope, c.id, product_model="M")
+        await customer_service.add_promise(scope, c.id, description="p", due_date=None, promised_by=None)
+        await customer_service.add_interaction(scope, c.id, kind="call", outcome="reached", notes=None, occurred_at=None)
+        await customer_service.add_winback(scope, c.id, action="contact", notes=None, outcome="pending")
+        await customer_service.update_tier_policy(scope, a_min=41)
+        await customer_service.recompute_tiers(scope)
+        await importer.create_import(scope, b"external_source,external_id,name\n", "csv", None, "0" * 64)
 
 
 @pytest.fixture
@@ -47,7 +59,7 @@ async def populated(brand_a, brand_b):
 
 async def test_no_tenant_set_reads_nothing(app_conn, populated):
     tables = await tenant_tables(app_conn)
-    assert len(tables) >= 9
+    assert len(tables) >= 20
     for t in tables + ["brand"]:
         assert await app_conn.fetchval(f'SELECT count(*) FROM "{t}"') == 0, t
 

@@ -178,15 +178,33 @@ def enqueue_tier(scope: Scope, customer_id: uuid.UUID) -> None:
     jobs.enqueue(TIER_JOB, scope.tenant_id, str(customer_id), job_id=f"tier:{scope.tenant_id}:{customer_id}")
 
 
+def _collect(*checks):
+    """Run every check and report all field errors at once."""
+    errors: list[AppError] = []
+    results = []
+    for check in checks:
+        try:
+            results.append(check())
+        except InputErrors as e:
+            errors += e.errors
+            results.append(None)
+        except AppError as e:
+            errors.append(e)
+            results.append(None)
+    if errors:
+        raise InputErrors(errors)
+    return results
+
+
 async def create_customer(scope: Scope, *, name: str, dealer_id: uuid.UUID | None = None, contact_points: list[dict] | None = None,
                           external_refs: list[dict] | None = None, **profile) -> Customer:
     scope.require(Perm.CUSTOMERS_WRITE)
     if dealer_id is None and not scope.all_dealers and scope.dealer_ids and len(scope.dealer_ids) == 1:
         dealer_id = next(iter(scope.dealer_ids))  # dealer staff create for their dealer
     values = {"name": name, **profile}
-    _check_profile(values)
+    _, contacts, refs = _collect(lambda: _check_profile(values), lambda: _clean_contacts(contact_points),
+                                 lambda: _clean_refs(external_refs))
     await _check_dealer(scope, dealer_id)
-    contacts, refs = _clean_contacts(contact_points), _clean_refs(external_refs)
     await _check_refs_free(scope, refs, None)
     c = await repo.create_customer(scope, dealer_id=dealer_id, search_text=_search_text(values["name"], contacts, refs), **values)
     await repo.replace_contacts(scope, c.id, contacts)
@@ -200,12 +218,13 @@ async def update_customer(scope: Scope, customer_id: uuid.UUID, *, contact_point
                           external_refs: list[dict] | None = None, dealer_id: uuid.UUID | None = None, **changes) -> Customer:
     c = await _for_update(scope, customer_id)
     changes = {k: v for k, v in changes.items() if v is not None}
-    _check_profile(changes)
+    _, contacts, refs = _collect(
+        lambda: _check_profile(changes),
+        lambda: _clean_contacts(contact_points) if contact_points is not None else None,
+        lambda: _clean_refs(external_refs) if external_refs is not None else None)
     if dealer_id is not None and dealer_id != c.dealer_id:
         await _check_dealer(scope, dealer_id)
         changes["dealer_id"] = dealer_id
-    contacts = _clean_contacts(contact_points) if contact_points is not None else None
-    refs = _clean_refs(external_refs) if external_refs is not None else None
     if refs is not None:
         await _check_refs_free(scope, refs, c.id)
     if contacts is not None:
