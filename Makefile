@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench install schema clean lint
+.PHONY: run test bench bench-customers install schema clean lint
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,3 +32,7 @@ schema: $(STAMP)
 
 clean:
 	rm -rf .data .pytest_cache .hypothesis
+
+## Customer search at 1,000,000 customers and import throughput (BENCH_ARGS="--customers 200000").
+bench-customers: $(STAMP)
+	$(BIN)/python -m bench.customer_bench $(BENCH_ARGS)

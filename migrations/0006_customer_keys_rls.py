@@ -1,7 +1,9 @@
 """Customer archives: tenant keys, forced RLS, composite foreign keys, search indexes.
 
-Search: a trigram GIN index on (tenant_id, search_text) (btree_gin lets the tenant lead), so a
-name/phone/e-mail/external-id search in a brand of millions answers from the index."""
+Search: a trigram GIN index on search_text, so a name/phone/e-mail/external-id search in a brand
+of millions answers from the index (measured: leading the GIN with tenant_id through btree_gin
+made every lookup walk the tenant's whole posting list, ~100x slower; RLS and the query's
+tenant filter are applied to the few matching rows instead)."""
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 
@@ -14,7 +16,7 @@ TABLES = ["customer_contact", "customer_external_ref", "customer_product", "cust
 CHILDREN = ["customer_contact", "customer_external_ref", "customer_product", "customer_promise", "customer_interaction",
             "customer_winback", "customer_tier_change", "customer_event"]
 
-SQL: list[str] = ["CREATE EXTENSION IF NOT EXISTS pg_trgm", "CREATE EXTENSION IF NOT EXISTS btree_gin"]
+SQL: list[str] = ["CREATE EXTENSION IF NOT EXISTS pg_trgm"]
 SQL += [drop_foreign_keys_sql(t) for t in TABLES]
 for _t in TABLES:
     SQL += tenant_table_sql(_t)[1:]
@@ -46,8 +48,8 @@ SQL += [
     "CREATE INDEX customer_survey_idx ON customer (tenant_id, last_survey_score, id) WHERE last_survey_score IS NOT NULL",
     "CREATE INDEX customer_churn_idx ON customer (tenant_id, churn_status, name, id) WHERE churn_status <> 'active'",
     "CREATE INDEX customer_open_ticket_idx ON customer (tenant_id, name, id) WHERE open_ticket_count > 0",
-    "CREATE INDEX customer_tags_idx ON customer USING gin (tenant_id, tags)",
-    "CREATE INDEX customer_search_trgm_idx ON customer USING gin (tenant_id, search_text gin_trgm_ops)",
+    "CREATE INDEX customer_tags_idx ON customer USING gin (tags)",
+    "CREATE INDEX customer_search_trgm_idx ON customer USING gin (search_text gin_trgm_ops)",
     "CREATE INDEX customer_contact_lookup_idx ON customer_contact (tenant_id, channel, normalized)",
     "CREATE INDEX customer_contact_customer_idx ON customer_contact (tenant_id, customer_id)",
 ]

@@ -330,3 +330,22 @@ async def test_customers_query_count_is_constant(gql, brand_a):
         await gql(tok, q)
     assert small.count == big.count, (small.statements, big.statements)
     assert big.count <= 12
+
+
+async def test_promises_products_and_policy_are_isolated(gql, brand_a, brand_b):
+    c = await make_customer(brand_a, "d3")
+    tok_a = brand_a.token()
+    p = await gql(tok_a, 'mutation($id: ID!) { customerPromiseAdd(customerId: $id, description: "secret deal") { promise { id } } }', {"id": gid(c)})
+    pid = p["data"]["customerPromiseAdd"]["promise"]["id"]
+    prod = await gql(tok_a, 'mutation($id: ID!) { customerProductAdd(customerId: $id, productModel: "Q7") { product { id } } }', {"id": gid(c)})
+    prod_id = prod["data"]["customerProductAdd"]["product"]["id"]
+    await gql(tok_a, "mutation { tierPolicyUpdate(aMin: 77) { errors { code } } }")
+    for token in (brand_b.token(), brand_a.token("d1_agent")):
+        for ident in (pid, prod_id):
+            assert (await gql(token, "query($id: ID!) { node(id: $id) { id } }", {"id": ident}))["data"]["node"] is None
+        r = await gql(token, 'mutation($id: ID!) { customerPromiseResolve(id: $id, kept: true) { errors { code } } }', {"id": pid})
+        assert r["data"]["customerPromiseResolve"]["errors"][0]["code"] == "NOT_FOUND"
+    assert (await gql(brand_b.token(), "{ tierPolicy { aMin } }"))["data"]["tierPolicy"]["aMin"] == 40.0
+    assert (await gql(tok_a, "{ tierPolicy { aMin } }"))["data"]["tierPolicy"]["aMin"] == 77.0
+    body = await gql(tok_a, "query($id: ID!) { node(id: $id) { ... on Promise { status description } } }", {"id": pid})
+    assert body["data"]["node"] == {"status": "OPEN", "description": "secret deal"}

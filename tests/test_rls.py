@@ -116,3 +116,16 @@ async def test_composite_foreign_key_blocks_cross_tenant_reference(app_conn, bra
                 "INSERT INTO customer (id, tenant_id, dealer_id, name, tags, service_spend, referrals, churn_status, open_ticket_count, "
                 "search_text, created_at, updated_at) VALUES ($1, $2, $3, 'x', '{}', 0, 0, 'active', 0, '', now(), now())",
                 uuid.uuid4(), brand_a.tenant_id, brand_b.dealers["d1"].id)
+
+
+async def test_search_function_is_tenant_bound(app_conn, brand_a, brand_b):
+    """customer_search_ids bypasses RLS to use its index, so it must filter by tenant itself."""
+    from tests.factories import make_customer
+
+    a = await make_customer(brand_a, name="Searchable Shared-Name")
+    await make_customer(brand_b, name="Searchable Shared-Name")
+    assert await app_conn.fetch("SELECT customer_search_ids('%searchable shared-name%')") == []  # no tenant: nothing
+    async with app_conn.transaction():
+        await app_conn.execute("SELECT set_config('app.tenant_id', $1, true)", str(brand_a.tenant_id))
+        rows = await app_conn.fetch("SELECT customer_search_ids('%searchable shared-name%') AS id")
+    assert [r["id"] for r in rows] == [a.id]

@@ -60,28 +60,55 @@ def search_pattern(term: str) -> str:
     return f"%{_escape_like(t)}%"
 
 
+async def _visible_dealers(scope: Scope, f: CustomerFilter) -> set[uuid.UUID] | None:
+    """The dealer set a list may return, resolved to ids up front (None = no restriction), so
+    the query can use the (tenant_id, dealer_id, name, id) index instead of an OR of subqueries."""
+    allowed: set[uuid.UUID] | None = None
+    if not scope.all_dealers:
+        allowed = set(scope.dealer_ids or ())
+        if scope.regions:
+            rows = await db.fetch("SELECT id FROM dealer WHERE tenant_id = $1 AND region = ANY($2::text[])",
+                                  [scope.tenant_id, list(scope.regions)])
+            allowed |= {r[0] for r in rows}
+    if f.dealer_ids is not None:
+        allowed = set(f.dealer_ids) if allowed is None else allowed & set(f.dealer_ids)
+    if f.regions:
+        rows = await db.fetch("SELECT id FROM dealer WHERE tenant_id = $1 AND region = ANY($2::text[])",
+                              [scope.tenant_id, list(f.regions)])
+        region_ids = {r[0] for r in rows}
+        allowed = region_ids if allowed is None else allowed & region_ids
+    return allowed
+
+
+def _one_or_any(column: str, values: Sequence, params: list, cast: str) -> str:
+    params.append(values[0] if len(values) == 1 else list(values))
+    n = len(params)
+    return f" AND {column} = ${n}" if len(values) == 1 else f" AND {column} = ANY(${n}::{cast}[])"
+
+
 async def list_customers(scope: Scope, page: PageArgs, f: CustomerFilter, *, order: str = "NAME", max_size: int = 100) -> Page:
     limit, _ = validate(page, default=20, maximum=max_size)
     columns, descending, parsers, extra = ORDERS[order]
     params: list = [scope.tenant_id]
-    sql = "SELECT c.* FROM customer c WHERE c.tenant_id = $1" + visibility_sql(scope, params) + extra
+    head = ""
+    sql = "SELECT c.* FROM customer c WHERE c.tenant_id = $1" + extra
+    dealers = await _visible_dealers(scope, f)
+    if dealers is not None:
+        if not dealers:
+            return build_page([], limit, False, page, key=lambda c: [])
+        sql += _one_or_any("c.dealer_id", sorted(dealers), params, "uuid")
     if not f.include_merged:
         sql += " AND c.merged_into_id IS NULL"
     if f.tiers:
-        params.append(list(f.tiers))
-        sql += f" AND c.tier = ANY(${len(params)}::text[])"
-    if f.dealer_ids is not None:
-        params.append(list(f.dealer_ids))
-        sql += f" AND c.dealer_id = ANY(${len(params)}::uuid[])"
-    if f.regions:
-        params.append(list(f.regions))
-        sql += f" AND c.dealer_id IN (SELECT d.id FROM dealer d WHERE d.tenant_id = $1 AND d.region = ANY(${len(params)}::text[]))"
+        sql += _one_or_any("c.tier", sorted(set(f.tiers)), params, "text")
     if f.tags:
         params.append(list(f.tags))
         sql += f" AND c.tags @> ${len(params)}::text[]"
     if f.churn_statuses:
-        params.append(list(f.churn_statuses))
-        sql += f" AND c.churn_status = ANY(${len(params)}::text[])"
+        statuses = sorted(set(f.churn_statuses))
+        sql += _one_or_any("c.churn_status", statuses, params, "text")
+        if "active" not in statuses:
+            sql += " AND c.churn_status <> 'active'"  # lets the partial index serve it
     if f.has_open_ticket is True:
         sql += " AND c.open_ticket_count > 0"
     elif f.has_open_ticket is False:
@@ -91,11 +118,18 @@ async def list_customers(scope: Scope, page: PageArgs, f: CustomerFilter, *, ord
         sql += f" AND c.last_survey_score < ${len(params)}"
     if f.search:
         params.append(search_pattern(f.search))
-        sql += f" AND c.search_text LIKE ${len(params)}"
+        n = len(params)
+        if len(f.search.strip()) >= 3:
+            # the trigram index finds the matches first (customer_search_ids, migration 0007:
+            # index-assisted under RLS, tenant-filtered); ordering then touches only those rows
+            head = f"WITH hits AS MATERIALIZED (SELECT customer_search_ids(${n}) AS id) "
+            sql += " AND c.id IN (SELECT id FROM hits)"
+        else:
+            sql += f" AND c.search_text LIKE ${n}"
     qualified = tuple(f"c.{c}" for c in columns)
     where, extra_params, order_by, backwards = keyset_clause(qualified, page, len(params) + 1, descending=descending, parsers=parsers)
     params.extend(extra_params)
-    sql += f"{where} ORDER BY {order_by} LIMIT {limit + 1}"
+    sql = f"{head}{sql}{where} ORDER BY {order_by} LIMIT {limit + 1}"
     rows = await db.conn().execute_query_dict(sql, params)
     customers = [Customer._init_from_db(**r) for r in rows]
 

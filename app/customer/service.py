@@ -446,6 +446,21 @@ def _json(v):
     return v
 
 
+async def record_survey_score(scope: Scope, customer_id: uuid.UUID, score: float, *, survey: str,
+                              at: datetime | None = None) -> Customer:
+    """A survey result (0-10) for the customer: kept as the latest score and on the timeline.
+    The survey-intake module calls this for every scored response."""
+    if not 0 <= score <= 10:
+        raise ValidationFailed("Scores are between 0 and 10.", field="score")
+    c = await _for_update(scope, customer_id)
+    at = at or clock.now()
+    if c.last_survey_at is None or at >= c.last_survey_at:
+        c.last_survey_score, c.last_survey_at = score, at
+        await repo.save_customer(scope, c, ["last_survey_score", "last_survey_at"])
+    await repo.add_event(scope, c.id, "survey", at, summary={"score": score, "survey": survey[:80]})
+    return c
+
+
 # ---- value tiers ------------------------------------------------------------------------------
 
 async def get_tier_policy(scope: Scope) -> dict:

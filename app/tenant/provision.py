@@ -4,6 +4,8 @@ Runs as the service role inside the new tenant's transaction, so RLS checks ever
 from __future__ import annotations
 
 import uuid
+from datetime import date, timedelta
+from decimal import Decimal
 
 from tortoise.exceptions import IntegrityError
 
@@ -40,6 +42,9 @@ DEMO_CUSTOMERS = {
     "BJ-001": [("王伟", "13812345678", "wang.wei@example.cn"), ("李娜", "13987654321", None), ("张敏", "13700001111", "zhang.min@example.cn")],
     "SH-002": [("刘洋", "13600002222", "liu.yang@example.cn"), ("陈静", "13500003333", None)],
 }
+# (model, years ago, survey score, at risk) per demo customer, in the order above
+DEMO_HISTORY = [("Huifang S7", 4, 3.0, True), ("Huifang S5", 1, 8.5, False), ("Huifang X9", 6, 9.0, False),
+                ("Huifang S5", 2, 4.5, True), ("Huifang S7", 3, 7.0, False)]
 
 
 DEMO_PASSWORD = "huifang-demo"
@@ -86,15 +91,30 @@ async def seed_demo(tenant_id: uuid.UUID, slug: str) -> dict:
                     tenant_id=tenant_id, user_id=user.id, role=role,
                     dealer_id=dealers[dealer_code].id if dealer_code else None, regions=regions,
                 )
+        history = iter(DEMO_HISTORY)
         for code, people in DEMO_CUSTOMERS.items():
             dealer = dealers[code]
-            for name, phone, email in people:
-                if not await Customer.exists(tenant_id=tenant_id, dealer_id=dealer.id, name=name):
-                    await customer_service.create_customer(
-                        scope, name=name, dealer_id=dealer.id,
-                        contact_points=[{"channel": "phone", "value": phone}] + ([{"channel": "email", "value": email}] if email else []),
-                        tags=["demo"])
-                    created["customers"] += 1
+            for i, (name, phone, email) in enumerate(people):
+                model, years, score, at_risk = next(history)
+                if await Customer.exists(tenant_id=tenant_id, dealer_id=dealer.id, name=name):
+                    continue
+                c = await customer_service.create_customer(
+                    scope, name=name, dealer_id=dealer.id, gender="female" if i % 2 else "male", birth_year=1970 + 7 * i,
+                    contact_points=[{"channel": "phone", "value": phone}] + ([{"channel": "email", "value": email}] if email else []),
+                    external_refs=[{"source": "dms", "external_id": f"{code}-{i + 1:04d}"}],
+                    tags=["demo"] + (["vip"] if score >= 8.5 else []), service_spend=Decimal(3000 * (years + 1)))
+                await customer_service.add_product(scope, c.id, product_model=model, serial=f"LHF{code[-3:]}{i:05d}",
+                                                   purchase_date=date.today().replace(year=date.today().year - years, day=1),
+                                                   purchase_dealer_id=dealer.id, purchase_reason="family car")
+                await customer_service.add_interaction(scope, c.id, kind="call", outcome="reached", occurred_at=None,
+                                                       notes="Routine satisfaction follow-up.")
+                await customer_service.record_survey_score(scope, c.id, score, survey="routine satisfaction survey")
+                if at_risk:
+                    await customer_service.add_promise(scope, c.id, description="Replace the rattling door trim at next visit.",
+                                                       due_date=date.today() + timedelta(days=14), promised_by="service advisor")
+                    await customer_service.set_churn(scope, c.id, status="at_risk", lost_type=None)
+                created["customers"] += 1
+        await customer_service.recompute_tiers(scope)
         for dealer in dealers.values():
             await repo.recount_customers(scope, dealer.id)
     return created
