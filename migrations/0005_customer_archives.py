@@ -1,5 +1,5 @@
 from tortoise import migrations
-from app.core.migration_ops import StateOnly
+from app.core.migration_ops import StateOnly  # state-only ops: see app/core/migration_ops.py
 from tortoise.migrations import operations as ops
 from app.core.ids import uuid7
 from orjson import loads
@@ -212,11 +212,11 @@ class Migration(migrations.Migration):
             name='birth_year',
             field=fields.SmallIntField(null=True),
         ),
-        ops.AddField(
+        StateOnly(ops.AddField(
             model_name='Customer',
             name='churn_status',
             field=fields.CharField(default='active', max_length=16),
-        ),
+        )),
         ops.AddField(
             model_name='Customer',
             name='churn_updated_at',
@@ -262,11 +262,11 @@ class Migration(migrations.Migration):
             name='merged_into_id',
             field=fields.UUIDField(null=True),
         ),
-        ops.AddField(
+        StateOnly(ops.AddField(
             model_name='Customer',
             name='open_ticket_count',
             field=fields.IntField(default=0),
-        ),
+        )),
         ops.AddField(
             model_name='Customer',
             name='preferred_contact_hours',
@@ -277,26 +277,26 @@ class Migration(migrations.Migration):
             name='preferred_language',
             field=fields.CharField(null=True, max_length=16),
         ),
-        ops.AddField(
+        StateOnly(ops.AddField(
             model_name='Customer',
             name='referrals',
             field=fields.IntField(default=0),
-        ),
-        ops.AddField(
+        )),
+        StateOnly(ops.AddField(
             model_name='Customer',
             name='search_text',
             field=fields.TextField(default='', unique=False),
-        ),
-        ops.AddField(
+        )),
+        StateOnly(ops.AddField(
             model_name='Customer',
             name='service_spend',
             field=fields.DecimalField(default=0, max_digits=14, decimal_places=2),
-        ),
-        ops.AddField(
+        )),
+        StateOnly(ops.AddField(
             model_name='Customer',
             name='tags',
             field=ArrayField(default=list, element_type='TEXT'),
-        ),
+        )),
         ops.AddField(
             model_name='Customer',
             name='tier',
@@ -312,6 +312,15 @@ class Migration(migrations.Migration):
             name='tier_updated_at',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
+        # NOT NULL columns need a database default for the rows that already exist
+        ops.RunSQL([
+            "ALTER TABLE customer ADD COLUMN churn_status VARCHAR(16) NOT NULL DEFAULT 'active'",
+            "ALTER TABLE customer ADD COLUMN open_ticket_count INT NOT NULL DEFAULT 0",
+            "ALTER TABLE customer ADD COLUMN referrals INT NOT NULL DEFAULT 0",
+            "ALTER TABLE customer ADD COLUMN search_text TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE customer ADD COLUMN service_spend DECIMAL(14,2) NOT NULL DEFAULT 0",
+            "ALTER TABLE customer ADD COLUMN tags TEXT[] NOT NULL DEFAULT '{}'",
+        ]),
         ops.RunSQL([
             # move the foundation's phone/e-mail columns into contact points (owner: lift FORCE briefly)
             "ALTER TABLE customer NO FORCE ROW LEVEL SECURITY",
