@@ -349,3 +349,8 @@ async def test_promises_products_and_policy_are_isolated(gql, brand_a, brand_b):
     assert (await gql(tok_a, "{ tierPolicy { aMin } }"))["data"]["tierPolicy"]["aMin"] == 77.0
     body = await gql(tok_a, "query($id: ID!) { node(id: $id) { ... on Promise { status description } } }", {"id": pid})
     assert body["data"]["node"] == {"status": "OPEN", "description": "secret deal"}
+
+
+async def test_out_of_range_numbers_are_field_errors(gql, brand_a):
+    body = await gql(brand_a.token(), CREATE.replace("tags }", "tags }"), {"i": {"name": "Big", "serviceSpend": 1e300, "referrals": -1}})
+    assert {e["field"] for e in body["data"]["customerCreate"]["errors"]} == {"serviceSpend", "referrals"}

@@ -39,6 +39,8 @@ DEFAULT_POLICY = {"w_purchases": 10.0, "w_spend": 1.0, "w_tenure": 2.0, "w_refer
 def normalize_contact(channel: str, value: str) -> str:
     """Raises ValidationFailed; returns the comparable form (digits, lower-case e-mail)."""
     v = (value or "").strip()
+    if len(v) > 254:
+        raise ValidationFailed("A contact value is at most 254 characters.", field="contactPoints", code="TOO_LONG")
     if channel == "phone":
         digits = re.sub(r"[^\d]", "", v)
         if v.startswith("+"):
@@ -83,6 +85,9 @@ def _clean_contacts(items: list[dict] | None) -> list[dict]:
             normalized = normalize_contact(channel, item.get("value", ""))
         except ValidationFailed as e:
             errors.append(ValidationFailed(f"Contact point {i + 1}: {e.message}", field="contactPoints", code=e.code))
+            continue
+        if item.get("label") is not None and len(item["label"]) > 40:
+            errors.append(ValidationFailed(f"Contact point {i + 1}: labels are at most 40 characters.", field="contactPoints", code="TOO_LONG"))
             continue
         if (channel, normalized) in seen:
             continue
@@ -130,10 +135,10 @@ def _check_profile(values: dict) -> None:
     for f, limit in (("household_notes", 4000), ("hobby_notes", 4000), ("preferred_contact_hours", 200), ("preferred_language", 16)):
         if values.get(f) is not None and len(values[f]) > limit:
             errors.append(ValidationFailed(f"Too long (max {limit}).", field=f))
-    if values.get("service_spend") is not None and values["service_spend"] < 0:
-        errors.append(ValidationFailed("Must not be negative.", field="serviceSpend"))
-    if values.get("referrals") is not None and values["referrals"] < 0:
-        errors.append(ValidationFailed("Must not be negative.", field="referrals"))
+    if values.get("service_spend") is not None and not 0 <= values["service_spend"] < 10**11:
+        errors.append(ValidationFailed("Must be between 0 and 100,000,000,000.", field="serviceSpend"))
+    if values.get("referrals") is not None and not 0 <= values["referrals"] <= 10**6:
+        errors.append(ValidationFailed("Must be between 0 and 1,000,000.", field="referrals"))
     if errors:
         raise InputErrors(errors)
 
@@ -340,6 +345,8 @@ async def add_product(scope: Scope, customer_id: uuid.UUID, *, product_model: st
     product_model = (product_model or "").strip()
     if not 1 <= len(product_model) <= 120:
         raise ValidationFailed("Product model must be 1-120 characters.", field="productModel")
+    if serial is not None and len(serial) > 64:
+        raise ValidationFailed("Serial numbers / VINs are at most 64 characters.", field="serial")
     if purchase_date and purchase_date > clock.now().date():
         raise ValidationFailed("Purchase date is in the future.", field="purchaseDate")
     if warranty_end and purchase_date and warranty_end < purchase_date:
