@@ -23,19 +23,33 @@ def _by_ids(fetch):
 
 
 class Loaders:
-    """Built fresh for every request (a loader caches per request, never across tenants)."""
+    """Built for each request (a loader caches per request, never across tenants), each one
+    lazily on first use: most operations need two or three of them."""
+
+    FETCHERS = {
+        "dealer": tenant_repo.dealers_by_ids,
+        "user": tenant_repo.users_by_ids,
+        "user_memberships": tenant_repo.memberships_of_users,
+        "customer": customer_repo.customers_by_ids,
+        "contacts": customer_repo.contacts_of,
+        "external_refs": customer_repo.external_refs_of,
+        "products": customer_repo.products_of,
+        "promises": customer_repo.promises_of,
+        "winbacks": customer_repo.winbacks_of,
+        "tier_history": customer_repo.tier_history_of,
+    }
 
     def __init__(self, scope: Scope):
-        self.dealer = DataLoader(_by_ids(lambda ids: tenant_repo.dealers_by_ids(scope, ids)))
-        self.user = DataLoader(_by_ids(lambda ids: tenant_repo.users_by_ids(scope, ids)))
-        self.user_memberships = DataLoader(_by_ids(lambda ids: tenant_repo.memberships_of_users(scope, ids)))
-        self.customer = DataLoader(_by_ids(lambda ids: customer_repo.customers_by_ids(scope, ids)))
-        self.contacts = DataLoader(_by_ids(lambda ids: customer_repo.contacts_of(scope, ids)))
-        self.external_refs = DataLoader(_by_ids(lambda ids: customer_repo.external_refs_of(scope, ids)))
-        self.products = DataLoader(_by_ids(lambda ids: customer_repo.products_of(scope, ids)))
-        self.promises = DataLoader(_by_ids(lambda ids: customer_repo.promises_of(scope, ids)))
-        self.winbacks = DataLoader(_by_ids(lambda ids: customer_repo.winbacks_of(scope, ids)))
-        self.tier_history = DataLoader(_by_ids(lambda ids: customer_repo.tier_history_of(scope, ids)))
+        self._scope = scope
+
+    def __getattr__(self, name: str) -> DataLoader:
+        fetch = self.FETCHERS.get(name)
+        if fetch is None:
+            raise AttributeError(name)
+        scope = self._scope
+        loader = DataLoader(_by_ids(lambda ids: fetch(scope, ids)))
+        setattr(self, name, loader)
+        return loader
 
 
 @dataclass

@@ -41,6 +41,12 @@ class HuifangGraphQL(GraphQL):
     def encode_json(self, data: object) -> str:
         return orjson.dumps(data).decode()
 
+    def parse_json(self, data: str | bytes) -> dict:
+        parsed = orjson.loads(data)  # orjson.JSONDecodeError is a json.JSONDecodeError: 400 upstream
+        if not isinstance(parsed, dict):
+            raise HTTPException(400, "The request body must be a JSON object (batching is not supported).")
+        return parsed
+
     async def process_result(self, request, result):
         if result.errors:
             result.errors = format_errors(result.errors, request_id_var.get())
@@ -106,14 +112,6 @@ async def graphql_endpoint(request: Request) -> Response:
             if len(body) > settings.graphql_max_body_bytes:
                 return JSONResponse({"errors": [{"message": "Request body too large.", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]}, status_code=413)
         request._body = bytes(body)
-
-    if request.method == "POST" and request.headers.get("content-type", "").startswith("application/json"):
-        try:
-            parsed = orjson.loads(await request.body())
-        except orjson.JSONDecodeError:
-            return _bad_request("Unable to parse request body as JSON.")
-        if not isinstance(parsed, dict):
-            return _bad_request("The request body must be a JSON object (batching is not supported).")
 
     # PostgreSQL text cannot hold NUL: refuse it up front, never as a 500 from the driver
     if request.method == "POST":
