@@ -23,7 +23,7 @@ async def drain():
 
 async def run_worker():
     w = Worker(functions=list(jobs.REGISTRY.values()), redis_pool=jobs.pool(), queue_name=get_settings().queue_name,
-               burst=True, handle_signals=False, poll_delay=0.05, keep_result=0)
+               burst=True, handle_signals=False, poll_delay=0.05)  # production keep_result default (3600 s)
     await w.main()
     return w
 
@@ -92,3 +92,15 @@ async def test_worker_settings_collect_task_modules():
     ws = workers.worker_settings()
     assert RECOUNT_JOB in {f.name for f in ws.functions}
     assert ws.queue_name == get_settings().queue_name
+
+
+async def test_the_same_job_can_run_again_after_it_finished(gql, brand_a):
+    """Job ids deduplicate while queued only: the next recount after a finished one is queued."""
+    await drain()
+    q = RECOUNT
+    await gql(brand_a.token(), q, {"id": brand_a.gid("Dealer", "d3")})
+    await run_worker()
+    assert await queued() == 0
+    await gql(brand_a.token(), q, {"id": brand_a.gid("Dealer", "d3")})
+    assert await queued() == 1
+    await run_worker()

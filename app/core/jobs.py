@@ -59,7 +59,9 @@ def tenant_job(name: str, *, max_tries: int = 5, timeout: int = 300, transaction
         run.__name__ = run.__qualname__ = name
         if name in REGISTRY:
             raise RuntimeError(f"job {name} registered twice")
-        REGISTRY[name] = arq_func(run, name=name, max_tries=max_tries, timeout=timeout)
+        # keep_result=0: a job id only deduplicates while the job is queued or running; a kept
+        # result would make arq refuse the same id (e.g. the next recount) for an hour
+        REGISTRY[name] = arq_func(run, name=name, max_tries=max_tries, timeout=timeout, keep_result=0)
         fn.job_name = name  # type: ignore[attr-defined]
         return fn
 
@@ -102,7 +104,7 @@ async def send(jobs: list[PendingJob]) -> None:
     p = pool()
     for job in jobs:
         await p.enqueue_job(job.name, job.tenant_id, *job.args, _job_id=job.job_id, _queue_name=_queue_name, _defer_by=job.defer_by)
-        log.info("job enqueued", extra={"job": job.name, "job_id": job.job_id})
+        log.info("job enqueued", extra={"job": job.name, "job_id": job.job_id, "job_tenant": job.tenant_id})
 
 
 def redis_settings(redis_url: str) -> RedisSettings:

@@ -310,9 +310,9 @@ async def recompute_tiers(scope: Scope, p: TierPolicy | dict, customer_ids: Sequ
            WHERE c.tenant_id = $1 AND c.merged_into_id IS NULL AND c.erased_at IS NULL{only}
         ), scored AS (
           SELECT id, old_tier,
-                 $2 * purchases + $3 * service_spend::float8 / 1000 +
-                 $4 * GREATEST(0, EXTRACT(EPOCH FROM now() - COALESCE(first_purchase::timestamptz, created_at)) / 31557600) +
-                 $5 * referrals AS score
+                 round(($2 * purchases + $3 * service_spend::float8 / 1000 +
+                        $4 * GREATEST(0, EXTRACT(EPOCH FROM now() - COALESCE(first_purchase::timestamptz, created_at)) / 31557600) +
+                        $5 * referrals)::numeric, 2)::float8 AS score
             FROM facts
         ), tiered AS (
           SELECT id, old_tier, score, CASE WHEN score >= $6 THEN 'A' WHEN score >= $7 THEN 'B' ELSE 'C' END AS tier FROM scored
