@@ -354,3 +354,18 @@ async def test_promises_products_and_policy_are_isolated(gql, brand_a, brand_b):
 async def test_out_of_range_numbers_are_field_errors(gql, brand_a):
     body = await gql(brand_a.token(), CREATE.replace("tags }", "tags }"), {"i": {"name": "Big", "serviceSpend": 1e300, "referrals": -1}})
     assert {e["field"] for e in body["data"]["customerCreate"]["errors"]} == {"serviceSpend", "referrals"}
+
+
+async def test_survey_scores_need_surveys_write_and_reach_the_timeline(gql, brand_a, brand_b):
+    c = await make_customer(brand_a)
+    q = 'mutation($id: ID!, $s: Float!) { customerSurveyScoreRecord(customerId: $id, score: $s, survey: "after-sales") { customer { lastSurveyScore } errors { field code } } }'
+    r = await gql(brand_a.token(), q, {"id": gid(c), "s": 2.5})
+    assert r["data"]["customerSurveyScoreRecord"]["customer"]["lastSurveyScore"] == 2.5
+    r = await gql(brand_a.token(), q, {"id": gid(c), "s": 11})
+    assert r["data"]["customerSurveyScoreRecord"]["errors"][0]["field"] == "score"
+    r = await gql(brand_a.token("d1_agent"), q, {"id": gid(c), "s": 10}, errors_ok=True)
+    assert r["errors"][0]["extensions"]["missingScope"] == "surveys:write"  # dealers cannot score themselves
+    r = await gql(brand_b.token(), q, {"id": gid(c), "s": 10})
+    assert r["data"]["customerSurveyScoreRecord"]["errors"][0]["code"] == "NOT_FOUND"
+    body = await gql(brand_a.token(), 'query($id: ID!) { customerTimeline(customerId: $id, kinds: [SURVEY]) { nodes { summary } } }', {"id": gid(c)})
+    assert body["data"]["customerTimeline"]["nodes"] == [{"summary": {"score": 2.5, "survey": "after-sales"}}]

@@ -178,3 +178,14 @@ async def test_token_endpoint_rate_limit_per_ip(client, brand_a, monkeypatch):
     monkeypatch.setattr(get_settings(), "rate_limit_token_per_ip", 2)
     codes = [(await cc_token(client, app.client_id, secret)).status_code for _ in range(3)]
     assert codes == [200, 200, 429]
+
+
+async def test_dealer_restriction_can_be_set_and_lifted(gql, brand_a, brand_b):
+    out = await create(gql, brand_a)
+    q = 'mutation($i: PartnerAppUpdateInput!) { partnerAppUpdate(input: $i) { partnerApp { dealer { code } } errors { code field } } }'
+    r = await gql(brand_a.token(), q, {"i": {"id": out["partnerApp"]["id"], "dealerId": brand_a.gid("Dealer", "d3")}})
+    assert r["data"]["partnerAppUpdate"]["partnerApp"]["dealer"] == {"code": "E-001"}
+    r = await gql(brand_a.token(), q, {"i": {"id": out["partnerApp"]["id"], "dealerId": brand_b.gid("Dealer", "d1")}})
+    assert r["data"]["partnerAppUpdate"]["errors"][0]["code"] == "NOT_FOUND"
+    r = await gql(brand_a.token(), q, {"i": {"id": out["partnerApp"]["id"], "clearDealer": True}})
+    assert r["data"]["partnerAppUpdate"]["partnerApp"]["dealer"] is None

@@ -388,6 +388,8 @@ async def _apply(scope: Scope, rows: list[Row]) -> dict:
                                   search, now))
             new_refs.append((uuid7(), t, cid, r.source, r.external_id, now))
             events.append((uuid7(), t, cid, "created", now, None, None, '{"by": "import"}'))
+            if r.last_survey_score is not None:
+                events.append((uuid7(), t, cid, "survey", now, None, None, json.dumps({"score": r.last_survey_score, "survey": "import"})))
             counts["created"] += 1
         else:
             desired = {"name": r.name, "dealer_id": r.dealer_id or c.dealer_id, "gender": r.gender or c.gender,
@@ -397,6 +399,9 @@ async def _apply(scope: Scope, rows: list[Row]) -> dict:
             diff = {k: v for k, v in desired.items() if getattr(c, k) != v and not (k == "service_spend" and Decimal(str(getattr(c, k))) == v)}
             if diff:
                 changed = True
+                if "last_survey_score" in diff:
+                    events.append((uuid7(), t, cid, "survey", now, None, None,
+                                   json.dumps({"score": desired["last_survey_score"], "survey": "import"})))
                 upd_customers.append((t, cid, desired["name"], desired["dealer_id"], desired["gender"], desired["birth_year"],
                                       desired["preferred_language"], desired["tags"], desired["service_spend"], desired["referrals"],
                                       desired["last_survey_score"], now))

@@ -161,8 +161,8 @@ async def get_customer(scope: Scope, customer_id: uuid.UUID) -> Customer:
     return c
 
 
-async def _for_update(scope: Scope, customer_id: uuid.UUID) -> Customer:
-    scope.require(Perm.CUSTOMERS_WRITE)
+async def _for_update(scope: Scope, customer_id: uuid.UUID, perm: Perm = Perm.CUSTOMERS_WRITE) -> Customer:
+    scope.require(perm)
     c = await repo.customer_for_update(scope, customer_id)
     if c is None:
         raise NotFound("No such customer.", field="id")
@@ -459,7 +459,9 @@ async def record_survey_score(scope: Scope, customer_id: uuid.UUID, score: float
     The survey-intake module calls this for every scored response."""
     if not 0 <= score <= 10:
         raise ValidationFailed("Scores are between 0 and 10.", field="score")
-    c = await _for_update(scope, customer_id)
+    if at is not None and at > clock.now():
+        raise ValidationFailed("An answer cannot be in the future.", field="answeredAt")
+    c = await _for_update(scope, customer_id, perm=Perm.SURVEYS_WRITE)
     at = at or clock.now()
     if c.last_survey_at is None or at >= c.last_survey_at:
         c.last_survey_score, c.last_survey_at = score, at

@@ -110,9 +110,12 @@ async def get_app(scope: Scope, app_id: uuid.UUID) -> PartnerApp:
 async def update_app(scope: Scope, app_id: uuid.UUID, *, ip: str | None = None, **changes) -> PartnerApp:
     app = await get_app(scope, app_id)
     changes = {k: v for k, v in changes.items() if v is not None}
-    if "dealer_id" in changes and changes["dealer_id"] == "":
-        changes["dealer_id"] = None
+    clear_dealer = changes.get("dealer_id") == ""
+    if clear_dealer:
+        del changes["dealer_id"]
     await _check(scope, changes, creating=False)
+    if clear_dealer:
+        changes["dealer_id"] = None
     merged = {"client_type": app.client_type, "grant_types": app.grant_types, "redirect_uris": app.redirect_uris, **changes}
     _check_combination(merged)
     for k, v in changes.items():

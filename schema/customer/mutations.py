@@ -221,6 +221,20 @@ class CustomerMutation:
 
         return await _customer(info, op)
 
+    @strawberry.mutation(description=describe(Perm.SURVEYS_WRITE, "Record a survey score (0-10) for the customer: latest score and timeline."),
+                         permission_classes=needs(Perm.SURVEYS_WRITE))
+    async def customer_survey_score_record(self, info: strawberry.Info, customer_id: strawberry.ID, score: float, survey: str,
+                                           answered_at: datetime | None = None) -> CustomerPayload:
+        async def op():
+            scope = info.context.scope
+            if len(survey) > 80 or not survey.strip():
+                from app.core.errors import ValidationFailed
+
+                raise ValidationFailed("Name the survey (1-80 characters).", field="survey")
+            return await service.record_survey_score(scope, decode(customer_id, "Customer")[1], score, survey=survey.strip(), at=answered_at)
+
+        return await _customer(info, op)
+
     @strawberry.mutation(description=describe(Perm.ADMIN, "Erase a person: anonymise, keep anonymous history for aggregates."), permission_classes=ADMIN)
     async def customer_erase(self, info: strawberry.Info, id: strawberry.ID) -> CustomerPayload:
         async def op():

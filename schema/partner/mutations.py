@@ -47,6 +47,8 @@ class PartnerAppUpdateInput:
     scopes: list[Permission] | None = None
     redirect_uris: list[str] | None = None
     first_party: bool | None = None
+    dealer_id: strawberry.ID | None = strawberry.field(default=None, description="Restrict the app to this dealer.")
+    clear_dealer: bool = strawberry.field(default=False, description="Lift the dealer restriction.")
 
 
 @strawberry.input
@@ -93,7 +95,8 @@ class PartnerMutation:
                 info.context.scope, decode(input.id, "PartnerApp")[1], ip=_ip(info), name=input.name,
                 grant_types=[g.value for g in input.grant_types] if input.grant_types is not None else None,
                 scopes=[s.value for s in input.scopes] if input.scopes is not None else None,
-                redirect_uris=input.redirect_uris, first_party=input.first_party)
+                redirect_uris=input.redirect_uris, first_party=input.first_party,
+                dealer_id="" if input.clear_dealer else (decode(input.dealer_id, "Dealer")[1] if input.dealer_id else None))
             return app, None
 
         return await _run(info, op)
