@@ -145,7 +145,7 @@ async def tenant_transaction(tenant_id: uuid.UUID) -> AsyncIterator[Any]:
     buffer: list = []
     t_jobs = _pending_jobs.set(buffer)
     t_tenant = _current_tenant.set(tenant_id)
-    t_log = tenant_var.set(str(tenant_id))
+    tenant_var.set(str(tenant_id))  # kept for the rest of the request's logs (the middleware resets it)
     committed = False
     try:
         try:
@@ -158,7 +158,6 @@ async def tenant_transaction(tenant_id: uuid.UUID) -> AsyncIterator[Any]:
     finally:
         _pending_jobs.reset(t_jobs)
         _current_tenant.reset(t_tenant)
-        tenant_var.reset(t_log)
     if committed and buffer:
         from app.core import jobs
 

@@ -12,7 +12,22 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("req
 tenant_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("tenant_id", default=None)
 actor_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("actor", default=None)
 
-_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "color_message"}
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message", "asctime", "color_message", "request_id", "tenant_id", "actor"}
+_base_factory = logging.getLogRecordFactory()
+
+
+def _record_factory(*args, **kwargs) -> logging.LogRecord:
+    """Capture request id, tenant and actor when the record is made, not when it is formatted
+    (a queue handler or a test may format it later, outside the request's context)."""
+    record = _base_factory(*args, **kwargs)
+    record.request_id = request_id_var.get()
+    record.tenant_id = tenant_var.get()
+    record.actor = actor_var.get()
+    return record
+
+
+logging.setLogRecordFactory(_record_factory)
 
 
 class JsonFormatter(logging.Formatter):
@@ -22,9 +37,9 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
-            "request_id": request_id_var.get(),
-            "tenant_id": tenant_var.get(),
-            "actor": actor_var.get(),
+            "request_id": getattr(record, "request_id", None),
+            "tenant_id": getattr(record, "tenant_id", None),
+            "actor": getattr(record, "actor", None),
         }
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
@@ -37,8 +52,8 @@ class JsonFormatter(logging.Formatter):
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         base = super().format(record)
-        rid = request_id_var.get()
-        return f"{base} [rid={rid} tenant={tenant_var.get()} actor={actor_var.get()}]" if rid else base
+        rid = getattr(record, "request_id", None)
+        return f"{base} [rid={rid} tenant={getattr(record, 'tenant_id', None)} actor={getattr(record, 'actor', None)}]" if rid else base
 
 
 def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
