@@ -19,7 +19,7 @@ SLUG = "bench-archive"
 
 SEED_SQL = """
 INSERT INTO customer (id, tenant_id, dealer_id, name, gender, birth_year, tags, service_spend, referrals, tier,
-                      churn_status, last_survey_score, open_ticket_count, search_text, created_at, updated_at)
+                      churn_status, last_survey_score, open_ticket_count, search_text, search_name, created_at, updated_at)
 SELECT gen_random_uuid(), $1, ($2::uuid[])[1 + (i % 200)],
        (ARRAY['王','李','张','刘','陈','杨','黄','赵','吴','周'])[1 + i % 10] || (ARRAY['伟','芳','娜','敏','静','丽','强','磊','军','洋'])[1 + (i / 10) % 10] || i,
        (ARRAY['female','male'])[1 + i % 2], 1950 + i % 55,
@@ -29,6 +29,8 @@ SELECT gen_random_uuid(), $1, ($2::uuid[])[1 + (i % 200)],
        CASE WHEN i % 3 = 0 THEN (i % 101) / 10.0 END, CASE WHEN i % 50 = 0 THEN 1 ELSE 0 END,
        lower((ARRAY['王','李','张','刘','陈','杨','黄','赵','吴','周'])[1 + i % 10] || (ARRAY['伟','芳','娜','敏','静','丽','强','磊','军','洋'])[1 + (i / 10) % 10] || i
              || ' 138' || lpad(i::text, 8, '0') || ' c' || i || '@mail.cn crm-' || i),
+       lower((ARRAY['王','李','张','刘','陈','杨','黄','赵','吴','周'])[1 + i % 10] || (ARRAY['伟','芳','娜','敏','静','丽','强','磊','军','洋'])[1 + (i / 10) % 10] || i
+             || ' crm-' || i),
        now() - (i || ' minutes')::interval, now()
   FROM generate_series($3::int, $4::int) AS i
 """
@@ -60,10 +62,12 @@ async def seed(n: int):
             t0 = time.perf_counter()
             await conn.execute("SET maintenance_work_mem = '512MB'")
             await conn.execute("DROP INDEX IF EXISTS customer_search_trgm_idx")
+            await conn.execute("DROP INDEX IF EXISTS customer_search_name_trgm_idx")
             step = 100_000
             for start in range(have + 1, n + 1, step):
                 await conn.execute(SEED_SQL, tid, dealers, start, min(n, start + step - 1))
             await conn.execute("CREATE INDEX customer_search_trgm_idx ON customer USING gin (search_text gin_trgm_ops)")
+            await conn.execute("CREATE INDEX customer_search_name_trgm_idx ON customer USING gin (search_name gin_trgm_ops)")
             await conn.execute("ANALYZE customer")
             print(f"seeded in {time.perf_counter() - t0:.0f} s", flush=True)
         user = await conn.fetchval("SELECT id FROM app_user WHERE tenant_id = $1", tid)

@@ -66,10 +66,10 @@ class HuifangGraphQL(GraphQL):
                 request=request, request_adapter=request_adapter, sub_response=sub_response,
                 context=context, root_value=root_value, request_data=request_data,
             )
-            if context.pii_reads:
-                await _audit_pii(context, request)
             if context.rollback or getattr(result, "errors", None):
                 raise db.Rollback()
+            if context.pii_reads:
+                await _audit_pii(context, request)
             committed = True
         if context.pii_reads and not committed:
             async with db.tenant_transaction(context.claims.tenant_id):  # the read happened all the same

@@ -21,7 +21,11 @@ class _Declared(BasePermission):
     perm: Perm | None = None
 
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
-        return self.perm is None or self.perm in info.context.actor.perms
+        if self.perm is None:
+            return True
+        if self.perm is Perm.ADMIN and not info.context.scope.all_dealers:
+            return False  # administration is brand-wide (see Scope.require)
+        return self.perm in info.context.actor.perms
 
     def on_unauthorized(self) -> None:
         raise PermissionDenied(

@@ -369,3 +369,15 @@ async def test_survey_scores_need_surveys_write_and_reach_the_timeline(gql, bran
     assert r["data"]["customerSurveyScoreRecord"]["errors"][0]["code"] == "NOT_FOUND"
     body = await gql(brand_a.token(), 'query($id: ID!) { customerTimeline(customerId: $id, kinds: [SURVEY]) { nodes { summary } } }', {"id": gid(c)})
     assert body["data"]["customerTimeline"]["nodes"] == [{"summary": {"score": 2.5, "survey": "after-sales"}}]
+
+
+
+async def test_without_pii_search_cannot_probe_contact_details(gql, brand_a):
+    c = await make_customer(brand_a, name="Probe Target", contact_points=[{"channel": "phone", "value": "13911223344"},
+                                                                          {"channel": "email", "value": "probe@secret.cn"}],
+                            external_refs=[{"source": "crm", "external_id": "PRB-1"}])
+    for term in ("1391122", "13911223344", "probe@secret", "secret.cn"):
+        assert await names(gql, brand_a.token("analyst"), {"search": term}) == [], term
+        assert await names(gql, brand_a.token(), {"search": term}) == ["Probe Target"], term
+    for term in ("probe target", "prb-1"):
+        assert await names(gql, brand_a.token("analyst"), {"search": term}) == ["Probe Target"]

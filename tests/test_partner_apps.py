@@ -189,3 +189,21 @@ async def test_dealer_restriction_can_be_set_and_lifted(gql, brand_a, brand_b):
     assert r["data"]["partnerAppUpdate"]["errors"][0]["code"] == "NOT_FOUND"
     r = await gql(brand_a.token(), q, {"i": {"id": out["partnerApp"]["id"], "clearDealer": True}})
     assert r["data"]["partnerAppUpdate"]["partnerApp"]["dealer"] is None
+
+
+async def test_dealer_bound_callers_cannot_administer_and_apps_cannot_exceed_their_creator(gql, client, brand_a):
+    app, secret = await make_app(brand_a, scopes=["admin", "customers:read"], dealer_id=brand_a.dealers["d1"].id)
+    tok = (await cc_token(client, app.client_id, secret)).json()["access_token"]
+    for q in (APPS, '{ auditEvents { nodes { action } } }', 'mutation { tierPolicyUpdate(aMin: 99) { errors { code } } }',
+              'mutation { dealerCreate(input: {code: "Q-1", name: "q", region: "x"}) { errors { code } } }'):
+        r = await client.post("/graphql", json={"query": q}, headers={"Authorization": f"Bearer {tok}"})
+        assert r.json()["errors"][0]["extensions"]["code"] == "PERMISSION_DENIED", q
+    r = await client.post("/graphql", json={"query": 'mutation($i: PartnerAppUpdateInput!) { partnerAppUpdate(input: $i) { errors { code } } }',
+                                            "variables": {"i": {"id": to_global_id("PartnerApp", app.id), "clearDealer": True}}},
+                          headers={"Authorization": f"Bearer {tok}"})
+    assert r.json()["errors"][0]["extensions"]["code"] == "PERMISSION_DENIED"
+    # an admin whose token is narrowed to `admin` cannot mint an app holding customers:read
+    narrowed = brand_a.token("admin", scope="admin")
+    out = (await gql(narrowed, CREATE, {"i": {"name": "x", "clientType": "CONFIDENTIAL", "grantTypes": ["CLIENT_CREDENTIALS"],
+                                              "scopes": ["CUSTOMERS_READ"]}}))["data"]["partnerAppCreate"]
+    assert out["errors"][0]["code"] == "SCOPE_EXCEEDS_CALLER" and out["partnerApp"] is None

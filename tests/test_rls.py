@@ -124,8 +124,10 @@ async def test_search_function_is_tenant_bound(app_conn, brand_a, brand_b):
 
     a = await make_customer(brand_a, name="Searchable Shared-Name")
     await make_customer(brand_b, name="Searchable Shared-Name")
-    assert await app_conn.fetch("SELECT customer_search_ids('%searchable shared-name%')") == []  # no tenant: nothing
+    assert await app_conn.fetch("SELECT customer_search_ids('%searchable shared-name%', true)") == []  # no tenant: nothing
+    assert await app_conn.fetch("SELECT customer_search_ids('%searchable shared-name%', false)") == []
     async with app_conn.transaction():
         await app_conn.execute("SELECT set_config('app.tenant_id', $1, true)", str(brand_a.tenant_id))
-        rows = await app_conn.fetch("SELECT customer_search_ids('%searchable shared-name%') AS id")
-    assert [r["id"] for r in rows] == [a.id]
+        for with_contacts in (True, False):
+            rows = await app_conn.fetch("SELECT customer_search_ids('%searchable shared-name%', $1) AS id", with_contacts)
+            assert [r["id"] for r in rows] == [a.id]

@@ -97,6 +97,11 @@ class Scope:
         return perm in self.actor.perms
 
     def require(self, perm: Perm) -> None:
+        if perm is Perm.ADMIN and not self.all_dealers and perm in self.actor.perms:
+            # administration is brand-wide: a caller bound to a dealer (a dealer-restricted app,
+            # a user through one) cannot administer the brand, even holding the scope
+            raise PermissionDenied("Brand administration is not available to callers bound to a dealer.",
+                                   code="PERMISSION_DENIED", extensions={"missingScope": perm.value})
         if perm not in self.actor.perms:
             raise PermissionDenied(
                 f"Missing permission: this needs the '{perm.value}' scope.",

@@ -385,7 +385,7 @@ async def _apply(scope: Scope, rows: list[Row]) -> dict:
                                                    *[x["value"] for x in r.contacts if x["channel"] == "phone"], r.external_id])
             new_customers.append((cid, t, r.dealer_id, r.name, r.gender, r.birth_year, r.preferred_language, r.tags,
                                   r.service_spend, r.referrals, r.last_survey_score, now if r.last_survey_score is not None else None,
-                                  search, now))
+                                  search, now, f"{r.name} {r.external_id}".lower()))
             new_refs.append((uuid7(), t, cid, r.source, r.external_id, now))
             events.append((uuid7(), t, cid, "created", now, None, None, '{"by": "import"}'))
             if r.last_survey_score is not None:
@@ -425,8 +425,8 @@ async def _apply(scope: Scope, rows: list[Row]) -> dict:
     if new_customers:
         await conn.execute_many(
             "INSERT INTO customer (id, tenant_id, dealer_id, name, gender, birth_year, preferred_language, tags, service_spend, "
-            "referrals, last_survey_score, last_survey_at, search_text, churn_status, open_ticket_count, created_at, updated_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'active', 0, $14, $14)", new_customers)
+            "referrals, last_survey_score, last_survey_at, search_text, search_name, churn_status, open_ticket_count, created_at, "
+            "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $15, 'active', 0, $14, $14)", new_customers)
         await conn.execute_many(
             "INSERT INTO customer_external_ref (id, tenant_id, customer_id, source, external_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
             new_refs)
@@ -451,7 +451,10 @@ async def _apply(scope: Scope, rows: list[Row]) -> dict:
     if upd_customers or new_contacts:
         touched = list({u[1] for u in upd_customers} | {c[2] for c in new_contacts})
         await conn.execute_query(
-            """UPDATE customer c SET search_text = lower(c.name || ' ' || coalesce((
+            """UPDATE customer c SET search_name = lower(c.name || coalesce(' ' || (
+                   SELECT string_agg(r.external_id, ' ') FROM customer_external_ref r
+                    WHERE r.tenant_id = c.tenant_id AND r.customer_id = c.id), '')),
+               search_text = lower(c.name || ' ' || coalesce((
                    SELECT string_agg(x.normalized || CASE WHEN x.channel = 'phone' THEN ' ' || x.value ELSE '' END, ' ')
                      FROM customer_contact x WHERE x.tenant_id = c.tenant_id AND x.customer_id = c.id), '') || ' ' || coalesce((
                    SELECT string_agg(r.external_id, ' ') FROM customer_external_ref r

@@ -37,6 +37,7 @@ class Customer(TenantModel):
     last_survey_at = fields.DatetimeField(null=True)
     open_ticket_count = fields.IntField(default=0)
     search_text = fields.TextField(default="")  # name, phones, e-mails, IM ids, external ids (trigram index)
+    search_name = fields.TextField(default="")  # name and external ids: what callers without customers:pii search
     merged_into_id = fields.UUIDField(null=True)
     erased_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -8,6 +8,7 @@ from typing import Sequence
 
 from app.core import db
 from app.core.pagination import Page, PageArgs, build_page, keyset_clause, validate
+from app.core.permissions import Perm
 from app.core.tenancy import Scope
 from app.customer.models import (
     ContactPoint, Customer, CustomerEvent, CustomerImport, ExternalRef, Interaction, OwnedProduct, Promise,
@@ -117,15 +118,19 @@ async def list_customers(scope: Scope, page: PageArgs, f: CustomerFilter, *, ord
         params.append(f.last_survey_score_below)
         sql += f" AND c.last_survey_score < ${len(params)}"
     if f.search:
-        params.append(search_pattern(f.search))
+        # without customers:pii only names and external ids are searched: substring search over
+        # contact details would let a caller who sees them masked probe them digit by digit
+        pii = scope.can(Perm.CUSTOMERS_PII)
+        params.append(search_pattern(f.search) if pii else f"%{_escape_like(f.search.strip().lower())}%")
         n = len(params)
         if len(f.search.strip()) >= 3:
-            # the trigram index finds the matches first (customer_search_ids, migration 0007:
+            # the trigram index finds the matches first (customer_search_ids, migrations 0007-0008:
             # index-assisted under RLS, tenant-filtered); ordering then touches only those rows
-            head = f"WITH hits AS MATERIALIZED (SELECT customer_search_ids(${n}) AS id) "
+            params.append(pii)
+            head = f"WITH hits AS MATERIALIZED (SELECT customer_search_ids(${n}, ${n + 1}) AS id) "
             sql += " AND c.id IN (SELECT id FROM hits)"
         else:
-            sql += f" AND c.search_text LIKE ${n}"
+            sql += f" AND c.{'search_text' if pii else 'search_name'} LIKE ${n}"
     qualified = tuple(f"c.{c}" for c in columns)
     where, extra_params, order_by, backwards = keyset_clause(qualified, page, len(params) + 1, descending=descending, parsers=parsers)
     params.extend(extra_params)

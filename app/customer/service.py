@@ -77,6 +77,11 @@ def _search_text(name: str, contacts: list[dict], refs: list[dict]) -> str:
     return " ".join(p.lower() for p in parts if p)
 
 
+def _search_name(name: str, refs: list[dict]) -> str:
+    """What callers without customers:pii may search: never contact details."""
+    return " ".join(p.lower() for p in [name, *[r["external_id"] for r in refs]] if p)
+
+
 def _clean_contacts(items: list[dict] | None) -> list[dict]:
     out, seen, errors = [], set(), []
     for i, item in enumerate(items or []):
@@ -211,7 +216,8 @@ async def create_customer(scope: Scope, *, name: str, dealer_id: uuid.UUID | Non
                                  lambda: _clean_refs(external_refs))
     await _check_dealer(scope, dealer_id)
     await _check_refs_free(scope, refs, None)
-    c = await repo.create_customer(scope, dealer_id=dealer_id, search_text=_search_text(values["name"], contacts, refs), **values)
+    c = await repo.create_customer(scope, dealer_id=dealer_id, search_text=_search_text(values["name"], contacts, refs),
+                                   search_name=_search_name(values["name"], refs), **values)
     await repo.replace_contacts(scope, c.id, contacts)
     await repo.replace_external_refs(scope, c.id, refs)
     await repo.add_event(scope, c.id, "created", c.created_at, summary={"by": scope.actor.label})
@@ -248,7 +254,8 @@ async def update_customer(scope: Scope, customer_id: uuid.UUID, *, contact_point
     if refs is None:
         refs = [{"external_id": r.external_id} for r in (await repo.external_refs_of(scope, [c.id]))[c.id]]
     c.search_text = _search_text(c.name, contacts, refs)
-    await repo.save_customer(scope, c, [*changes, "search_text"])
+    c.search_name = _search_name(c.name, refs)
+    await repo.save_customer(scope, c, [*changes, "search_text", "search_name"])
     if {"service_spend", "referrals"} & changes.keys():
         enqueue_tier(scope, c.id)
     return c
@@ -278,11 +285,13 @@ async def merge_customers(scope: Scope, survivor_id: uuid.UUID, duplicate_id: uu
     refs = (await repo.external_refs_of(scope, [survivor.id]))[survivor.id]
     survivor.search_text = _search_text(survivor.name, [{"channel": x.channel, "value": x.value, "normalized": x.normalized} for x in contacts],
                                         [{"external_id": r.external_id} for r in refs])
-    await repo.save_customer(scope, survivor, [*changed, "tags", "service_spend", "referrals", "open_ticket_count", "search_text"])
+    survivor.search_name = _search_name(survivor.name, [{"external_id": r.external_id} for r in refs])
+    await repo.save_customer(scope, survivor, [*changed, "tags", "service_spend", "referrals", "open_ticket_count",
+                                               "search_text", "search_name"])
     duplicate.merged_into_id = survivor.id
-    duplicate.search_text = ""
+    duplicate.search_text = duplicate.search_name = ""
     duplicate.open_ticket_count = 0
-    await repo.save_customer(scope, duplicate, ["merged_into_id", "search_text", "open_ticket_count"])
+    await repo.save_customer(scope, duplicate, ["merged_into_id", "search_text", "search_name", "open_ticket_count"])
     await repo.add_event(scope, survivor.id, "merged", clock.now(), ref_type="customer", ref_id=duplicate.id,
                          summary={"merged": str(duplicate.id), "by": scope.actor.label})
     enqueue_tier(scope, survivor.id)
@@ -404,9 +413,9 @@ async def erase_customer(scope: Scope, customer_id: uuid.UUID) -> Customer:
     await repo.erase_children(scope, c.id)
     c.name, c.gender, c.birth_year = "Erased customer", None, None
     c.preferred_language = c.preferred_contact_hours = c.household_notes = c.hobby_notes = None
-    c.tags, c.search_text, c.erased_at = [], "", clock.now()
+    c.tags, c.search_text, c.search_name, c.erased_at = [], "", "", clock.now()
     await repo.save_customer(scope, c, ["name", "gender", "birth_year", "preferred_language", "preferred_contact_hours",
-                                        "household_notes", "hobby_notes", "tags", "search_text", "erased_at"])
+                                        "household_notes", "hobby_notes", "tags", "search_text", "search_name", "erased_at"])
     await repo.add_event(scope, c.id, "erased", c.erased_at, summary={})
     await audit.record(scope, "customer.erased", target_type="Customer", target_id=str(c.id))
     return c

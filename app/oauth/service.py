@@ -64,6 +64,11 @@ async def _check(scope: Scope, values: dict, *, creating: bool) -> None:
         scopes = values["scopes"] = sorted(set(values["scopes"]))
         if not scopes or any(s not in known for s in scopes):
             errors.append(ValidationFailed("Unknown or empty scopes.", field="scopes", code="INVALID_SCOPE"))
+        elif not {Perm(s) for s in scopes} <= scope.actor.perms:
+            # an app never gets more than the person (or app) registering it holds
+            missing = sorted(s for s in scopes if Perm(s) not in scope.actor.perms)
+            errors.append(ValidationFailed(f"You cannot grant scopes you do not hold: {', '.join(missing)}.",
+                                           field="scopes", code="SCOPE_EXCEEDS_CALLER"))
     if values.get("dealer_id"):
         if not (await tenant_repo.dealers_by_ids(scope, [values["dealer_id"]])):
             errors.append(NotFound("No such dealer.", field="dealerId"))
@@ -115,7 +120,7 @@ async def update_app(scope: Scope, app_id: uuid.UUID, *, ip: str | None = None, 
         del changes["dealer_id"]
     await _check(scope, changes, creating=False)
     if clear_dealer:
-        changes["dealer_id"] = None
+        changes["dealer_id"] = None  # get_app required ADMIN, which only brand-wide callers hold
     merged = {"client_type": app.client_type, "grant_types": app.grant_types, "redirect_uris": app.redirect_uris, **changes}
     _check_combination(merged)
     for k, v in changes.items():
