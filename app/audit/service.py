@@ -6,7 +6,7 @@ from datetime import datetime
 
 from app.audit.models import AuditEvent
 from app.core.logging import request_id_var
-from app.core.pagination import Page, PageArgs, build_page, keyset_clause, validate
+from app.core.pagination import Page, PageArgs, build_page, keyset_clause, parse_datetime, validate
 from app.core import db
 from app.core.tenancy import Scope
 
@@ -29,7 +29,7 @@ async def list_events(scope: Scope, page: PageArgs, *, action: str | None = None
         sql += f" AND action = ${len(params)}"
     # newest first
     where, extra, order, backwards = keyset_clause(
-        ("at", "id"), page, len(params) + 1, descending=True, parsers=(datetime.fromisoformat, None))
+        ("at", "id"), page, len(params) + 1, descending=True, parsers=(parse_datetime, None))
     params.extend(extra)
     sql += f"{where} ORDER BY {order} LIMIT {limit + 1}"
     rows = await db.conn().execute_query_dict(sql, params)

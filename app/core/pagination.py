@@ -8,6 +8,7 @@ import base64
 import binascii
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Sequence
 
 import orjson
@@ -39,14 +40,30 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = orjson.loads(raw)
-        if not isinstance(values, list) or len(values) != width:
+        if not isinstance(values, list) or len(values) != width or not isinstance(values[-1], str):
             raise ValueError
         values[-1] = uuid.UUID(values[-1])
-        if not all(isinstance(v, (str, int, float)) or v is None for v in values[:-1]):
+        if not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in values[:-1]):
+            raise ValueError
+        if any(isinstance(v, str) and "\x00" in v for v in values[:-1]):
             raise ValueError
         return values
-    except (ValueError, binascii.Error, orjson.JSONDecodeError, TypeError):
+    except (ValueError, binascii.Error, orjson.JSONDecodeError, TypeError, AttributeError):
         raise ValidationFailed("The cursor is malformed.", field="after", code="INVALID_CURSOR") from None
+
+
+def parse_datetime(v):
+    """A cursor's timestamp: ISO 8601 with a time zone."""
+    d = datetime.fromisoformat(v)
+    if d.tzinfo is None:
+        raise ValueError
+    return d
+
+
+def _text(v):
+    if not isinstance(v, str):
+        raise TypeError
+    return v
 
 
 def validate(args: PageArgs, *, default: int, maximum: int) -> tuple[int, bool]:
@@ -76,11 +93,12 @@ def keyset_clause(
     for cursor, op in ((args.after, forward_op), (args.before, backward_op)):
         if cursor:
             values = decode_cursor(cursor, len(columns))
-            if parsers:
-                try:
-                    values = [p(v) if p else v for p, v in zip(parsers, values)]
-                except (TypeError, ValueError):
-                    raise ValidationFailed("The cursor is malformed.", field="after", code="INVALID_CURSOR") from None
+            # text columns unless a parser says otherwise: a number where text belongs is refused
+            parse = list(parsers) if parsers else [None] * len(columns)
+            try:
+                values = [p(v) if p else _text(v) for p, v in zip(parse[:-1], values[:-1])] + [values[-1]]
+            except (TypeError, ValueError):
+                raise ValidationFailed("The cursor is malformed.", field="after", code="INVALID_CURSOR") from None
             placeholders = ", ".join(f"${next_param + len(params) + i}" for i in range(len(values)))
             where += f" AND ({cols}) {op} ({placeholders})"
             params.extend(values)

@@ -201,12 +201,14 @@ def parse(data: bytes, fmt: str):
         yield line, RowError(None, "FILE_NOT_UTF8", f"The file is not UTF-8 (first bad byte on line {line}).")
         return
     if fmt == "jsonl":
-        for n, line in enumerate(text.splitlines(), 1):
+        # split on newlines only: U+2028 and friends are legal inside JSON strings
+        for n, line in enumerate(text.split("\n"), 1):
+            line = line.rstrip("\r")
             if not line.strip():
                 continue
             try:
                 obj = json.loads(line)
-            except ValueError as e:
+            except (ValueError, RecursionError) as e:
                 yield n, RowError(None, "MALFORMED_JSON", f"Not valid JSON: {str(e)[:80]}.")
                 continue
             if not isinstance(obj, dict):
@@ -267,7 +269,22 @@ class Progress:
 
 async def run_import(scope: Scope, import_id: str) -> str:
     """Idempotent: a finished import is not run again; a re-delivered running one resumes
-    harmlessly because every write is an upsert by external id."""
+    harmlessly because every write is an upsert by external id. An unexpected failure marks the
+    import failed (never left "running"). The uploaded file is deleted when the import ends:
+    it holds personal data that erasure could not otherwise reach."""
+    try:
+        return await _run_import(scope, import_id)
+    except Exception:
+        log.exception("import failed", extra={"import_id": import_id})
+        async with db.tenant_transaction(scope.tenant_id):
+            await CustomerImport.filter(tenant_id=scope.tenant_id, id=uuid.UUID(import_id)).update(
+                status="failed", finished_at=clock.now(),
+                errors=[{"line": None, "field": None, "code": "INTERNAL", "message": "The import stopped on an internal error."}])
+            await ImportChunk.filter(tenant_id=scope.tenant_id, import_id=uuid.UUID(import_id)).delete()
+        return "failed"
+
+
+async def _run_import(scope: Scope, import_id: str) -> str:
     iid = uuid.UUID(import_id)
     t = scope.tenant_id
     async with db.tenant_transaction(t):
@@ -300,7 +317,7 @@ async def run_import(scope: Scope, import_id: str) -> str:
         key = (row.source, row.external_id)
         if key in seen:
             progress.error(line, RowError("external_id", "DUPLICATE_IN_FILE",
-                                          f"External id {row.source}:{row.external_id} already appears on line {seen[key]}."))
+                                          f"This external id already appears on line {seen[key]}."))
             continue
         seen[key] = line
         batch.append(row)
@@ -312,6 +329,7 @@ async def run_import(scope: Scope, import_id: str) -> str:
     async with db.tenant_transaction(t):
         status = "failed" if fatal and not (progress.created or progress.updated or progress.unchanged) else "done"
         await _save_progress(t, iid, progress, status=status)
+        await ImportChunk.filter(tenant_id=t, import_id=iid).delete()
         if progress.created or progress.updated:
             jobs.enqueue(service.TIER_JOB, t, "", job_id=f"tier:{t}:import:{iid}")
     log.info("import finished", extra={"import_id": import_id, "rows": progress.total, "failed": progress.failed})
@@ -404,7 +422,7 @@ async def _apply(scope: Scope, rows: list[Row]) -> dict:
                                    json.dumps({"score": desired["last_survey_score"], "survey": "import"})))
                 upd_customers.append((t, cid, desired["name"], desired["dealer_id"], desired["gender"], desired["birth_year"],
                                       desired["preferred_language"], desired["tags"], desired["service_spend"], desired["referrals"],
-                                      desired["last_survey_score"], now))
+                                      desired["last_survey_score"], now, "last_survey_score" in diff))
         have = contacts.get(cid, set())
         for x in r.contacts:
             if (x["channel"], x["normalized"]) not in have:
@@ -433,7 +451,8 @@ async def _apply(scope: Scope, rows: list[Row]) -> dict:
     if upd_customers:
         await conn.execute_many(
             "UPDATE customer SET name = $3, dealer_id = $4, gender = $5, birth_year = $6, preferred_language = $7, tags = $8, "
-            "service_spend = $9, referrals = $10, last_survey_score = $11, updated_at = $12 WHERE tenant_id = $1 AND id = $2",
+            "service_spend = $9, referrals = $10, last_survey_score = $11, updated_at = $12, "
+            "last_survey_at = CASE WHEN $13 THEN $12 ELSE last_survey_at END WHERE tenant_id = $1 AND id = $2",
             upd_customers)
     if new_contacts:
         await conn.execute_many(

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Sequence
 
 from app.core import db
-from app.core.pagination import Page, PageArgs, build_page, keyset_clause, validate
+from app.core.pagination import Page, PageArgs, build_page, keyset_clause, parse_datetime, validate
 from app.core.permissions import Perm
 from app.core.tenancy import Scope
 from app.customer.models import (
@@ -18,7 +18,7 @@ from app.customer.models import (
 ORDERS = {
     # name: (columns, descending, parsers, extra where)
     "NAME": (("name", "id"), False, None, ""),
-    "CREATED_AT": (("created_at", "id"), True, (datetime.fromisoformat, None), ""),
+    "CREATED_AT": (("created_at", "id"), True, (parse_datetime, None), ""),
     "LAST_SURVEY_SCORE": (("last_survey_score", "id"), False, (float, None), " AND c.last_survey_score IS NOT NULL"),
 }
 
@@ -158,6 +158,23 @@ async def customer_for_update(scope: Scope, customer_id: uuid.UUID) -> Customer 
     return Customer._init_from_db(**rows[0]) if rows else None
 
 
+async def customers_for_update(scope: Scope, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Customer]:
+    params: list = [scope.tenant_id, list(ids)]
+    sql = ("SELECT c.* FROM customer c WHERE c.tenant_id = $1 AND c.id = ANY($2::uuid[])" + visibility_sql(scope, params)
+           + " ORDER BY c.id FOR UPDATE")
+    rows = await db.conn().execute_query_dict(sql, params)
+    return {r["id"]: Customer._init_from_db(**r) for r in rows}
+
+
+async def merged_into(scope: Scope, customer_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await db.fetch("SELECT id FROM customer WHERE tenant_id = $1 AND merged_into_id = $2", [scope.tenant_id, customer_id])
+    return [r[0] for r in rows]
+
+
+async def all_events(scope: Scope, customer_id: uuid.UUID) -> list[CustomerEvent]:
+    return await CustomerEvent.filter(tenant_id=scope.tenant_id, customer_id=customer_id).order_by("occurred_at", "id")
+
+
 async def create_customer(scope: Scope, /, **values) -> Customer:
     return await Customer.create(tenant_id=scope.tenant_id, **values)
 
@@ -240,7 +257,7 @@ async def timeline(scope: Scope, customer_id: uuid.UUID, page: PageArgs, kinds: 
         params.append(list(kinds))
         sql += f" AND kind = ANY(${len(params)}::text[])"
     where, extra, order, backwards = keyset_clause(("occurred_at", "id"), page, len(params) + 1, descending=True,
-                                                   parsers=(datetime.fromisoformat, None))
+                                                   parsers=(parse_datetime, None))
     params.extend(extra)
     rows = await db.conn().execute_query_dict(f"{sql}{where} ORDER BY {order} LIMIT {limit + 1}", params)
     events = [CustomerEvent._init_from_db(**r) for r in rows]
@@ -258,11 +275,16 @@ async def move_children(scope: Scope, from_id: uuid.UUID, to_id: uuid.UUID) -> N
         """DELETE FROM customer_contact d WHERE d.tenant_id = $1 AND d.customer_id = $2 AND EXISTS (
              SELECT 1 FROM customer_contact s WHERE s.tenant_id = $1 AND s.customer_id = $3
                AND s.channel = d.channel AND s.normalized = d.normalized)""", [scope.tenant_id, from_id, to_id])
-    await conn.execute_query(
-        "UPDATE customer_contact SET is_primary = false WHERE tenant_id = $1 AND customer_id = $2", [scope.tenant_id, from_id])
     for table in CHILD_TABLES:
         await conn.execute_query(f"UPDATE {table} SET customer_id = $3 WHERE tenant_id = $1 AND customer_id = $2",
                                  [scope.tenant_id, from_id, to_id])
+    # exactly one primary contact point per channel afterwards: the earliest-created primary
+    await conn.execute_query(
+        """UPDATE customer_contact x SET is_primary = (x.id = p.keep)
+             FROM (SELECT DISTINCT ON (channel) channel,
+                          first_value(id) OVER (PARTITION BY channel ORDER BY is_primary DESC, created_at, id) AS keep
+                     FROM customer_contact WHERE tenant_id = $1 AND customer_id = $2) p
+            WHERE x.tenant_id = $1 AND x.customer_id = $2 AND x.channel = p.channel""", [scope.tenant_id, to_id])
     await conn.execute_query("UPDATE customer SET merged_into_id = $3 WHERE tenant_id = $1 AND merged_into_id = $2",
                              [scope.tenant_id, from_id, to_id])
 
@@ -356,7 +378,7 @@ async def list_imports(scope: Scope, page: PageArgs, max_size: int = 100) -> Pag
     if not scope.all_dealers:
         return build_page([], limit, False, page, key=lambda i: [])
     where, extra, order, backwards = keyset_clause(("created_at", "id"), page, 2, descending=True,
-                                                   parsers=(datetime.fromisoformat, None))
+                                                   parsers=(parse_datetime, None))
     rows = await db.conn().execute_query_dict(
         f"SELECT * FROM customer_import WHERE tenant_id = $1{where} ORDER BY {order} LIMIT {limit + 1}", [scope.tenant_id, *extra])
     items = [CustomerImport._init_from_db(**r) for r in rows]

@@ -97,9 +97,10 @@ def _clean_contacts(items: list[dict] | None) -> list[dict]:
         if (channel, normalized) in seen:
             continue
         seen.add((channel, normalized))
+        # None = not stated: defaults on create, the stored value on update
         out.append({"channel": channel, "value": item["value"].strip(), "normalized": normalized,
-                    "label": item.get("label"), "verified": bool(item.get("verified", False)),
-                    "consent": bool(item.get("consent", True)), "do_not_contact": bool(item.get("do_not_contact", False)),
+                    "label": item.get("label"), "verified": item.get("verified"),
+                    "consent": item.get("consent"), "do_not_contact": item.get("do_not_contact"),
                     "is_primary": False})
     if errors:
         raise InputErrors(errors)
@@ -108,6 +109,14 @@ def _clean_contacts(items: list[dict] | None) -> list[dict]:
         if first:
             first["is_primary"] = True
     return out
+
+
+def _default_flags(x: dict, previous: ContactPoint | None) -> None:
+    """Fill unstated flags: from the stored contact point if there is one (a restated number
+    keeps its do-not-contact), else the defaults (unverified, consent given)."""
+    for flag, default in (("verified", False), ("consent", True), ("do_not_contact", False)):
+        if x[flag] is None:
+            x[flag] = getattr(previous, flag) if previous is not None else default
 
 
 def _clean_refs(items: list[dict] | None) -> list[dict]:
@@ -216,6 +225,8 @@ async def create_customer(scope: Scope, *, name: str, dealer_id: uuid.UUID | Non
                                  lambda: _clean_refs(external_refs))
     await _check_dealer(scope, dealer_id)
     await _check_refs_free(scope, refs, None)
+    for x in contacts:
+        _default_flags(x, None)
     c = await repo.create_customer(scope, dealer_id=dealer_id, search_text=_search_text(values["name"], contacts, refs),
                                    search_name=_search_name(values["name"], refs), **values)
     await repo.replace_contacts(scope, c.id, contacts)
@@ -240,10 +251,8 @@ async def update_customer(scope: Scope, customer_id: uuid.UUID, *, contact_point
         await _check_refs_free(scope, refs, c.id)
     if contacts is not None:
         old = {(x.channel, x.normalized): x for x in (await repo.contacts_of(scope, [c.id]))[c.id]}
-        for x in contacts:  # keep what is known about an unchanged contact point unless restated
-            prev = old.get((x["channel"], x["normalized"]))
-            if prev is not None and prev.verified and not x["verified"]:
-                x["verified"] = True
+        for x in contacts:  # what is not restated about a known contact point is kept
+            _default_flags(x, old.get((x["channel"], x["normalized"])))
         await repo.replace_contacts(scope, c.id, contacts)
     if refs is not None:
         await repo.replace_external_refs(scope, c.id, refs)
@@ -267,16 +276,25 @@ async def merge_customers(scope: Scope, survivor_id: uuid.UUID, duplicate_id: uu
     empty profile fields from the duplicate; the duplicate points at the survivor."""
     if survivor_id == duplicate_id:
         raise ValidationFailed("A customer cannot be merged into itself.", field="duplicateId", code="SAME_CUSTOMER")
-    survivor = await _for_update(scope, survivor_id)
-    duplicate = await _for_update(scope, duplicate_id)
+    scope.require(Perm.CUSTOMERS_WRITE)
+    locked = await repo.customers_for_update(scope, [survivor_id, duplicate_id])  # one statement, id order: no deadlock
+    survivor, duplicate = locked.get(survivor_id), locked.get(duplicate_id)
+    if survivor is None or duplicate is None:
+        raise NotFound("No such customer.", field="survivorId" if survivor is None else "duplicateId")
+    for c in (survivor, duplicate):
+        if c.erased_at is not None or c.merged_into_id is not None:
+            raise ValidationFailed("This customer was erased or merged and cannot change.", field="id", code="CUSTOMER_CLOSED")
     await repo.move_children(scope, duplicate.id, survivor.id)
     fields = ["gender", "birth_year", "preferred_language", "preferred_contact_hours", "household_notes", "hobby_notes",
-              "dealer_id", "last_survey_score", "last_survey_at"]
+              "dealer_id"]
     changed = []
     for f in fields:
         if getattr(survivor, f) is None and getattr(duplicate, f) is not None:
             setattr(survivor, f, getattr(duplicate, f))
             changed.append(f)
+    if duplicate.last_survey_at is not None and (survivor.last_survey_at is None or duplicate.last_survey_at > survivor.last_survey_at):
+        survivor.last_survey_score, survivor.last_survey_at = duplicate.last_survey_score, duplicate.last_survey_at
+        changed += ["last_survey_score", "last_survey_at"]
     survivor.tags = sorted(set(survivor.tags or []) | set(duplicate.tags or []))
     survivor.service_spend = (survivor.service_spend or 0) + (duplicate.service_spend or 0)
     survivor.referrals = (survivor.referrals or 0) + (duplicate.referrals or 0)
@@ -307,6 +325,8 @@ async def add_interaction(scope: Scope, customer_id: uuid.UUID, *, kind: str, ou
         raise ValidationFailed("Unknown outcome.", field="outcome")
     if notes is not None and len(notes) > 4000:
         raise ValidationFailed("Notes are limited to 4000 characters.", field="notes")
+    if occurred_at is not None and occurred_at.tzinfo is None:
+        raise ValidationFailed("Give occurredAt with a time zone (e.g. 2024-05-01T10:00:00+08:00).", field="occurredAt")
     at = occurred_at or clock.now()
     if at > clock.now():
         raise ValidationFailed("An interaction cannot be in the future.", field="occurredAt")
@@ -410,6 +430,8 @@ async def erase_customer(scope: Scope, customer_id: uuid.UUID) -> Customer:
         raise NotFound("No such customer.", field="id")
     if c.erased_at is not None:
         return c
+    for merged_id in await repo.merged_into(scope, c.id):  # the same person's earlier duplicates
+        await erase_customer(scope, merged_id)
     await repo.erase_children(scope, c.id)
     c.name, c.gender, c.birth_year = "Erased customer", None, None
     c.preferred_language = c.preferred_contact_hours = c.household_notes = c.hobby_notes = None
@@ -424,6 +446,7 @@ async def erase_customer(scope: Scope, customer_id: uuid.UUID) -> Customer:
 async def export_customer(scope: Scope, customer_id: uuid.UUID) -> dict:
     """Everything stored about one customer (data subject access request), as JSON."""
     scope.require(Perm.ADMIN)
+    scope.require(Perm.CUSTOMERS_PII)  # the export is unmasked
     c = await get_customer(scope, customer_id)
     ids = [c.id]
 
@@ -447,6 +470,8 @@ async def export_customer(scope: Scope, customer_id: uuid.UUID) -> dict:
                              ("kind", "outcome", "notes", "occurred_at")),
         "winback_actions": rows((await repo.winbacks_of(scope, ids))[c.id], ("action", "notes", "outcome", "occurred_at")),
         "tier_history": rows((await repo.tier_history_of(scope, ids))[c.id], ("from_tier", "to_tier", "score", "at")),
+        "timeline": rows(await repo.all_events(scope, c.id), ("kind", "occurred_at", "summary")),
+        "merged_records": [str(i) for i in await repo.merged_into(scope, c.id)],
     }
     await audit.record(scope, "customer.exported", target_type="Customer", target_id=str(c.id))
     return out
@@ -468,6 +493,8 @@ async def record_survey_score(scope: Scope, customer_id: uuid.UUID, score: float
     The survey-intake module calls this for every scored response."""
     if not 0 <= score <= 10:
         raise ValidationFailed("Scores are between 0 and 10.", field="score")
+    if at is not None and at.tzinfo is None:
+        raise ValidationFailed("Give answeredAt with a time zone.", field="answeredAt")
     if at is not None and at > clock.now():
         raise ValidationFailed("An answer cannot be in the future.", field="answeredAt")
     c = await _for_update(scope, customer_id, perm=Perm.SURVEYS_WRITE)

@@ -21,14 +21,14 @@ WRITE = needs(Perm.CUSTOMERS_WRITE)
 ADMIN = needs(Perm.ADMIN)
 
 
-@strawberry.input
+@strawberry.input(description="Flags left out keep their stored value (on create: unverified, consent given, contactable).")
 class ContactPointInput:
     channel: Channel
     value: str
     label: str | None = None
-    verified: bool = False
-    consent: bool = True
-    do_not_contact: bool = False
+    verified: bool | None = None
+    consent: bool | None = None
+    do_not_contact: bool | None = None
 
 
 @strawberry.input
@@ -233,7 +233,10 @@ class CustomerMutation:
                 raise ValidationFailed("Name the survey (1-80 characters).", field="survey")
             return await service.record_survey_score(scope, decode(customer_id, "Customer")[1], score, survey=survey.strip(), at=answered_at)
 
-        return await _customer(info, op)
+        payload = await _customer(info, op)
+        if Perm.CUSTOMERS_READ not in info.context.actor.perms:
+            payload.customer = None  # a survey-intake app writes scores; it does not read profiles
+        return payload
 
     @strawberry.mutation(description=describe(Perm.ADMIN, "Erase a person: anonymise, keep anonymous history for aggregates."), permission_classes=ADMIN)
     async def customer_erase(self, info: strawberry.Info, id: strawberry.ID) -> CustomerPayload:
