@@ -36,3 +36,12 @@ async def hit(bucket: str, key: str, limit: int, window_seconds: int) -> tuple[b
     count, _ = await pipe.execute()
     retry_after = window_seconds - int(time.time()) % window_seconds
     return count <= limit, retry_after
+
+
+async def exceeded(bucket: str, key: str, limit: int, window_seconds: int) -> int | None:
+    """Seconds to wait if the window's count already reached `limit` (counts nothing)."""
+    window = int(time.time()) // window_seconds
+    count = await redis().get(f"huifang:rl:{bucket}:{key}:{window}")
+    if count is not None and int(count) >= limit:
+        return window_seconds - int(time.time()) % window_seconds
+    return None

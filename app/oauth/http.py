@@ -21,10 +21,11 @@ from app.audit import service as audit
 from app.core import clock, db, ratelimit, secrets
 from app.core.auth.keys import keyring
 from app.core.auth.tokens import InvalidToken, verify_access_token
-from app.core.errors import AppError
+from app.core.errors import AppError, Unauthenticated
 from app.core.permissions import perms_for_roles
 from app.core.tenancy import Actor, Scope, scope_for
 from app.oauth import pages, repository as repo
+from app.oauth.resource import load_actor
 from app.oauth.server import (
     CTX, Access, Client, Code, OAuthCtx, OAuthUser, Refresh, StarletteOAuth2Request, server,
 )
@@ -139,8 +140,15 @@ async def revoke_family_for_reuse(scope: Scope, family_id: uuid.UUID, client_id:
     log.warning("credential reuse detected; token family revoked", extra={"family_id": str(family_id), "reused": what})
 
 
+class MalformedCredentials(Exception):
+    pass
+
+
 def client_ids_of(oreq: StarletteOAuth2Request) -> set[str]:
-    basic_id, _ = extract_basic_authorization(oreq.headers)
+    try:
+        basic_id, _ = extract_basic_authorization(oreq.headers)
+    except (ValueError, UnicodeDecodeError):
+        raise MalformedCredentials() from None
     return {c for c in (basic_id, oreq.form.get("client_id")) if c}
 
 
@@ -166,12 +174,20 @@ async def token_endpoint(request: Request) -> Response:
     except AppError as e:
         return oauth_error("invalid_request", e.message, 413 if e.code == "PAYLOAD_TOO_LARGE" else 400)
     oreq = build_request(request, form.multi_items())
-    ids = client_ids_of(oreq)
+    try:
+        ids = client_ids_of(oreq)
+    except MalformedCredentials:
+        return invalid_client()
     tenant = tenant_of_clients(ids)
     if tenant is None:
         return invalid_client()
-    if (retry := await limited("token-client", next(iter(ids)), s.rate_limit_token_per_client, 60)) is not None:
-        return too_many(retry)
+    client_key = next(iter(ids))
+    # client ids are public: failures count per client *and IP* (nobody can lock a partner out
+    # from elsewhere); successful issuances count per client (only the secret holder moves it)
+    for bucket, key, limit in (("token-fail", f"{client_key}:{ip}", s.rate_limit_token_per_client),
+                               ("token-issued", client_key, s.rate_limit_token_per_client)):
+        if (retry := await ratelimit.exceeded(bucket, key, limit, 60)) is not None:
+            return too_many(retry)
     result: Response | None = None
     async with db.tenant_transaction(tenant):
         scope = system_scope(tenant)
@@ -212,6 +228,10 @@ async def token_endpoint(request: Request) -> Response:
             for issued in ctx.issued:
                 await audit.record(scope, "token.issued", target_type="AccessToken", target_id=issued["jti"], ip=ip,
                                    actor=f"app:{issued['client_id']}", details=issued)
+    if result.status_code == 200:
+        await ratelimit.hit("token-issued", client_key, 10**9, 60)
+    elif result.status_code in (400, 401):
+        await ratelimit.hit("token-fail", f"{client_key}:{ip}", 10**9, 60)
     return result
 
 
@@ -227,7 +247,10 @@ async def _token_endpoint_common(request: Request, endpoint: str) -> Response:
     except AppError as e:
         return oauth_error("invalid_request", e.message, 413 if e.code == "PAYLOAD_TOO_LARGE" else 400)
     oreq = build_request(request, form.multi_items())
-    ids = client_ids_of(oreq)
+    try:
+        ids = client_ids_of(oreq)
+    except MalformedCredentials:
+        return invalid_client()
     tenant = tenant_of_clients(ids)
     if tenant is None:
         return invalid_client()
@@ -247,9 +270,12 @@ async def _token_endpoint_common(request: Request, endpoint: str) -> Response:
             except InvalidToken:
                 claims = None
             if claims is not None and claims.tenant_id == tenant:
-                fid = claims.raw.get("fid")
-                revoked = await repo.is_revoked(scope, claims.jti, uuid.UUID(fid) if fid else None)
-                ctx.access[token] = Access(claims, revoked)
+                try:  # the same checks as an API request: user active, app enabled, not revoked
+                    await load_actor(claims)
+                    dead = False
+                except Unauthenticated:
+                    dead = True
+                ctx.access[token] = Access(claims, dead)
         reset = CTX.set(ctx)
         try:
             result = server.create_endpoint_response(endpoint, oreq)
@@ -348,7 +374,7 @@ async def authorize_endpoint(request: Request) -> Response:
         password = str(form.get("password") or "")
         for bucket, key, limit in (("login-ip", ip, s.rate_limit_login_per_ip),
                                    ("login-account", f"{tenant}:{email}", s.rate_limit_login_per_account),
-                                   ("login-client", client.client_id, s.rate_limit_login_per_ip * 10)):
+                                   ("login-client", f"{client.client_id}:{ip}", s.rate_limit_login_per_ip * 10)):
             if (retry := await limited(bucket, key, limit, 300)) is not None:
                 resp = _html(pages.login_page(brand=brand_name, app=client.app.name, oauth_params=params, csrf=csrf, email=email,
                                               error=f"Too many attempts. Try again in {retry} seconds."), 429, csrf=csrf)

@@ -40,7 +40,7 @@ class AuthorizationCode(TenantModel):
     code_hash = fields.CharField(max_length=64)
     client_id = fields.CharField(max_length=80)
     user_id = fields.UUIDField()
-    redirect_uri = fields.TextField()
+    redirect_uri = fields.TextField(null=True)  # as sent to /authorize (None: omitted, single registered URI)
     scope = fields.TextField()
     code_challenge = fields.CharField(max_length=128)
     code_challenge_method = fields.CharField(max_length=8)

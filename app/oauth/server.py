@@ -256,7 +256,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         scope = list_to_scope([s for s in scope_to_list(request.scope or "") if Perm(s) in user.perms])
         CTX.get().writes.append(("insert_code", dict(
             code_hash=secrets.digest(code), client_id=request.client.client_id, user_id=user.id,
-            redirect_uri=d.get("redirect_uri") or request.client.get_default_redirect_uri(), scope=scope,
+            redirect_uri=d.get("redirect_uri"), scope=scope,  # as given: then required at the token endpoint only if given
             code_challenge=d["code_challenge"], code_challenge_method=d["code_challenge_method"], family_id=uuid7(),
             expires_at=_utc(time.time() + get_settings().authorization_code_ttl_seconds))))
 
@@ -329,7 +329,7 @@ class Introspection(IntrospectionEndpoint):
             r = token.row
             return {"active": True, "token_type": "refresh_token", "client_id": r.client_id, "scope": r.scope,
                     "sub": str(r.user_id) if r.user_id else r.client_id, "exp": int(r.expires_at.timestamp()),
-                    "iat": int(r.created_at.timestamp()), "iss": s.jwt_issuer, "tid": str(r.tenant_id)}
+                    "iat": int(r.created_at.timestamp()), "iss": s.issuer, "tid": str(r.tenant_id)}
         c = token.claims.raw
         out = {"active": True, "token_type": "Bearer", "client_id": c.get("client_id"), "scope": c.get("scope", ""),
                "sub": c["sub"], "exp": c["exp"], "iat": c.get("iat"), "nbf": c.get("nbf"), "iss": c["iss"],
