@@ -70,6 +70,7 @@ async def seed(n: int):
             await conn.execute("CREATE INDEX customer_search_name_trgm_idx ON customer USING gin (search_name gin_trgm_ops)")
             await conn.execute("ANALYZE customer")
             print(f"seeded in {time.perf_counter() - t0:.0f} s", flush=True)
+        await conn.execute("VACUUM (ANALYZE) customer")  # a migration may have rewritten rows: measure a settled table
         user = await conn.fetchval("SELECT id FROM app_user WHERE tenant_id = $1", tid)
         await conn.execute(
             "INSERT INTO membership (id, tenant_id, user_id, role, regions, created_at) SELECT $1, $2, $3, 'brand_admin', '{}', now() "
