@@ -104,3 +104,44 @@ async def test_the_same_job_can_run_again_after_it_finished(gql, brand_a):
     await gql(brand_a.token(), q, {"id": brand_a.gid("Dealer", "d3")})
     assert await queued() == 1
     await run_worker()
+
+
+async def test_periodic_jobs_fan_out_per_tenant_and_purge(brand_a, brand_b):
+    """The fan-out lists every tenant through tenant_ids() and enqueues one job each; the
+    purge deletes only what expired, in its own tenant."""
+    import uuid as _uuid
+    from datetime import timedelta
+
+    from app.core import clock
+    from app.core.tenancy import Actor, scope_for
+    from app.oauth import repository as oauth_repo
+    from app.oauth.models import TokenRevocation
+
+    await drain()
+    for brand in (brand_a, brand_b):
+        async with db.tenant_transaction(brand.tenant_id):
+            scope = scope_for(Actor.system(brand.tenant_id))
+            await oauth_repo.revoke_jti(scope, _uuid.uuid4().hex, clock.now() - timedelta(minutes=1))  # expired
+            await oauth_repo.revoke_jti(scope, _uuid.uuid4().hex, clock.now() + timedelta(hours=1))    # still needed
+    n = await jobs.fan_out("oauth.purge_expired", "test-run")
+    assert n >= 2
+    assert await jobs.fan_out("oauth.purge_expired", "test-run") == n and await queued() == n  # same run: nothing twice
+    w = await run_worker()
+    assert w.jobs_failed == 0
+    for brand in (brand_a, brand_b):
+        async with db.tenant_transaction(brand.tenant_id):
+            left = await TokenRevocation.filter(tenant_id=brand.tenant_id).all()
+        assert len(left) == 1 and left[0].expires_at > clock.now()
+    import workers
+
+    assert {c.name for c in workers.worker_settings().cron_jobs} >= {"fanout:oauth.purge_expired"}
+
+
+async def test_tenant_ids_lists_brands_and_nothing_else(orm, brand_a):
+    conn = await orm.connect()
+    try:
+        ids = {r[0] for r in await conn.fetch("SELECT tenant_ids()")}
+        assert brand_a.tenant_id in ids
+        assert await conn.fetchval("SELECT count(*) FROM brand") == 0  # the table itself stays closed
+    finally:
+        await conn.close()

@@ -34,6 +34,7 @@ def worker_settings(**overrides):
         raise RuntimeError("REDIS_URL must be set")
     attrs = dict(
         functions=list(jobs.REGISTRY.values()),
+        cron_jobs=jobs.cron_jobs(),
         redis_settings=jobs.redis_settings(settings.redis_url),
         queue_name=settings.queue_name,
         on_startup=startup,

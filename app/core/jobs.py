@@ -24,6 +24,8 @@ from app.core.logging import request_id_var
 log = logging.getLogger(__name__)
 
 REGISTRY: dict[str, Function] = {}
+# name -> arq cron keyword arguments; a fan-out cron enqueues the job once per tenant
+PERIODIC: dict[str, dict] = {}
 _pool: ArqRedis | None = None
 _queue_name: str = "huifang:queue"
 
@@ -66,6 +68,44 @@ def tenant_job(name: str, *, max_tries: int = 5, timeout: int = 300, transaction
         return fn
 
     return deco
+
+
+def periodic(name: str, **schedule):
+    """Register a tenant job that runs on a schedule (arq cron arguments: hour, minute, ...),
+    once per tenant: a fan-out cron lists the tenants and enqueues `name` for each, with a job
+    id per tenant and run, so a duplicated fan-out enqueues nothing twice."""
+
+    def deco(fn):
+        decorated = tenant_job(name)(fn)
+        PERIODIC[name] = schedule
+        return decorated
+
+    return deco
+
+
+async def fan_out(name: str, run_key: str) -> int:
+    """Enqueue periodic job `name` for every tenant (ids from the tenant_ids() function)."""
+    _, rows = await db.conn().execute_query("SELECT tenant_ids() AS id")
+    p = pool()
+    for r in rows:
+        await p.enqueue_job(name, str(r["id"]), _job_id=f"{name}:{r['id']}:{run_key}", _queue_name=_queue_name)
+    log.info("periodic job fanned out", extra={"job": name, "tenants": len(rows)})
+    return len(rows)
+
+
+def cron_jobs():
+    from arq.cron import cron
+
+    jobs_ = []
+    for name, schedule in PERIODIC.items():
+        async def run(ctx, _name=name):
+            from app.core import clock
+
+            return await fan_out(_name, clock.now().strftime("%Y%m%d%H%M"))
+
+        run.__qualname__ = f"fanout:{name}"
+        jobs_.append(cron(run, name=f"fanout:{name}", unique=True, **schedule))
+    return jobs_
 
 
 def enqueue(name: str, tenant_id: uuid.UUID, *args: Any, job_id: str | None = None, defer_by: float | None = None) -> None:

@@ -99,3 +99,17 @@ async def is_revoked(scope: Scope, jti: str, family_id: uuid.UUID | None) -> boo
         "SELECT 1 FROM oauth_revocation WHERE tenant_id = $1 AND (jti = $2 OR family_id = $3) LIMIT 1",
         [scope.tenant_id, jti, family_id])
     return bool(rows)
+
+
+async def purge_expired(scope: Scope, now: datetime) -> dict:
+    """Housekeeping: revocations past their tokens' lifetime, used or expired codes, refresh
+    tokens expired or revoked more than a day ago."""
+    from datetime import timedelta
+
+    day = now - timedelta(days=1)
+    return {
+        "revocations": await TokenRevocation.filter(tenant_id=scope.tenant_id, expires_at__lt=now).delete(),
+        "codes": await AuthorizationCode.filter(tenant_id=scope.tenant_id, expires_at__lt=day).delete(),
+        "refresh_tokens": await RefreshToken.filter(tenant_id=scope.tenant_id, expires_at__lt=day).delete()
+        + await RefreshToken.filter(tenant_id=scope.tenant_id, revoked_at__lt=day).delete(),
+    }
