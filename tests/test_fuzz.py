@@ -6,6 +6,7 @@ internals. The generated ids and inputs also probe bad ids, wrong types and huge
 import os
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, from_schema
@@ -32,8 +33,18 @@ def check(response: httpx.Response) -> None:
             assert err.get("extensions", {}).get("code") in KNOWN_CODES, err
 
 
-def test_fuzz_queries_and_mutations_over_http(live_server, brand_a):
-    tokens = [brand_a.token("admin"), brand_a.token("d1_agent")]
+@pytest.fixture
+async def app_token(brand_a):
+    """A partner app holding only customers:read (masked data, no writes)."""
+    from app.core.auth.tokens import mint_access_token
+    from tests.factories import make_app
+
+    app, _ = await make_app(brand_a, scopes=["customers:read"])
+    return mint_access_token(tenant_id=brand_a.tenant_id, subject=app.client_id, client_id=app.client_id, scope="customers:read")
+
+
+def test_fuzz_queries_and_mutations_over_http(live_server, brand_a, app_token):
+    tokens = [brand_a.token("admin"), brand_a.token("d1_agent"), app_token]
     client = httpx.Client(base_url=live_server, timeout=10)
 
     # CI replays a fixed seed (a landing must not hinge on luck); local runs explore new inputs
