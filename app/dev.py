@@ -65,7 +65,10 @@ def main() -> None:
     if not os.environ.get("REDIS_URL"):
         from app.core.embedded import start_valkey
 
-        valkey, rurl = start_valkey(data / "valkey", port=6390)
+        try:
+            valkey, rurl = start_valkey(data / "valkey", port=6390)
+        except OSError:  # 6390 taken: any free port
+            valkey, rurl = start_valkey(data / "valkey", port=None)
         os.environ["REDIS_URL"] = rurl
         print(f"embedded Valkey: {rurl}")
     os.environ.setdefault("JWT_KEYS_FILE", str(data / "jwks.json"))

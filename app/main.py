@@ -88,6 +88,13 @@ async def readyz(request: Request) -> JSONResponse:
 def create_app() -> Starlette:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    import os
+
+    if settings.env == "production":
+        if not settings.base_url.startswith("https://"):
+            raise RuntimeError("PUBLIC_URL must be an https:// URL in production (OAuth refuses plain http)")
+    else:
+        os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")  # http on a LAN address during development
     from app.customer import http as customer_http
     from app.oauth import http as oauth
     from schema.http import graphql_endpoint

@@ -49,7 +49,7 @@ def pytest_configure(config):
         pg, url = start_postgres(data / "test-pg", "huifang_test")
         _servers.append(pg)
         os.environ["DATABASE_URL"] = url
-        os.environ.pop("DATABASE_ADMIN_URL", None)
+        os.environ["DATABASE_ADMIN_URL"] = url  # explicit: a .env file must not point the tests elsewhere
     if not os.environ.get("REDIS_URL"):
         from app.core.embedded import start_valkey
 
@@ -77,7 +77,10 @@ def pytest_configure(config):
     async def prepare():
         from app.core.setup import drop_database, setup
 
-        await drop_database(PgTarget.parse(s.admin_url))
+        target = PgTarget.parse(s.admin_url)
+        if not target.database.endswith("_test") or PgTarget.parse(s.database_url).database != target.database:
+            raise RuntimeError(f"refusing to drop {target.database!r}: the test database's name must end in _test")
+        await drop_database(target)
         await setup(s.admin_url, s.database_url, s.app_db_role)
 
     asyncio.run(prepare())
