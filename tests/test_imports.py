@@ -133,3 +133,21 @@ async def test_import_job_run_twice_and_other_brand_cannot_see_it(client, gql, b
     assert body["data"]["node"] is None
     assert (await gql(brand_b.token(), "{ customerImports { nodes { id } } }"))["data"]["customerImports"]["nodes"] == []
     assert (await gql(brand_a.token("d1_agent"), "{ customerImports { nodes { id } } }"))["data"]["customerImports"]["nodes"] == []
+
+
+async def test_erased_people_are_not_imported_again_and_absent_values_are_kept(client, gql, brand_a):
+    body = HEADER + csv_rows(3)
+    await run(brand_a, await upload(client, brand_a.token(), body))
+    r = await gql(brand_a.token(), '{ customers(filter: {search: "C000001"}) { nodes { id serviceSpend } } }')
+    (c,) = r["data"]["customers"]["nodes"]
+    await gql(brand_a.token(), 'mutation($id: ID!) { customerUpdate(input: {id: $id, referrals: 7}) { errors { code } } }', {"id": c["id"]})
+    # a later file without the referrals column keeps the value set through the API
+    again = await run(brand_a, await upload(client, brand_a.token(), body))
+    assert again.rows_failed == 0
+    r = await gql(brand_a.token(), 'query($id: ID!) { customer(id: $id) { referrals } }', {"id": c["id"]})
+    assert r["data"]["customer"]["referrals"] == 7
+    await gql(brand_a.token(), 'mutation($id: ID!) { customerErase(id: $id) { errors { code } } }', {"id": c["id"]})
+    third = await run(brand_a, await upload(client, brand_a.token(), body))
+    assert third.rows_failed == 1 and third.errors[0]["code"] == "ERASED" and third.errors[0]["line"] == 3
+    r = await gql(brand_a.token(), '{ customers(filter: {search: "客户1"}) { nodes { name } } }')
+    assert r["data"]["customers"]["nodes"] == []

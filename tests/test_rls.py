@@ -42,6 +42,9 @@ async def populate(brand):
         await customer_service.update_tier_policy(scope, a_min=41)
         await customer_service.recompute_tiers(scope)
         await importer.create_import(scope, b"external_source,external_id,name\n", "csv", None, "0" * 64)
+    gone = await make_customer(brand)
+    async with db.tenant_transaction(brand.tenant_id):
+        await customer_service.erase_customer(scope_for(Actor.system(brand.tenant_id)), gone.id)  # leaves a tombstone
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """arq worker: job functions gathered from `app/*/tasks.py`.
 
 Run with `python -m workers` (or `arq workers.WorkerSettings`). SIGTERM/SIGINT let running jobs
-finish (up to the job timeout) before the process exits."""
+finish (up to 30 s, `job_completion_wait`) before the process exits. Cron schedules are UTC."""
 from __future__ import annotations
 
 import logging
@@ -44,6 +44,7 @@ def worker_settings(**overrides):
         keep_result=3600,
         health_check_interval=30,
         job_completion_wait=30,
+        timezone=__import__("datetime").timezone.utc,  # cron schedules are UTC
     )
     attrs.update(overrides)
     return type("WorkerSettings", (), attrs)

@@ -20,6 +20,7 @@ from app.core import clock, db, jobs
 from app.core.errors import ValidationFailed
 from app.core.ids import uuid7
 from app.core.tenancy import Scope
+from app.customer import repository as customer_repo
 from app.customer import service
 from app.customer.models import ContactPoint, Customer, CustomerImport, ExternalRef, ImportChunk, OwnedProduct
 from app.settings import get_settings
@@ -53,8 +54,8 @@ class Row:
     birth_year: int | None
     preferred_language: str | None
     tags: list[str]
-    service_spend: Decimal
-    referrals: int
+    service_spend: Decimal | None  # None: not in the row (keep what is stored)
+    referrals: int | None
     last_survey_score: float | None
     contacts: list[dict] = field(default_factory=list)
     product: dict | None = None
@@ -187,7 +188,7 @@ def validate_row(line: int, raw: dict, dealers: dict[str, uuid.UUID]) -> Row:
     return Row(line=line, source=source, external_id=ext, name=name, dealer_id=dealer_id, gender=gender,
                birth_year=_int(raw, "birth_year", 1900, clock.now().year),
                preferred_language=_text(raw, "preferred_language", 16), tags=tags,
-               service_spend=spend if spend is not None else Decimal(0), referrals=_int(raw, "referrals", 0, 10**6) or 0,
+               service_spend=spend, referrals=_int(raw, "referrals", 0, 10**6),
                last_survey_score=float(score) if score is not None else None, contacts=contacts, product=product)
 
 
@@ -346,6 +347,17 @@ async def _save_progress(t: uuid.UUID, iid: uuid.UUID, p: Progress, status: str 
 
 async def _write_batch(scope: Scope, rows: list[Row], progress: Progress, iid: uuid.UUID) -> None:
     t = scope.tenant_id
+    async with db.tenant_transaction(t):  # people erased at their request are not imported again
+        gone = await customer_repo.tombstoned(scope, [service.ref_hash(r.source, r.external_id) for r in rows])
+    if gone:
+        kept = []
+        for r in rows:
+            if service.ref_hash(r.source, r.external_id) in gone:
+                progress.error(r.line, RowError("external_id", "ERASED",
+                                                "This person's data was erased at their request; the row was not imported."))
+            else:
+                kept.append(r)
+        rows = kept
     try:
         async with db.tenant_transaction(t):
             counts = await _apply(scope, rows)
@@ -393,8 +405,8 @@ async def _apply(scope: Scope, rows: list[Row]) -> dict:
     for r in rows:
         cid = owner.get((r.source, r.external_id))
         c = customers.get(cid) if cid else None
-        if cid and c is not None and (c.merged_into_id or c.erased_at):
-            counts["unchanged"] += 1  # a merged or erased person is not brought back by an import
+        if cid and c is not None and c.merged_into_id:
+            counts["unchanged"] += 1  # the reference moved to the survivor when merged; a stale one is left alone
             continue
         changed = False
         if c is None:
@@ -402,7 +414,7 @@ async def _apply(scope: Scope, rows: list[Row]) -> dict:
             search = " ".join(p.lower() for p in [r.name, *[x["normalized"] for x in r.contacts],
                                                    *[x["value"] for x in r.contacts if x["channel"] == "phone"], r.external_id])
             new_customers.append((cid, t, r.dealer_id, r.name, r.gender, r.birth_year, r.preferred_language, r.tags,
-                                  r.service_spend, r.referrals, r.last_survey_score, now if r.last_survey_score is not None else None,
+                                  r.service_spend or Decimal(0), r.referrals or 0, r.last_survey_score, now if r.last_survey_score is not None else None,
                                   search, now, f"{r.name} {r.external_id}".lower()))
             new_refs.append((uuid7(), t, cid, r.source, r.external_id, now))
             events.append((uuid7(), t, cid, "created", now, None, None, '{"by": "import"}'))
@@ -412,7 +424,9 @@ async def _apply(scope: Scope, rows: list[Row]) -> dict:
         else:
             desired = {"name": r.name, "dealer_id": r.dealer_id or c.dealer_id, "gender": r.gender or c.gender,
                        "birth_year": r.birth_year or c.birth_year, "preferred_language": r.preferred_language or c.preferred_language,
-                       "tags": sorted(set(c.tags or []) | set(r.tags)), "service_spend": r.service_spend, "referrals": r.referrals,
+                       "tags": sorted(set(c.tags or []) | set(r.tags)),
+                       "service_spend": r.service_spend if r.service_spend is not None else c.service_spend,
+                       "referrals": r.referrals if r.referrals is not None else c.referrals,
                        "last_survey_score": r.last_survey_score if r.last_survey_score is not None else c.last_survey_score}
             diff = {k: v for k, v in desired.items() if getattr(c, k) != v and not (k == "service_spend" and Decimal(str(getattr(c, k))) == v)}
             if diff:

@@ -213,3 +213,15 @@ class ImportChunk(TenantModel):
     class Meta:
         table = "customer_import_chunk"
         unique_together = (("tenant_id", "import_id", "seq"),)
+
+
+class Tombstone(TenantModel):
+    """What erasure leaves of an external reference: a hash, so that the next import from the
+    same partner system does not bring the erased person back."""
+
+    ref_hash = fields.CharField(max_length=64)
+    erased_at = fields.DatetimeField()
+
+    class Meta:
+        table = "customer_tombstone"
+        unique_together = (("tenant_id", "ref_hash"),)

@@ -383,3 +383,16 @@ async def list_imports(scope: Scope, page: PageArgs, max_size: int = 100) -> Pag
         f"SELECT * FROM customer_import WHERE tenant_id = $1{where} ORDER BY {order} LIMIT {limit + 1}", [scope.tenant_id, *extra])
     items = [CustomerImport._init_from_db(**r) for r in rows]
     return build_page(items, limit, backwards, page, key=lambda i: [i.created_at.isoformat(), i.id])
+
+
+async def add_tombstones(scope: Scope, hashes: Sequence[str], at: datetime) -> None:
+    for h in hashes:
+        await db.conn().execute_query(
+            "INSERT INTO customer_tombstone (id, tenant_id, ref_hash, erased_at) VALUES (gen_random_uuid(), $1, $2, $3) "
+            "ON CONFLICT (tenant_id, ref_hash) DO NOTHING", [scope.tenant_id, h, at])
+
+
+async def tombstoned(scope: Scope, hashes: Sequence[str]) -> set[str]:
+    rows = await db.fetch("SELECT ref_hash FROM customer_tombstone WHERE tenant_id = $1 AND ref_hash = ANY($2::text[])",
+                          [scope.tenant_id, list(hashes)])
+    return {r[0] for r in rows}

@@ -432,6 +432,8 @@ async def erase_customer(scope: Scope, customer_id: uuid.UUID) -> Customer:
         return c
     for merged_id in await repo.merged_into(scope, c.id):  # the same person's earlier duplicates
         await erase_customer(scope, merged_id)
+    refs = (await repo.external_refs_of(scope, [c.id]))[c.id]
+    await repo.add_tombstones(scope, [ref_hash(r.source, r.external_id) for r in refs], clock.now())
     await repo.erase_children(scope, c.id)
     c.name, c.gender, c.birth_year = "Erased customer", None, None
     c.preferred_language = c.preferred_contact_hours = c.household_notes = c.hobby_notes = None
@@ -475,6 +477,13 @@ async def export_customer(scope: Scope, customer_id: uuid.UUID) -> dict:
     }
     await audit.record(scope, "customer.exported", target_type="Customer", target_id=str(c.id))
     return out
+
+
+def ref_hash(source: str, external_id: str) -> str:
+    """The tombstone of an external reference: enough to recognise it, nothing to read back."""
+    import hashlib
+
+    return hashlib.sha256(f"{source}\x1f{external_id}".encode()).hexdigest()
 
 
 def _json(v):

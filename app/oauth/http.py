@@ -373,8 +373,7 @@ async def authorize_endpoint(request: Request) -> Response:
         email = str(form.get("email") or "").strip().lower()[:254]
         password = str(form.get("password") or "")
         for bucket, key, limit in (("login-ip", ip, s.rate_limit_login_per_ip),
-                                   ("login-account", f"{tenant}:{email}", s.rate_limit_login_per_account),
-                                   ("login-client", f"{client.client_id}:{ip}", s.rate_limit_login_per_ip * 10)):
+                                   ("login-account", f"{tenant}:{email}", s.rate_limit_login_per_account)):
             if (retry := await limited(bucket, key, limit, 300)) is not None:
                 resp = _html(pages.login_page(brand=brand_name, app=client.app.name, oauth_params=params, csrf=csrf, email=email,
                                               error=f"Too many attempts. Try again in {retry} seconds."), 429, csrf=csrf)

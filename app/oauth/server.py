@@ -321,7 +321,8 @@ class Introspection(IntrospectionEndpoint):
 
     def check_permission(self, token, client, request):
         # a client may introspect its own tokens; an app holding `admin` any token of its brand
-        return token.check_client(client) or Perm.ADMIN.value in (client.app.scopes or [])
+        # (administration is brand-wide: an app bound to one dealer only sees its own tokens)
+        return token.check_client(client) or (Perm.ADMIN.value in (client.app.scopes or []) and client.app.dealer_id is None)
 
     def introspect_token(self, token):
         s = get_settings()
