@@ -16,20 +16,22 @@ def _need_db() -> tuple[str, str]:
     return s.admin_url, s.database_url
 
 
-async def _with_orm(fn):
-    """ORM as the service role, and the job queue (writes may enqueue jobs after commit)."""
+async def _with_orm(fn, *, writes: bool = True):
+    """ORM as the service role, and (for writes, which may enqueue jobs after commit) the queue."""
     from app.core import db, jobs
 
     s = get_settings()
-    if not s.redis_url:
+    if writes and not s.redis_url:
         sys.exit("REDIS_URL is not set (jobs are enqueued after each change)")
     target = await db.service_target(s.database_url, s.app_db_role)
     await db.init_orm(target, minsize=1, maxsize=2)
-    await jobs.init(s.redis_url, s.queue_name)
+    if writes:
+        await jobs.init(s.redis_url, s.queue_name)
     try:
         return await fn()
     finally:
-        await jobs.close()
+        if writes:
+            await jobs.close()
         await db.close_orm()
 
 
@@ -116,7 +118,7 @@ async def mint_user_token(email: str, slug: str | None, ttl: int | None, scope: 
         async with db.tenant_transaction(tid):
             return await User.get_or_none(tenant_id=tid, email=email.lower())
 
-    user = await _with_orm(find)
+    user = await _with_orm(find, writes=False)
     if user is None:
         sys.exit(f"no user {email} in that brand")
     return mint_access_token(tenant_id=tid, subject=str(user.id), scope=scope, ttl_seconds=ttl)
@@ -125,6 +127,29 @@ async def mint_user_token(email: str, slug: str | None, ttl: int | None, scope: 
 async def cmd_token(args) -> None:
     _need_db()
     print(await mint_user_token(args.user, args.brand, args.ttl, args.scope))
+
+
+async def cmd_set_password(args) -> None:
+    """Set a user's password for the OAuth login page (read from stdin, never from argv)."""
+    import getpass
+
+    from app.core import db
+    from app.core.secrets import hash_password
+    from app.tenant.models import User
+
+    _need_db()
+    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("New password: ")
+    if len(password) < 10:
+        sys.exit("a password needs at least 10 characters")
+    tid, _ = await brand_id_by_slug(args.brand)
+
+    async def run():
+        async with db.tenant_transaction(tid):
+            return await User.filter(tenant_id=tid, email=args.email.lower()).update(password_hash=hash_password(password))
+
+    if not await _with_orm(run, writes=False):
+        sys.exit(f"no user {args.email} in that brand")
+    print(f"password set for {args.email}")
 
 
 def cmd_export_schema(args) -> None:
@@ -160,6 +185,10 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--brand", help="brand slug (needed when there is more than one brand)")
     t.add_argument("--ttl", type=int, help="lifetime in seconds (default ACCESS_TOKEN_TTL_SECONDS)")
     t.add_argument("--scope", help="restrict the token to these space-separated scopes")
+    u = sub.add_parser("user", help="user accounts").add_subparsers(dest="user_cmd", required=True)
+    sp = u.add_parser("set-password", help="set a user's login password (read from stdin or prompted)")
+    sp.add_argument("--email", required=True)
+    sp.add_argument("--brand", help="brand slug (needed when there is more than one brand)")
     sub.add_parser("export-schema", help="write schema/schema.graphql")
     sv = sub.add_parser("serve", help="run the API (production entry point)")
     sv.add_argument("--host")
@@ -177,6 +206,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.cmd == "serve":
         return cmd_serve(args)
     handlers = {"migrate": cmd_migrate, "demo-seed": cmd_demo_seed, "token": cmd_token}
+    handlers["user"] = cmd_set_password
     handler = cmd_brand_create if args.cmd == "brand" else handlers[args.cmd]
     from app.core.logging import configure_logging
 

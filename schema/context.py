@@ -36,6 +36,7 @@ class Loaders:
         "products": customer_repo.products_of,
         "promises": customer_repo.promises_of,
         "winbacks": customer_repo.winbacks_of,
+        "interactions": customer_repo.interactions_of,
         "tier_history": customer_repo.tier_history_of,
     }
 

@@ -119,3 +119,14 @@ async def make_customer(brand: BrandFx, dealer_key: str | None = "d1", **kw):
     async with db.tenant_transaction(brand.tenant_id):
         scope = scope_for(Actor.system(brand.tenant_id))
         return await service.create_customer(scope, dealer_id=brand.dealers[dealer_key].id if dealer_key else None, **values)
+
+
+def fresh_window():
+    """A frozen moment at the start of a rate-limit window no other test (or earlier run) used:
+    counters cannot roll over mid-test, nor carry over from a previous run."""
+    from datetime import datetime, timedelta, timezone
+
+    from app.core import clock
+
+    minute = uuid.uuid4().int % 5_000_000
+    return clock.freeze(datetime(2031, 1, 1, tzinfo=timezone.utc) + timedelta(minutes=5 * minute, seconds=1))

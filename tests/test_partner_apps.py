@@ -6,7 +6,7 @@ import pytest
 from app.core import clock, db
 from app.core.ids import to_global_id
 from app.oauth.models import PartnerApp
-from tests.factories import make_app
+from tests.factories import fresh_window, make_app
 
 CREATE = """mutation($i: PartnerAppCreateInput!) { partnerAppCreate(input: $i) {
   partnerApp { id clientId name clientType grantTypes redirectUris scopes status secretHint firstParty dealer { code } }
@@ -146,10 +146,11 @@ async def test_token_endpoint_rate_limits(client, brand_a, monkeypatch):
 
     app, secret = await make_app(brand_a)
     monkeypatch.setattr(get_settings(), "rate_limit_token_per_client", 3)
-    codes = [(await cc_token(client, app.client_id, "wrong")).status_code for _ in range(5)]
-    assert codes[:3] == [401, 401, 401] and codes[3:] == [429, 429]
-    r = await cc_token(client, app.client_id, secret)
-    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0 and r.json()["error"] == "slow_down"
+    with fresh_window():
+        codes = [(await cc_token(client, app.client_id, "wrong")).status_code for _ in range(5)]
+        assert codes[:3] == [401, 401, 401] and codes[3:] == [429, 429]
+        r = await cc_token(client, app.client_id, secret)
+        assert r.status_code == 429 and int(r.headers["retry-after"]) > 0 and r.json()["error"] == "slow_down"
 
 
 async def test_login_rate_limit_per_account(client, brand_a, monkeypatch):
@@ -163,20 +164,20 @@ async def test_login_rate_limit_per_account(client, brand_a, monkeypatch):
     page = await client.get(authorize_url("", app.client_id))
     form = hidden_fields(page.text)
     codes = []
-    for _ in range(4):
-        r = await client.post("/oauth/authorize", data={**form, "email": brand_a.users["admin"].email, "password": "guess"})
-        codes.append(r.status_code)
+    with fresh_window():
+        for _ in range(4):
+            r = await client.post("/oauth/authorize", data={**form, "email": brand_a.users["admin"].email, "password": "guess"})
+            codes.append(r.status_code)
     assert codes == [401, 401, 429, 429]
 
 
 async def test_token_endpoint_rate_limit_per_ip(client, brand_a, monkeypatch):
-    from app.core import ratelimit
     from app.settings import get_settings
 
     app, secret = await make_app(brand_a)
-    await ratelimit.redis().delete(*[k async for k in ratelimit.redis().scan_iter("huifang:rl:token-ip:*")] or ["-"])
     monkeypatch.setattr(get_settings(), "rate_limit_token_per_ip", 2)
-    codes = [(await cc_token(client, app.client_id, secret)).status_code for _ in range(3)]
+    with fresh_window():
+        codes = [(await cc_token(client, app.client_id, secret)).status_code for _ in range(3)]
     assert codes == [200, 200, 429]
 
 

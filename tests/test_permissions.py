@@ -59,6 +59,7 @@ NON_NODE_TYPES = {
     "OwnedProduct": "Customer.products (customers:read)",
     "Promise": "Customer.promises (customers:read)",
     "WinbackAction": "Customer.winbackActions (customers:read)",
+    "Interaction": "Customer.interactions (customers:read)",
     "TierChange": "Customer.tierHistory (customers:read)",
     "TimelineEntry": "Query.customerTimeline (customers:read)",
     "TierPolicy": "Query.tierPolicy (customers:read)",

@@ -1,7 +1,7 @@
 """Redis-backed fixed-window rate limits (shared by every API replica)."""
 from __future__ import annotations
 
-import time
+from app.core import clock
 
 from redis.asyncio import Redis
 
@@ -28,20 +28,21 @@ def redis() -> Redis:
 
 async def hit(bucket: str, key: str, limit: int, window_seconds: int) -> tuple[bool, int]:
     """Count one attempt; returns (allowed, seconds until the window resets)."""
-    window = int(time.time()) // window_seconds
+    now = int(clock.now().timestamp())
+    window = now // window_seconds
     k = f"huifang:rl:{bucket}:{key}:{window}"
     pipe = redis().pipeline(transaction=False)
     pipe.incr(k)
     pipe.expire(k, window_seconds + 1)
     count, _ = await pipe.execute()
-    retry_after = window_seconds - int(time.time()) % window_seconds
+    retry_after = window_seconds - now % window_seconds
     return count <= limit, retry_after
 
 
 async def exceeded(bucket: str, key: str, limit: int, window_seconds: int) -> int | None:
     """Seconds to wait if the window's count already reached `limit` (counts nothing)."""
-    window = int(time.time()) // window_seconds
-    count = await redis().get(f"huifang:rl:{bucket}:{key}:{window}")
+    now = int(clock.now().timestamp())
+    count = await redis().get(f"huifang:rl:{bucket}:{key}:{now // window_seconds}")
     if count is not None and int(count) >= limit:
-        return window_seconds - int(time.time()) % window_seconds
+        return window_seconds - now % window_seconds
     return None

@@ -207,6 +207,10 @@ async def promises_of(scope: Scope, ids) -> dict[uuid.UUID, list[Promise]]:
     return await _children(Promise, scope, ids, ("-created_at",))
 
 
+async def interactions_of(scope: Scope, ids) -> dict[uuid.UUID, list[Interaction]]:
+    return await _children(Interaction, scope, ids, ("-occurred_at",))
+
+
 async def winbacks_of(scope: Scope, ids) -> dict[uuid.UUID, list[WinbackAction]]:
     return await _children(WinbackAction, scope, ids, ("-occurred_at",))
 

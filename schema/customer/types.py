@@ -100,6 +100,14 @@ class Promise(Node):
                    created_at=p.created_at)
 
 
+@strawberry.type(description="A call, visit, message or e-mail with the customer.")
+class Interaction:
+    kind: InteractionKind
+    outcome: InteractionOutcome
+    notes: str | None
+    occurred_at: datetime
+
+
 @strawberry.type
 class WinbackAction:
     action: WinbackActionKind
@@ -195,6 +203,11 @@ class Customer(Node):
     async def promises(self, info: strawberry.Info, status: PromiseStatus | None = None) -> list[Promise]:
         rows = await info.context.loaders.promises.load(self.pk) or []
         return [Promise.from_row(p) for p in rows if status is None or p.status == status.value]
+
+    @strawberry.field(description="Newest first.")
+    async def interactions(self, info: strawberry.Info) -> list[Interaction]:
+        return [Interaction(kind=InteractionKind(i.kind), outcome=InteractionOutcome(i.outcome), notes=i.notes, occurred_at=i.occurred_at)
+                for i in await info.context.loaders.interactions.load(self.pk) or []]
 
     @strawberry.field
     async def winback_actions(self, info: strawberry.Info) -> list[WinbackAction]:
