@@ -41,3 +41,14 @@ async def test_cli_token_works_against_the_api(client):
     r = await client.post("/graphql", json={"query": "{ viewer { roles } dealers { nodes { code customerCount } } }"},
                           headers={"Authorization": f"Bearer {token}"})
     assert r.json()["data"] == {"viewer": {"roles": ["DEALER_AGENT"]}, "dealers": {"nodes": [{"code": "BJ-001", "customerCount": 3}]}}
+
+
+def test_set_password_reads_stdin_and_enables_login():
+    slug = f"cli-{uuid.uuid4().hex[:8]}"
+    cli("brand", "create", slug, "--name", "PW", "--admin", f"boss@{slug}.test")
+    r = subprocess.run([sys.executable, "-m", "app", "user", "set-password", "--email", f"boss@{slug}.test", "--brand", slug],
+                       cwd=ROOT, env=dict(os.environ), input="a long enough password\n", capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "password set" in r.stdout, r.stderr
+    short = subprocess.run([sys.executable, "-m", "app", "user", "set-password", "--email", f"boss@{slug}.test", "--brand", slug],
+                           cwd=ROOT, env=dict(os.environ), input="short\n", capture_output=True, text=True, timeout=60)
+    assert short.returncode != 0

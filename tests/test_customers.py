@@ -246,35 +246,49 @@ async def test_erase_leaves_no_personal_data_but_keeps_counts(gql, brand_a, orm)
 
     tok = brand_a.token()
     pii = {"name": "Erasable Person 可删除", "phone": "13987654321", "email": "erase.me@privacy.cn", "wechat": "erase_wx_77",
-           "ext": "ERASE-EXT-99", "notes": "lives at 12 Erase Road", "serial": "VIN-ERASE-1"}
-    c = await make_customer(brand_a, name=pii["name"], household_notes=pii["notes"], contact_points=[
-        {"channel": "phone", "value": pii["phone"]}, {"channel": "email", "value": pii["email"]}, {"channel": "wechat", "value": pii["wechat"]}],
-        external_refs=[{"source": "crm", "external_id": pii["ext"]}])
-    await gql(tok, 'mutation($id: ID!) { customerInteractionAdd(customerId: $id, kind: CALL, outcome: REACHED, notes: "lives at 12 Erase Road") { errors { code } } }', {"id": gid(c)})
-    await gql(tok, 'mutation($id: ID!) { customerProductAdd(customerId: $id, productModel: "M3", serial: "VIN-ERASE-1") { errors { code } } }', {"id": gid(c)})
+           "ext": "ERASE-EXT-99", "notes": "lives at 12 Erase Road", "serial": "VIN-ERASE-1", "label": "ErasePrivateLabel",
+           "promise": "Erase-promise about the daughter's wedding car", "reason": "erase-reason bought for the daughter",
+           "usage": "erase-usage school runs", "winback": "erase-winback personal apology note", "hobby": "erase-hobby falconry"}
+    c = await make_customer(brand_a, name=pii["name"], household_notes=pii["notes"], hobby_notes=pii["hobby"], contact_points=[
+        {"channel": "phone", "value": pii["phone"], "label": pii["label"]}, {"channel": "email", "value": pii["email"]},
+        {"channel": "wechat", "value": pii["wechat"]}], external_refs=[{"source": "crm", "external_id": pii["ext"]}])
+    cid = {"id": gid(c)}
+    await gql(tok, 'mutation($id: ID!) { customerInteractionAdd(customerId: $id, kind: CALL, outcome: REACHED, notes: "lives at 12 Erase Road") { errors { code } } }', cid)
+    await gql(tok, 'mutation($id: ID!, $r: String, $u: String) { customerProductAdd(customerId: $id, productModel: "M3", serial: "VIN-ERASE-1", purchaseReason: $r, usageNotes: $u) { errors { code } } }',
+              {**cid, "r": pii["reason"], "u": pii["usage"]})
+    await gql(tok, 'mutation($id: ID!, $d: String!) { customerPromiseAdd(customerId: $id, description: $d) { errors { code } } }', {**cid, "d": pii["promise"]})
+    await gql(tok, 'mutation($id: ID!, $n: String) { customerWinbackAdd(customerId: $id, action: APOLOGY, notes: $n) { errors { code } } }', {**cid, "n": pii["winback"]})
     count_q = '{ customers(first: 100) { nodes { id } } }'
     before = len((await gql(tok, count_q))["data"]["customers"]["nodes"])
-    r = await gql(tok, 'mutation($id: ID!) { customerErase(id: $id) { customer { name erased contactPoints { value } products { productModel serial } } errors { code } } }', {"id": gid(c)})
-    assert r["data"]["customerErase"]["customer"] == {"name": "Erased customer", "erased": True, "contactPoints": [],
-                                                      "products": [{"productModel": "M3", "serial": None}]}
-    assert len((await gql(tok, count_q))["data"]["customers"]["nodes"]) == before  # counts stay
-    timeline = await gql(tok, 'query($id: ID!) { customerTimeline(customerId: $id, first: 50) { nodes { kind } } }', {"id": gid(c)})
-    assert {"INTERACTION", "PURCHASE", "ERASED"} <= {n["kind"] for n in timeline["data"]["customerTimeline"]["nodes"]}
-    # search every text-like column of every table for the erased values
+
     conn = await PgTarget.parse(get_settings().admin_url).connect()
     try:
+        # the scan below must see every row: a superuser, for whom row-level security does not apply
+        assert await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
         cols = await conn.fetch("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' "
-                                "AND data_type IN ('text', 'character varying', 'jsonb', 'json', 'ARRAY')")
-        hits = []
-        for col in cols:
-            for value in pii.values():
-                n = await conn.fetchval(f'SELECT count(*) FROM "{col["table_name"]}" WHERE tenant_id = $1 AND "{col["column_name"]}"::text ILIKE $2',
-                                        brand_a.tenant_id, f"%{value}%") if col["table_name"] not in ("brand", "tortoise_migrations") else 0
-                if n:
-                    hits.append((col["table_name"], col["column_name"], value))
-        assert hits == []
+                                "AND data_type IN ('text', 'character varying', 'jsonb', 'json', 'ARRAY') "
+                                "AND table_name NOT IN ('brand', 'tortoise_migrations')")
+
+        async def hits():
+            found = set()
+            for col in cols:
+                for key, value in pii.items():
+                    n = await conn.fetchval(f'SELECT count(*) FROM "{col["table_name"]}" WHERE tenant_id = $1 AND "{col["column_name"]}"::text ILIKE $2',
+                                            brand_a.tenant_id, f"%{value}%")
+                    if n:
+                        found.add(key)
+            return found
+
+        assert await hits() == set(pii)  # every value is stored somewhere before erasure
+        r = await gql(tok, 'mutation($id: ID!) { customerErase(id: $id) { customer { name erased contactPoints { value } products { productModel serial } } errors { code } } }', cid)
+        assert r["data"]["customerErase"]["customer"] == {"name": "Erased customer", "erased": True, "contactPoints": [],
+                                                          "products": [{"productModel": "M3", "serial": None}]}
+        assert await hits() == set()  # and nowhere after
     finally:
         await conn.close()
+    assert len((await gql(tok, count_q))["data"]["customers"]["nodes"]) == before  # counts stay
+    timeline = await gql(tok, 'query($id: ID!) { customerTimeline(customerId: $id, first: 50) { nodes { kind } } }', cid)
+    assert {"INTERACTION", "PURCHASE", "PROMISE", "WINBACK", "ERASED"} <= {n["kind"] for n in timeline["data"]["customerTimeline"]["nodes"]}
 
 
 async def test_export_contains_everything(gql, brand_a):
