@@ -59,8 +59,10 @@ async def cmd_migrate(args) -> None:
     from app.core.setup import setup
 
     admin, url = _need_db()
-    await setup(admin, url, get_settings().app_db_role)
+    warnings = await setup(admin, url, get_settings().app_db_role)
     print("migrations applied; service role ready")
+    for w in warnings:
+        print(f"WARNING: {w}", file=sys.stderr)
 
 
 async def cmd_brand_create(args) -> None:

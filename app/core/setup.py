@@ -76,10 +76,26 @@ async def setup_app_role(admin: PgTarget, service: PgTarget, app_role: str) -> s
     return grantee
 
 
-async def setup(admin_url: str, database_url: str, app_role: str) -> None:
+async def setup(admin_url: str, database_url: str, app_role: str) -> list[str]:
+    """Returns warnings an operator should read."""
     admin = PgTarget.parse(admin_url)
     await ensure_database(admin)
     await apply_migrations(admin)
-    await setup_app_role(admin, PgTarget.parse(database_url), app_role)
+    role = await setup_app_role(admin, PgTarget.parse(database_url), app_role)
+    warnings = []
+    conn = await admin.connect()
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = 'huifang_search'"):
+            warnings.append("migrations did not run as a superuser: customer search is not index-assisted and "
+                            "tenant_ids() returns nothing, so scheduled per-tenant jobs will not run (README, "
+                            "'Against external PostgreSQL and Redis')")
+        owner = await conn.fetchval("SELECT tableowner FROM pg_tables WHERE tablename = 'customer'")
+        if role == owner:
+            warnings.append(f"the service connects as {role}, the tables' owner: use a separate non-owner role")
+    finally:
+        await conn.close()
+    for w in warnings:
+        log.warning(w)
+    return warnings
 
 
