@@ -8,7 +8,6 @@ losing that race rolls everything back and answers invalid_grant)."""
 from __future__ import annotations
 
 import contextvars
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -23,7 +22,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from starlette.responses import JSONResponse, Response
 
-from app.core import secrets
+from app.core import clock, secrets
 from app.core.auth.tokens import AccessClaims, mint_access_token
 from app.core.ids import uuid7
 from app.core.permissions import Perm
@@ -91,6 +90,11 @@ class OAuthCtx:
 
 
 CTX: contextvars.ContextVar[OAuthCtx] = contextvars.ContextVar("oauth_ctx")
+
+
+def _now() -> float:
+    """Seconds since the epoch from the injectable clock (tests move it)."""
+    return clock.now().timestamp()
 
 
 def _utc(ts: float) -> datetime:
@@ -162,10 +166,10 @@ class Refresh(TokenMixin):
         return self.row.scope
 
     def get_expires_in(self):
-        return int(self.row.expires_at.timestamp() - time.time())
+        return int(self.row.expires_at.timestamp() - _now())
 
     def is_expired(self):
-        return self.row.expires_at.timestamp() <= time.time()
+        return self.row.expires_at.timestamp() <= _now()
 
     def is_revoked(self):
         return self.row.revoked_at is not None or self.row.rotated_at is not None
@@ -185,10 +189,10 @@ class Access(TokenMixin):
         return self.claims.scope or ""
 
     def get_expires_in(self):
-        return int(self.claims.expires_at - time.time())
+        return int(self.claims.expires_at - _now())
 
     def is_expired(self):
-        return self.claims.expires_at <= time.time()
+        return self.claims.expires_at <= _now()
 
     def is_revoked(self):
         return self.revoked
@@ -222,7 +226,7 @@ def generate_token(grant_type, client, user=None, scope=None, expires_in=None, i
         token["refresh_token"] = refresh
         ctx.writes.append(("insert_refresh", dict(
             token_hash=secrets.digest(refresh), family_id=family, client_id=client.client_id, user_id=user.id,
-            scope=scope, expires_at=_utc(time.time() + settings.refresh_token_ttl_seconds))))
+            scope=scope, expires_at=_utc(_now() + settings.refresh_token_ttl_seconds))))
     ctx.issued.append({"grant_type": grant_type, "client_id": client.client_id, "user_id": str(user.id) if user else None,
                        "scope": scope, "jti": jti, "family_id": str(family) if family else None,
                        "refresh_token": "refresh_token" in token})
@@ -258,11 +262,11 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             code_hash=secrets.digest(code), client_id=request.client.client_id, user_id=user.id,
             redirect_uri=d.get("redirect_uri"), scope=scope,  # as given: then required at the token endpoint only if given
             code_challenge=d["code_challenge"], code_challenge_method=d["code_challenge_method"], family_id=uuid7(),
-            expires_at=_utc(time.time() + get_settings().authorization_code_ttl_seconds))))
+            expires_at=_utc(_now() + get_settings().authorization_code_ttl_seconds))))
 
     def query_authorization_code(self, code, client):
         c = CTX.get().codes.get(code)
-        if c and c.row.client_id == client.client_id and c.row.used_at is None and c.row.expires_at.timestamp() > time.time():
+        if c and c.row.client_id == client.client_id and c.row.used_at is None and c.row.expires_at.timestamp() > _now():
             return c
         return None
 
