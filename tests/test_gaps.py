@@ -103,3 +103,30 @@ async def test_list_queries_have_constant_statement_counts(gql, brand_a):
     with count_queries() as one:
         await gql(brand_a.token(), tq, {"id": to_global_id("Customer", c.id)})
     assert one.count <= 6
+
+
+async def test_more_cross_dealer_and_cross_brand_paths(gql, brand_a, brand_b):
+    mine, theirs = await make_customer(brand_a, "d1"), await make_customer(brand_a, "d3")
+    agent = brand_a.token("d1_agent")
+    g = lambda c: to_global_id("Customer", c.id)  # noqa: E731
+    r = await gql(agent, 'mutation($a: ID!, $b: ID!) { customerMerge(survivorId: $a, duplicateId: $b) { errors { code } } }', {"a": g(mine), "b": g(theirs)})
+    assert r["data"]["customerMerge"]["errors"][0]["code"] == "NOT_FOUND"
+    r = await gql(agent, 'mutation($id: ID!, $d: ID!) { customerUpdate(input: {id: $id, dealerId: $d}) { errors { code } } }', {"id": g(mine), "d": brand_a.gid("Dealer", "d3")})
+    assert r["data"]["customerUpdate"]["errors"][0]["code"] == "NOT_FOUND"  # cannot hand a customer to another dealer
+    r = await gql(agent, 'query($id: ID!) { customerTimeline(customerId: $id) { nodes { kind } } }', {"id": g(theirs)}, errors_ok=True)
+    assert r["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    await make_app(brand_a)  # an audit event in brand A
+    events_b = (await gql(brand_b.token(), "{ auditEvents(first: 100) { nodes { targetId } } }"))["data"]["auditEvents"]["nodes"]
+    events_a = (await gql(brand_a.token(), "{ auditEvents(first: 100) { nodes { targetId } } }"))["data"]["auditEvents"]["nodes"]
+    assert events_a and not ({e["targetId"] for e in events_a} & {e["targetId"] for e in events_b})
+
+
+async def test_pii_reads_are_audited_even_when_the_request_fails(client, gql, brand_a):
+    c = await make_customer(brand_a)
+    app, secret = await make_app(brand_a, scopes=["customers:read", "customers:pii"])
+    token = (await client.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(app.client_id, secret))).json()["access_token"]
+    q = 'query($id: ID!) { customer(id: $id) { contactPoints { value } } node(id: "garbage!") { id } }'
+    r = await client.post("/graphql", json={"query": q, "variables": {"id": to_global_id("Customer", c.id)}}, headers={"Authorization": f"Bearer {token}"})
+    assert r.json()["errors"] and r.json()["data"]["customer"]["contactPoints"]
+    events = (await gql(brand_a.token(), '{ auditEvents(first: 10, action: "customer.pii_read") { nodes { actor details } } }'))["data"]["auditEvents"]["nodes"]
+    assert any(e["actor"] == f"app:{app.client_id}" and e["details"]["customer_ids"] == [str(c.id)] for e in events)
