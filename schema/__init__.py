@@ -17,7 +17,7 @@ from schema.partner import types as partner_types  # noqa: F401  (registers node
 from schema.partner.mutations import PartnerMutation
 from schema.partner.queries import PartnerQuery
 from schema.tenant import types as tenant_types  # noqa: F401  (registers node types)
-from schema.tenant.mutations import TenantMutation
+from schema.tenant.mutations import TenantMutation, UserMutation
 from schema.tenant.queries import TenantQuery
 
 MAX_NODES = 100
@@ -40,7 +40,7 @@ class NodeQuery:
 
 
 Query = merge_types("Query", (NodeQuery, TenantQuery, CustomerQuery, PartnerQuery))
-Mutation = merge_types("Mutation", (TenantMutation, CustomerMutation, PartnerMutation))
+Mutation = merge_types("Mutation", (TenantMutation, UserMutation, CustomerMutation, PartnerMutation))
 
 
 def _types():

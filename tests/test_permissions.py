@@ -52,6 +52,7 @@ NON_NODE_TYPES = {
     "PageInfo": "connections",
     "UserError": "mutation payloads",
     "DealerPayload": "dealer mutations (admin)",
+    "UserPayload": "user mutations (admin)",
     "PartnerAppPayload": "partner app mutations (admin)",
     "PartnerAppDeletePayload": "partner app mutations (admin)",
     "ContactPoint": "Customer.contactPoints (customers:read; values masked without customers:pii)",

@@ -12,7 +12,7 @@ from app.core.pagination import Page, PageArgs, build_page, keyset_clause, valid
 from app.core.permissions import Role
 from app.core.tenancy import Membership as MembershipGrant
 from app.core.tenancy import Scope
-from app.tenant.models import BRAND_COLUMNS, DEALER_COLUMNS, BrandRow, Dealer, DealerRow, User
+from app.tenant.models import BRAND_COLUMNS, DEALER_COLUMNS, BrandRow, Dealer, DealerRow, Membership, User
 
 DEALER_ORDERS = {"NAME": ("name", "id"), "CODE": ("code", "id")}
 
@@ -119,3 +119,39 @@ async def memberships_of_users(scope: Scope, user_ids: Sequence[uuid.UUID]) -> d
 async def dealer_ids_by_code(scope: Scope) -> dict[str, uuid.UUID]:
     rows = await db.fetch("SELECT code, id FROM dealer WHERE tenant_id = $1", [scope.tenant_id])
     return {r["code"]: r["id"] for r in rows}
+
+
+async def list_users(scope: Scope, page: PageArgs, *, max_size: int = 100) -> Page:
+    limit, _ = validate(page, default=20, maximum=max_size)
+    if not scope.all_dealers:
+        return build_page([], limit, False, page, key=lambda u: [])
+    where, extra, order, backwards = keyset_clause(("email", "id"), page, 2)
+    rows = await db.conn().execute_query_dict(
+        f"SELECT * FROM app_user WHERE tenant_id = $1{where} ORDER BY {order} LIMIT {limit + 1}", [scope.tenant_id, *extra])
+    users = [User._init_from_db(**r) for r in rows]
+    return build_page(users, limit, backwards, page, key=lambda u: [u.email, u.id])
+
+
+async def user_for_update(scope: Scope, user_id: uuid.UUID) -> User | None:
+    rows = await db.conn().execute_query_dict("SELECT * FROM app_user WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+                                              [scope.tenant_id, user_id])
+    return User._init_from_db(**rows[0]) if rows else None
+
+
+async def create_user(scope: Scope, /, **values) -> User:
+    try:
+        return await User.create(tenant_id=scope.tenant_id, **values)
+    except IntegrityError:
+        raise Conflict("A user with this e-mail already exists.", field="email", code="EMAIL_TAKEN") from None
+
+
+async def save_user(scope: Scope, user: User, fields: list[str]) -> None:
+    assert user.tenant_id == scope.tenant_id
+    await user.save(update_fields=fields)
+
+
+async def replace_memberships(scope: Scope, user_id: uuid.UUID, grants: list[MembershipGrant]) -> None:
+    await Membership.filter(tenant_id=scope.tenant_id, user_id=user_id).delete()
+    for g in grants:
+        await Membership.create(tenant_id=scope.tenant_id, user_id=user_id, role=g.role, dealer_id=g.dealer_id,
+                                regions=sorted(g.regions))

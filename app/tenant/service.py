@@ -7,8 +7,10 @@ from functools import lru_cache
 from zoneinfo import available_timezones
 
 from app.core import jobs
+from app.audit import service as audit
 from app.core.errors import AppError, InputErrors, NotFound, ValidationFailed
-from app.core.permissions import Perm
+from app.core.permissions import Perm, Role
+from app.core.tenancy import Membership as MembershipGrant
 from app.core.tenancy import Scope
 from app.tenant import repository as repo
 from app.tenant.models import Dealer
@@ -78,3 +80,78 @@ async def request_customer_recount(scope: Scope, dealer_id: uuid.UUID) -> Dealer
 
 async def recount_dealer_customers(scope: Scope, dealer_id: str) -> int | None:
     return await repo.recount_customers(scope, uuid.UUID(dealer_id))
+
+
+
+# ---- staff accounts ------------------------------------------------------------------------
+
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,}$")
+
+
+async def _check_grants(scope: Scope, grants: list[MembershipGrant]) -> list[MembershipGrant]:
+    if not grants:
+        raise ValidationFailed("A user needs at least one role.", field="memberships", code="ROLE_REQUIRED")
+    seen, out = set(), []
+    for g in grants:
+        if g.role in seen:
+            raise ValidationFailed(f"Role {g.role.value} is given twice.", field="memberships", code="DUPLICATE_ROLE")
+        seen.add(g.role)
+        if g.role.is_dealer_role:
+            if g.dealer_id is None or not (await repo.dealers_by_ids(scope, [g.dealer_id])):
+                raise NotFound("Dealer roles need an existing dealer.", field="memberships")
+            if g.regions:
+                raise ValidationFailed("Dealer roles take no regions.", field="memberships")
+        elif g.dealer_id is not None:
+            raise ValidationFailed(f"{g.role.value} is not bound to a dealer.", field="memberships")
+        if g.role is Role.REGIONAL_MANAGER and not g.regions:
+            raise ValidationFailed("A regional manager needs at least one region.", field="memberships", code="REGIONS_REQUIRED")
+        if g.role is not Role.REGIONAL_MANAGER and g.regions:
+            raise ValidationFailed("Only regional managers have regions.", field="memberships")
+        out.append(g)
+    return out
+
+
+async def create_user(scope: Scope, *, email: str, display_name: str, grants: list[MembershipGrant]):
+    scope.require(Perm.ADMIN)
+    email = (email or "").strip().lower()
+    display_name = (display_name or "").strip()
+    errors: list[AppError] = []
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        errors.append(ValidationFailed("Not an e-mail address.", field="email", code="INVALID_EMAIL"))
+    if not 1 <= len(display_name) <= 200:
+        errors.append(ValidationFailed("Display name must be 1-200 characters.", field="displayName"))
+    if errors:
+        raise InputErrors(errors)
+    grants = await _check_grants(scope, grants)
+    user = await repo.create_user(scope, email=email, display_name=display_name)
+    await repo.replace_memberships(scope, user.id, grants)
+    await audit.record(scope, "user.created", target_type="User", target_id=str(user.id),
+                       details={"roles": [g.role.value for g in grants]})
+    return user
+
+
+async def update_user(scope: Scope, user_id: uuid.UUID, *, display_name: str | None = None, is_active: bool | None = None,
+                      grants: list[MembershipGrant] | None = None):
+    scope.require(Perm.ADMIN)
+    user = await repo.user_for_update(scope, user_id)
+    if user is None:
+        raise NotFound("No such user.", field="id")
+    if user.id == scope.actor.user_id and (is_active is False or (grants is not None and Role.BRAND_ADMIN not in {g.role for g in grants})):
+        raise ValidationFailed("You cannot deactivate yourself or drop your own admin role.", field="id", code="SELF_LOCKOUT")
+    changed = []
+    if display_name is not None:
+        display_name = display_name.strip()
+        if not 1 <= len(display_name) <= 200:
+            raise ValidationFailed("Display name must be 1-200 characters.", field="displayName")
+        user.display_name = display_name
+        changed.append("display_name")
+    if is_active is not None:
+        user.is_active = is_active  # a deactivated user's tokens stop working at once
+        changed.append("is_active")
+    if changed:
+        await repo.save_user(scope, user, changed)
+    if grants is not None:
+        await repo.replace_memberships(scope, user.id, await _check_grants(scope, grants))
+    await audit.record(scope, "user.updated", target_type="User", target_id=str(user.id),
+                       details={"fields": changed, "roles": [g.role.value for g in grants] if grants is not None else None})
+    return user

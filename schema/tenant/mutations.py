@@ -10,7 +10,8 @@ from schema.errors import UserError, user_errors
 from schema.permissions import describe, needs
 from schema.relay import decode
 from app.core.permissions import Perm
-from schema.tenant.types import Dealer
+from schema.tenant.types import Dealer, Role, User
+from app.core.permissions import Role as RoleEnum
 
 
 @strawberry.type
@@ -78,3 +79,71 @@ class TenantMutation:
             return await service.request_customer_recount(info.context.scope, pk)
 
         return await run_dealer(info, op)
+
+
+
+@strawberry.input
+class MembershipInput:
+    role: Role
+    dealer_id: strawberry.ID | None = strawberry.field(default=None, description="Required for dealer roles.")
+    regions: list[str] | None = strawberry.field(default=None, description="Required for regional managers.")
+
+
+@strawberry.input
+class UserCreateInput:
+    email: str
+    display_name: str
+    memberships: list[MembershipInput]
+
+
+@strawberry.input
+class UserUpdateInput:
+    id: strawberry.ID
+    display_name: str | None = None
+    is_active: bool | None = strawberry.field(default=None, description="False: the user's tokens stop working at once.")
+    memberships: list[MembershipInput] | None = strawberry.field(default=None, description="Replaces every role.")
+
+
+@strawberry.type
+class UserPayload:
+    user: User | None
+    errors: list[UserError]
+
+
+def _grants(items: list[MembershipInput] | None):
+    if items is None:
+        return None
+    from app.core.tenancy import Membership
+
+    return [Membership(RoleEnum(m.role.value), decode(m.dealer_id, "Dealer")[1] if m.dealer_id else None,
+                       frozenset(r.strip() for r in (m.regions or []) if r.strip())) for m in items]
+
+
+async def run_user(info: strawberry.Info, op) -> UserPayload:
+    try:
+        row = await op()
+    except AppError as e:
+        info.context.rollback = True
+        return UserPayload(user=None, errors=user_errors(e))
+    return UserPayload(user=User.from_row(row), errors=[])
+
+
+@strawberry.type
+class UserMutation:
+    @strawberry.mutation(description=describe(Perm.ADMIN, "Add a staff member with roles (set the login password with the CLI)."),
+                         permission_classes=needs(Perm.ADMIN))
+    async def user_create(self, info: strawberry.Info, input: UserCreateInput) -> UserPayload:
+        async def op():
+            return await service.create_user(info.context.scope, email=input.email, display_name=input.display_name,
+                                             grants=_grants(input.memberships))
+
+        return await run_user(info, op)
+
+    @strawberry.mutation(description=describe(Perm.ADMIN, "Change a staff member's name, roles or active flag."),
+                         permission_classes=needs(Perm.ADMIN))
+    async def user_update(self, info: strawberry.Info, input: UserUpdateInput) -> UserPayload:
+        async def op():
+            return await service.update_user(info.context.scope, decode(input.id, "User")[1], display_name=input.display_name,
+                                             is_active=input.is_active, grants=_grants(input.memberships))
+
+        return await run_user(info, op)

@@ -6,7 +6,8 @@ from app.core.errors import NotFound
 from app.core.pagination import PageArgs
 from app.settings import get_settings
 from app.tenant import repository
-from schema.permissions import PUBLIC, describe
+from app.core.permissions import Perm
+from schema.permissions import PUBLIC, describe, needs
 from schema.relay import Connection
 from schema.tenant.types import Brand, Dealer, DealerFilter, DealerOrderField, Permission, Role, User
 
@@ -51,6 +52,12 @@ class TenantQuery:
     @strawberry.field(description=describe(None, "The caller's brand."), permission_classes=PUBLIC)
     async def brand(self, info: strawberry.Info) -> Brand:
         return await _brand(info)
+
+    @strawberry.field(description=describe(Perm.ADMIN, "The brand's staff, by e-mail."), permission_classes=needs(Perm.ADMIN))
+    async def users(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
+                    last: int | None = None, before: str | None = None) -> Connection[User]:
+        page = await repository.list_users(info.context.scope, PageArgs(first, after, last, before), max_size=get_settings().graphql_page_max)
+        return Connection.of(page, User.from_row)
 
     @strawberry.field(description=describe(None, "Dealers visible to the caller (dealer staff: their dealer; regional managers: their regions), keyset-paginated."), permission_classes=PUBLIC)
     async def dealers(
