@@ -130,3 +130,17 @@ async def test_401_over_real_http(live_server, brand_a):
         assert r.status_code == 401 and "expired" in r.headers["www-authenticate"]
         r = await c.post("/graphql", json=Q, headers={"Authorization": f"Bearer {brand_a.token('admin')}"})
         assert r.status_code == 200 and r.json()["data"]["viewer"]["roles"] == ["BRAND_ADMIN"]
+
+
+def test_verified_tokens_are_cached_until_they_expire(brand_a):
+    import time as _time
+
+    from app.core.auth import tokens
+
+    tok = mint_access_token(tenant_id=brand_a.tenant_id, subject="cache-me", ttl_seconds=60)
+    first = verify_access_token(tok)
+    assert verify_access_token(tok) is first  # the second call does not verify again
+    short = mint_access_token(tenant_id=brand_a.tenant_id, subject="brief", ttl_seconds=1, now=int(_time.time()) - 40)
+    with pytest.raises(InvalidToken):  # expired beyond the leeway: never served from the cache
+        verify_access_token(short)
+    assert all(k[0] != short for k in tokens._VERIFIED)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from joserfc import errors as jose_errors
@@ -72,7 +73,28 @@ def mint_access_token(
     return jwt.encode(header, claims, ring.signing_key)
 
 
+_VERIFIED: "OrderedDict[tuple[str, int], AccessClaims]" = OrderedDict()
+_VERIFIED_MAX = 10_000
+
+
 def verify_access_token(token: str, *, ring: KeyRing | None = None) -> AccessClaims:
+    """Verified tokens are remembered until they expire (keyed by the whole token and the key
+    ring): a client sends the same token for many requests, and the signature check is the
+    most expensive part. Revocation is checked per request in the database, not here."""
+    key = (token, id(ring or keyring()))
+    hit = _VERIFIED.get(key)
+    if hit is not None:
+        if hit.expires_at + get_settings().clock_skew_seconds > time.time():
+            return hit
+        _VERIFIED.pop(key, None)
+    claims = _verify(token, ring=ring)
+    _VERIFIED[key] = claims
+    if len(_VERIFIED) > _VERIFIED_MAX:
+        _VERIFIED.popitem(last=False)
+    return claims
+
+
+def _verify(token: str, *, ring: KeyRing | None = None) -> AccessClaims:
     settings = get_settings()
     ring = ring or keyring()
     if not token or len(token) > MAX_TOKEN_BYTES:
