@@ -164,7 +164,10 @@ def invalid_client() -> JSONResponse:
 
 # ---- /oauth/token -----------------------------------------------------------------------------
 
-async def token_endpoint(request: Request) -> Response:
+async def _client_request(request: Request):
+    """What the token, revocation and introspection endpoints share: the per-IP limit, the form,
+    the client ids (Basic or form) and the one tenant they belong to. Returns a Response to send
+    back, or (oauth request, client ids, tenant, ip)."""
     s = get_settings()
     ip = client_ip(request)
     if (retry := await limited("token-ip", ip, s.rate_limit_token_per_ip, 60)) is not None:
@@ -181,6 +184,15 @@ async def token_endpoint(request: Request) -> Response:
     tenant = tenant_of_clients(ids)
     if tenant is None:
         return invalid_client()
+    return oreq, ids, tenant, ip
+
+
+async def token_endpoint(request: Request) -> Response:
+    prepared = await _client_request(request)
+    if isinstance(prepared, Response):
+        return prepared
+    oreq, ids, tenant, ip = prepared
+    s = get_settings()
     client_key = next(iter(ids))
     # client ids are public: failures count per client *and IP* (nobody can lock a partner out
     # from elsewhere); successful issuances count per client (only the secret holder moves it)
@@ -238,22 +250,10 @@ async def token_endpoint(request: Request) -> Response:
 # ---- /oauth/revoke and /oauth/introspect ----------------------------------------------------------
 
 async def _token_endpoint_common(request: Request, endpoint: str) -> Response:
-    s = get_settings()
-    ip = client_ip(request)
-    if (retry := await limited("token-ip", ip, s.rate_limit_token_per_ip, 60)) is not None:
-        return too_many(retry)
-    try:
-        form = await read_form(request)
-    except AppError as e:
-        return oauth_error("invalid_request", e.message, 413 if e.code == "PAYLOAD_TOO_LARGE" else 400)
-    oreq = build_request(request, form.multi_items())
-    try:
-        ids = client_ids_of(oreq)
-    except MalformedCredentials:
-        return invalid_client()
-    tenant = tenant_of_clients(ids)
-    if tenant is None:
-        return invalid_client()
+    prepared = await _client_request(request)
+    if isinstance(prepared, Response):
+        return prepared
+    oreq, ids, tenant, ip = prepared
     result: Response | None = None
     async with db.tenant_transaction(tenant):
         scope = system_scope(tenant)
