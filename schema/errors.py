@@ -26,6 +26,17 @@ def user_errors(exc: AppError) -> list[UserError]:
     return [UserError(field=e.field, code=e.code, message=e.message) for e in errs]
 
 
+async def run_mutation(info, op, ok, failed):
+    """Run a mutation's service call: business errors become the payload's `errors` (with
+    stable codes) and roll the operation's transaction back; `ok(result)` builds the payload."""
+    try:
+        result = await op()
+    except AppError as e:
+        info.context.rollback = True
+        return failed(user_errors(e))
+    return ok(result)
+
+
 def format_errors(errors: list[GraphQLError], request_id: str | None) -> list[GraphQLError]:
     """Applied by the HTTP view to every result (parse, validation and execution errors)."""
     return [_format(e, request_id) for e in errors]

@@ -5,7 +5,6 @@ from typing import Awaitable, Callable
 
 import strawberry
 
-from app.core.errors import AppError
 from app.core.permissions import Perm
 from app.customer import service
 from schema.customer.types import (
@@ -13,7 +12,7 @@ from schema.customer.types import (
     WinbackActionKind, WinbackOutcome,
 )
 from schema.customer.queries import TierPolicy
-from schema.errors import UserError, user_errors
+from schema.errors import UserError, run_mutation
 from schema.permissions import describe, needs
 from schema.relay import decode
 
@@ -111,13 +110,8 @@ def _refs(items):
     return None if items is None else [{"source": r.source, "external_id": r.external_id} for r in items]
 
 
-async def _run(info, op: Callable[[], Awaitable], payload, wrap):
-    try:
-        result = await op()
-    except AppError as e:
-        info.context.rollback = True
-        return payload(None, user_errors(e))
-    return payload(wrap(result), [])
+def _run(info, op: Callable[[], Awaitable], payload, wrap):
+    return run_mutation(info, op, lambda result: payload(wrap(result), []), lambda errors: payload(None, errors))
 
 
 def _customer(info, op):

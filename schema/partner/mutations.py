@@ -4,10 +4,9 @@ from typing import Awaitable, Callable
 
 import strawberry
 
-from app.core.errors import AppError
 from app.core.permissions import Perm
 from app.oauth import service
-from schema.errors import UserError, user_errors
+from schema.errors import UserError, run_mutation
 from schema.partner.types import ClientType, GrantType, PartnerApp
 from schema.permissions import describe, needs
 from schema.relay import decode
@@ -63,13 +62,10 @@ def _ip(info) -> str | None:
     return req.client.host if req is not None and req.client else None
 
 
-async def _run(info, op: Callable[[], Awaitable]) -> PartnerAppPayload:
-    try:
-        app, secret = await op()
-    except AppError as e:
-        info.context.rollback = True
-        return PartnerAppPayload(partner_app=None, client_secret=None, errors=user_errors(e))
-    return PartnerAppPayload(partner_app=PartnerApp.from_row(app), client_secret=secret, errors=[])
+def _run(info, op: Callable[[], Awaitable]):
+    return run_mutation(
+        info, op, lambda r: PartnerAppPayload(partner_app=PartnerApp.from_row(r[0]), client_secret=r[1], errors=[]),
+        lambda errors: PartnerAppPayload(partner_app=None, client_secret=None, errors=errors))
 
 
 ADMIN = needs(Perm.ADMIN)
@@ -125,9 +121,6 @@ class PartnerMutation:
 
     @strawberry.mutation(description=describe(Perm.ADMIN, "Delete an OAuth client and every grant it holds."), permission_classes=ADMIN)
     async def partner_app_delete(self, info: strawberry.Info, id: strawberry.ID) -> PartnerAppDeletePayload:
-        try:
-            await service.delete_app(info.context.scope, decode(id, "PartnerApp")[1], ip=_ip(info))
-        except AppError as e:
-            info.context.rollback = True
-            return PartnerAppDeletePayload(deleted_id=None, errors=user_errors(e))
-        return PartnerAppDeletePayload(deleted_id=id, errors=[])
+        return await run_mutation(
+            info, lambda: service.delete_app(info.context.scope, decode(id, "PartnerApp")[1], ip=_ip(info)),
+            lambda _: PartnerAppDeletePayload(deleted_id=id, errors=[]), lambda errors: PartnerAppDeletePayload(deleted_id=None, errors=errors))

@@ -4,9 +4,8 @@ from typing import Awaitable, Callable
 
 import strawberry
 
-from app.core.errors import AppError
 from app.tenant import service
-from schema.errors import UserError, user_errors
+from schema.errors import UserError, run_mutation
 from schema.permissions import describe, needs
 from schema.relay import decode
 from app.core.permissions import Perm
@@ -44,14 +43,9 @@ class DealerRecountCustomersInput:
     id: strawberry.ID
 
 
-async def run_dealer(info: strawberry.Info, op: Callable[[], Awaitable]) -> DealerPayload:
-    """Business errors go in the payload and roll the operation's transaction back."""
-    try:
-        row = await op()
-    except AppError as e:
-        info.context.rollback = True
-        return DealerPayload(dealer=None, errors=user_errors(e))
-    return DealerPayload(dealer=Dealer.from_row(row), errors=[])
+def run_dealer(info: strawberry.Info, op: Callable[[], Awaitable]):
+    return run_mutation(info, op, lambda row: DealerPayload(dealer=Dealer.from_row(row), errors=[]),
+                        lambda errors: DealerPayload(dealer=None, errors=errors))
 
 
 @strawberry.type
@@ -119,13 +113,9 @@ def _grants(items: list[MembershipInput] | None):
                        frozenset(r.strip() for r in (m.regions or []) if r.strip())) for m in items]
 
 
-async def run_user(info: strawberry.Info, op) -> UserPayload:
-    try:
-        row = await op()
-    except AppError as e:
-        info.context.rollback = True
-        return UserPayload(user=None, errors=user_errors(e))
-    return UserPayload(user=User.from_row(row), errors=[])
+def run_user(info: strawberry.Info, op):
+    return run_mutation(info, op, lambda row: UserPayload(user=User.from_row(row), errors=[]),
+                        lambda errors: UserPayload(user=None, errors=errors))
 
 
 @strawberry.type
