@@ -1,4 +1,5 @@
 """Behaviour the second review found untested."""
+import uuid
 from datetime import timedelta
 
 from authlib.common.security import generate_token
@@ -90,14 +91,23 @@ async def test_import_falls_back_to_row_by_row_when_a_batch_fails(client, brand_
 
 async def test_list_queries_have_constant_statement_counts(gql, brand_a):
     q = "{ partnerApps(first: 50) { nodes { name dealer { code } } } customerImports(first: 10) { nodes { status } } auditEvents(first: 20) { nodes { action } } }"
+    uq = "{ users(first: 50) { nodes { email memberships { role dealer { code } } } } }"
     await make_app(brand_a, dealer_id=brand_a.dealers["d1"].id)
     with count_queries() as small:
         await gql(brand_a.token(), q)
+    with count_queries() as users_small:
+        await gql(brand_a.token(), uq)
     for key in ("d1", "d2", "d3", "d1", "d2"):
         await make_app(brand_a, dealer_id=brand_a.dealers[key].id)
+        await gql(brand_a.token(), 'mutation($i: UserCreateInput!) { userCreate(input: $i) { errors { code } } }',
+                  {"i": {"email": f"qc-{key}-{uuid.uuid4().hex[:6]}@x.cn", "displayName": "qc",
+                         "memberships": [{"role": "DEALER_AGENT", "dealerId": brand_a.gid("Dealer", key)}]}})
     with count_queries() as big:
         await gql(brand_a.token(), q)
+    with count_queries() as users_big:
+        await gql(brand_a.token(), uq)
     assert small.count == big.count
+    assert users_small.count == users_big.count
     c = await make_customer(brand_a)
     tq = 'query($id: ID!) { customerTimeline(customerId: $id, first: 50) { nodes { kind } } }'
     with count_queries() as one:

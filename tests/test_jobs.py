@@ -132,6 +132,9 @@ async def test_periodic_jobs_fan_out_per_tenant_and_purge(brand_a, brand_b):
         async with db.tenant_transaction(brand.tenant_id):
             left = await TokenRevocation.filter(tenant_id=brand.tenant_id).all()
         assert len(left) == 1 and left[0].expires_at > clock.now()
+    # a second run (a duplicated delivery) deletes nothing more
+    purge = jobs.REGISTRY["oauth.purge_expired"].coroutine
+    assert await purge({}, str(brand_a.tenant_id)) == {"revocations": 0, "codes": 0, "refresh_tokens": 0}
     import workers
 
     assert {c.name for c in workers.worker_settings().cron_jobs} >= {"fanout:oauth.purge_expired"}
