@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     data_dir: Path = ROOT / ".data"
     public_url: str | None = None
+    # Proxies (comma-separated addresses or CIDR networks) whose X-Forwarded-For is believed;
+    # empty: the TCP peer is the client (README, "Security")
+    trusted_proxies: str = ""
 
     # Tokens
     jwt_issuer: str | None = None  # default: PUBLIC_URL, else http://HOST:PORT
