@@ -30,13 +30,13 @@ class NodeQuery:
     async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
         return await resolve_node(info, id)
 
-    @strawberry.field(description=describe(None, f"Fetch up to {MAX_NODES} objects by global id, in order; null where not found."), permission_classes=PUBLIC)
-    async def nodes(self, info: strawberry.Info, ids: list[strawberry.ID]) -> list[Node | None]:
+    @strawberry.field(description=describe(None, f"Fetch up to {MAX_NODES} objects by global id, in order; null where not found (a malformed id or a type you may not read is null with an error for that entry)."), permission_classes=PUBLIC)
+    def nodes(self, info: strawberry.Info, ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > MAX_NODES:
             raise InvalidId(f"At most {MAX_NODES} ids per call.")
-        import asyncio
-
-        return list(await asyncio.gather(*(resolve_node(info, i) for i in ids)))
+        # one awaitable per entry: graphql-core completes each on its own (an error is null plus
+        # an error at ["nodes", i]) and waits for all of them; DataLoaders still batch them
+        return [resolve_node(info, i) for i in ids]  # type: ignore[return-value]
 
 
 Query = merge_types("Query", (NodeQuery, TenantQuery, CustomerQuery, PartnerQuery))
@@ -52,6 +52,39 @@ class Schema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None) -> None:
         """Expected errors (validation, AppError) are not logged as failures; unexpected
         ones are logged once, with the request id, by schema.errors.format_errors."""
+
+    def _get_execute_function(self):
+        """graphql-core returns as soon as the result is known: when a field fails, sibling
+        resolvers still running are cancelled or left to settle in the background. Those would
+        keep using the request's connection after its transaction ended. The result is only
+        handed back once every piece of the operation's asynchronous work has settled."""
+        return settled(super()._get_execute_function())
+
+
+def settled(execute):
+    import asyncio
+
+    from graphql import ExecutionHooks
+    from graphql.pyutils import is_awaitable
+
+    async def execute_settled(*args, **kwargs):
+        done = asyncio.get_running_loop().create_future()
+
+        def finished(_info) -> None:
+            if not done.done():
+                done.set_result(None)
+
+        result = execute(*args, hooks=ExecutionHooks(async_work_finished=finished), **kwargs)
+        try:
+            if is_awaitable(result):
+                result = await result
+        finally:
+            # the hook always runs (graphql-core builds every response through it); the bound
+            # only guards against a bug there turning into a hung request
+            await asyncio.wait({done}, timeout=60)
+        return result
+
+    return execute_settled
 
 
 schema = Schema(

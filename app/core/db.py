@@ -137,6 +137,22 @@ def current_tenant() -> uuid.UUID | None:
     return _current_tenant.get()
 
 
+class _Sealed:
+    """Stands in for the connection of a finished transaction: the connection went back to the
+    pool and may already serve another tenant, so anything still holding the transaction
+    (a stray task) fails here instead of running on it."""
+
+    def __getattr__(self, name):
+        raise RuntimeError("this tenant transaction has ended; its connection is no longer usable")
+
+
+def _seal(conn) -> None:
+    conn._connection = _Sealed()
+    conn._finalized = True
+    if conn._lock.locked():
+        conn._lock.release()
+
+
 @asynccontextmanager
 async def tenant_transaction(tenant_id: uuid.UUID) -> AsyncIterator[Any]:
     """One transaction, one connection, RLS scoped to `tenant_id`. Jobs go out after COMMIT."""
@@ -147,15 +163,23 @@ async def tenant_transaction(tenant_id: uuid.UUID) -> AsyncIterator[Any]:
     t_tenant = _current_tenant.set(tenant_id)
     tenant_var.set(str(tenant_id))  # kept for the rest of the request's logs (the middleware resets it)
     committed = False
+    conn = None
     try:
         try:
             async with in_transaction("default") as conn:
-                await conn.execute_query("SELECT set_config('app.tenant_id', $1, true)", [str(tenant_id)])
-                yield conn
+                try:
+                    await conn.execute_query("SELECT set_config('app.tenant_id', $1, true)", [str(tenant_id)])
+                    yield conn
+                finally:
+                    # no statement may start once the body is done (one already running ends
+                    # first): COMMIT/ROLLBACK below must be the connection's last word
+                    await conn._lock.acquire()
             committed = True
         except Rollback:
             committed = False
     finally:
+        if conn is not None:
+            _seal(conn)
         _pending_jobs.reset(t_jobs)
         _current_tenant.reset(t_tenant)
     if committed and buffer:
