@@ -125,9 +125,14 @@ def _date(raw: dict, key: str) -> date | None:
     if v is None or v == "":
         return None
     try:
-        return date.fromisoformat(str(v).strip())
+        d = date.fromisoformat(str(v).strip())
     except ValueError:
         raise RowError(key, "WRONG_TYPE", f"'{key}' must be a date like 2024-05-31.") from None
+    try:
+        service.check_date(d, key)
+    except ValidationFailed as e:
+        raise RowError(key, e.code, e.message) from None
+    return d
 
 
 def validate_row(line: int, raw: dict, dealers: dict[str, uuid.UUID]) -> Row:
@@ -136,7 +141,7 @@ def validate_row(line: int, raw: dict, dealers: dict[str, uuid.UUID]) -> Row:
         raise RowError(sorted(unknown)[0], "UNKNOWN_FIELD", f"Unknown field(s): {', '.join(sorted(unknown))}.")
     source = _text(raw, "external_source", 40, True)
     ext = _text(raw, "external_id", 120, True)
-    name = _text(raw, "name", 200, True)
+    name = _text(raw, "name", service.NAME_MAX, True)
     gender = _text(raw, "gender", 10)
     if gender is not None:
         gender = gender.lower()
@@ -156,7 +161,7 @@ def validate_row(line: int, raw: dict, dealers: dict[str, uuid.UUID]) -> Row:
             normalized = service.normalize_contact(channel, value)
         except ValidationFailed as e:
             raise RowError(channel, e.code, e.message) from None
-        contacts.append({"channel": channel, "value": value, "normalized": normalized})
+        contacts.append({"channel": channel, "value": service.clean_value(channel, value), "normalized": normalized})
     tags_raw = raw.get("tags")
     if isinstance(tags_raw, list):
         tags = tags_raw
@@ -166,7 +171,7 @@ def validate_row(line: int, raw: dict, dealers: dict[str, uuid.UUID]) -> Row:
         raise RowError("tags", "WRONG_TYPE", "'tags' must be text separated by ';' or a list.")
     tags = sorted({str(t).strip().lower() for t in tags if str(t).strip()})
     if len(tags) > 30 or any(len(t) > 40 for t in tags):
-        raise RowError("tags", "INVALID", "At most 30 tags of at most 40 characters.")
+        raise RowError("tags", "TOO_LONG" if len(tags) <= 30 else "INVALID", "At most 30 tags of at most 40 characters.")
     spend = _number(raw, "service_spend", 0, 10**11)
     score = _number(raw, "last_survey_score", 0, 10)
     product = None
@@ -182,7 +187,7 @@ def validate_row(line: int, raw: dict, dealers: dict[str, uuid.UUID]) -> Row:
         if purchase and warranty and warranty < purchase:
             raise RowError("warranty_end", "OUT_OF_RANGE", "'warranty_end' is before 'purchase_date'.")
         product = {"product_model": model, "serial": _text(raw, "serial", 64), "purchase_date": purchase,
-                   "warranty_end": warranty, "purchase_dealer_id": pdealer, "purchase_reason": _text(raw, "purchase_reason", 2000)}
+                   "warranty_end": warranty, "purchase_dealer_id": pdealer, "purchase_reason": _text(raw, "purchase_reason", service.REASON_MAX)}
     elif any(raw.get(k) not in (None, "") for k in ("serial", "purchase_date", "warranty_end", "purchase_dealer_code")):
         raise RowError("product_model", "REQUIRED", "'product_model' is required when product columns are given.")
     return Row(line=line, source=source, external_id=ext, name=name, dealer_id=dealer_id, gender=gender,
@@ -361,8 +366,7 @@ async def _write_batch(scope: Scope, rows: list[Row], progress: Progress, iid: u
     try:
         async with db.tenant_transaction(t):
             counts = await _apply(scope, rows)
-            for k, v in counts.items():
-                setattr(progress, k, getattr(progress, k) + v)
+            _count(progress, counts)
             await _save_progress(t, iid, progress)
         return
     except Exception:  # noqa: BLE001 - fall back to row by row to isolate the failing row
@@ -374,14 +378,21 @@ async def _write_batch(scope: Scope, rows: list[Row], progress: Progress, iid: u
         except Exception as e:  # noqa: BLE001
             progress.error(row.line, RowError(None, "WRITE_FAILED", f"Could not be stored: {type(e).__name__}."))
             continue
-        for k, v in counts.items():
-            setattr(progress, k, getattr(progress, k) + v)
+        _count(progress, counts)
     async with db.tenant_transaction(t):
         await _save_progress(t, iid, progress)
 
 
+def _count(progress: Progress, counts: dict) -> None:
+    for line, e in counts.get("rejected", ()):
+        progress.error(line, e)
+    for k in ("created", "updated", "unchanged"):
+        setattr(progress, k, getattr(progress, k) + counts.get(k, 0))
+
+
 async def _apply(scope: Scope, rows: list[Row]) -> dict:
-    """Upsert one batch. Returns counts of created / updated / unchanged rows."""
+    """Upsert one batch. Returns counts of created / updated / unchanged rows, and under
+    "rejected" the (line, RowError) of rows refused at write time (they write nothing)."""
     t = scope.tenant_id
     conn = db.conn()
     now = clock.now()
@@ -401,13 +412,22 @@ async def _apply(scope: Scope, rows: list[Row]) -> dict:
         for p in await OwnedProduct.filter(tenant_id=t, customer_id__in=ids):
             products.setdefault(p.customer_id, set()).add((p.product_model, p.serial))
     new_customers, upd_customers, new_contacts, new_refs, new_products, events = [], [], [], [], [], []
-    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    counts: dict = {"created": 0, "updated": 0, "unchanged": 0, "rejected": []}
     for r in rows:
         cid = owner.get((r.source, r.external_id))
         c = customers.get(cid) if cid else None
         if cid and c is not None and c.merged_into_id:
             counts["unchanged"] += 1  # the reference moved to the survivor when merged; a stale one is left alone
             continue
+        if c is not None:  # the same bound on contact points as the API's
+            stored = contacts.get(cid, set())
+            added = {(x["channel"], x["normalized"]) for x in r.contacts} - stored
+            try:
+                service.check_contact_bounds([ch for ch, _ in stored | added])
+            except ValidationFailed as e:
+                if added:
+                    counts["rejected"].append((r.line, RowError(next(iter(added))[0], e.code, e.message)))
+                    continue
         changed = False
         if c is None:
             cid = uuid7()
@@ -419,7 +439,7 @@ async def _apply(scope: Scope, rows: list[Row]) -> dict:
             new_refs.append((uuid7(), t, cid, r.source, r.external_id, now))
             events.append((uuid7(), t, cid, "created", now, None, None, '{"by": "import"}'))
             if r.last_survey_score is not None:
-                events.append((uuid7(), t, cid, "survey", now, None, None, json.dumps({"score": r.last_survey_score, "survey": "import"})))
+                events.append((uuid7(), t, cid, "survey", now, None, None, json.dumps({"score": r.last_survey_score, "survey": "import", "by": "import"})))
             counts["created"] += 1
         else:
             desired = {"name": r.name, "dealer_id": r.dealer_id or c.dealer_id, "gender": r.gender or c.gender,
@@ -433,7 +453,7 @@ async def _apply(scope: Scope, rows: list[Row]) -> dict:
                 changed = True
                 if "last_survey_score" in diff:
                     events.append((uuid7(), t, cid, "survey", now, None, None,
-                                   json.dumps({"score": desired["last_survey_score"], "survey": "import"})))
+                                   json.dumps({"score": desired["last_survey_score"], "survey": "import", "by": "import"})))
                 upd_customers.append((t, cid, desired["name"], desired["dealer_id"], desired["gender"], desired["birth_year"],
                                       desired["preferred_language"], desired["tags"], desired["service_spend"], desired["referrals"],
                                       desired["last_survey_score"], now, "last_survey_score" in diff))
@@ -450,7 +470,7 @@ async def _apply(scope: Scope, rows: list[Row]) -> dict:
             new_products.append((pid, t, cid, p["product_model"], p["serial"], p["purchase_date"], p["purchase_dealer_id"],
                                  p["purchase_reason"], p["warranty_end"], now))
             at = datetime.combine(p["purchase_date"], time.min, tzinfo=timezone.utc) if p["purchase_date"] else now
-            events.append((uuid7(), t, cid, "purchase", at, "product", pid, json.dumps({"model": p["product_model"]})))
+            events.append((uuid7(), t, cid, "purchase", at, "product", pid, json.dumps({"model": p["product_model"], "by": "import"})))
             changed = changed or c is not None
         if c is not None:
             counts["updated" if changed else "unchanged"] += 1

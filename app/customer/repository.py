@@ -53,11 +53,20 @@ def _escape_like(s: str) -> str:
 
 
 def search_pattern(term: str) -> str:
-    """Phone-like terms match on digits (spaces, dashes, +86 written any way)."""
-    t = term.strip().lower()
-    digits = "".join(ch for ch in t if ch.isdigit())
+    """Phone-like terms match on digits (spaces, dashes, +86 written any way, digits of any
+    script). A Chinese number with its country code (+86 / 0086 / 86 and eleven digits) is
+    searched by its national digits: the E.164 form stored since migration 0014 contains them,
+    and so do older rows that were stored without +86."""
+    from app.customer.service import ascii_digits
+
+    t = ascii_digits(term.strip().lower())
+    digits = "".join(ch for ch in t if ch.isascii() and ch.isdigit())
     if len(digits) >= 4 and len(digits) >= len(t.replace(" ", "").replace("-", "").replace("+", "")) - 1:
         t = digits
+        for prefix in ("0086", "86"):
+            if t.startswith(prefix) and len(t) == len(prefix) + 11 and t[len(prefix)] == "1":
+                t = t[len(prefix):]
+                break
     return f"%{_escape_like(t)}%"
 
 
@@ -219,6 +228,55 @@ async def tier_history_of(scope: Scope, ids) -> dict[uuid.UUID, list[TierChange]
     return await _children(TierChange, scope, ids, ("-at",))
 
 
+# ---- capped child lists for the API: the first n rows per customer, one statement per batch ------
+
+LIMITED = {
+    # name: (model, ORDER BY within one customer, filter column or None)
+    "external_refs": (ExternalRef, "t.source, t.external_id", None),
+    "products": (OwnedProduct, "t.purchase_date NULLS LAST, t.created_at, t.id", None),
+    "promises": (Promise, "t.created_at DESC, t.id DESC", "status"),
+    "interactions": (Interaction, "t.occurred_at DESC, t.id DESC", None),
+    "winbacks": (WinbackAction, "t.occurred_at DESC, t.id DESC", None),
+    "tier_history": (TierChange, "t.at DESC, t.id DESC", None),
+}
+
+
+async def children_limited(scope: Scope, name: str, keys: Sequence[tuple]) -> dict[tuple, list]:
+    """`keys` are (customer_id, n) or, for lists with a filter, (customer_id, n, value or None).
+    Returns {key: the first n rows of that customer} from ONE statement: the limit is applied in
+    SQL per customer (row_number() over a partition per key), never by loading every row."""
+    model, order, filter_col = LIMITED[name]
+    keys = list(dict.fromkeys(keys))
+    out: dict[tuple, list] = {k: [] for k in keys}
+    if not keys:
+        return out
+    params: list = [scope.tenant_id, [k[0] for k in keys], [int(k[1]) for k in keys]]
+    cols, cond = "customer_id, n", ""
+    if filter_col:
+        params.append([k[2] for k in keys])
+        cols += ", f"
+        cond = f" AND (k.f IS NULL OR t.{filter_col} = k.f)"
+    table = model._meta.db_table
+    unnest = "unnest($2::uuid[], $3::int[]" + (", $4::text[]" if filter_col else "") + ")"
+    sql = f"""SELECT x.* FROM (
+                SELECT t.*, k.n AS _k_n{', k.f AS _k_f' if filter_col else ''},
+                       row_number() OVER (PARTITION BY k.customer_id, k.n{', k.f' if filter_col else ''} ORDER BY {order}) AS _k_rn
+                  FROM {unnest} AS k({cols})
+                  JOIN {table} t ON t.tenant_id = $1 AND t.customer_id = k.customer_id{cond}) x
+             WHERE x._k_rn <= x._k_n ORDER BY x._k_rn"""
+    for r in await db.conn().execute_query_dict(sql, params):
+        key = (r.pop("customer_id"), r.pop("_k_n")) + ((r.pop("_k_f"),) if filter_col else ())
+        r.pop("_k_rn")
+        out[key].append(model._init_from_db(customer_id=key[0], **r))
+    return out
+
+
+async def first_purchase_dates(scope: Scope, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, datetime | None]:
+    rows = await db.fetch("SELECT customer_id, min(purchase_date) FROM customer_product WHERE tenant_id = $1 "
+                          "AND customer_id = ANY($2::uuid[]) GROUP BY customer_id", [scope.tenant_id, list(ids)])
+    return {r[0]: r[1] for r in rows}
+
+
 async def replace_contacts(scope: Scope, customer_id: uuid.UUID, contacts: list[dict]) -> None:
     await ContactPoint.filter(tenant_id=scope.tenant_id, customer_id=customer_id).delete()
     for c in contacts:
@@ -226,9 +284,12 @@ async def replace_contacts(scope: Scope, customer_id: uuid.UUID, contacts: list[
 
 
 async def replace_external_refs(scope: Scope, customer_id: uuid.UUID, refs: list[dict]) -> None:
-    await ExternalRef.filter(tenant_id=scope.tenant_id, customer_id=customer_id).delete()
-    for r in refs:
-        await ExternalRef.create(tenant_id=scope.tenant_id, customer_id=customer_id, **r)
+    """In a savepoint: when a concurrent writer took a reference the unique constraint fails
+    this unit alone and the transaction stays usable (tortoise IntegrityError is re-raised)."""
+    async with db.savepoint():
+        await ExternalRef.filter(tenant_id=scope.tenant_id, customer_id=customer_id).delete()
+        for r in refs:
+            await ExternalRef.create(tenant_id=scope.tenant_id, customer_id=customer_id, **r)
 
 
 async def external_ref_owner(scope: Scope, source: str, external_id: str) -> uuid.UUID | None:
@@ -248,8 +309,10 @@ async def promise_for_update(scope: Scope, promise_id: uuid.UUID) -> Promise | N
 
 async def add_event(scope: Scope, customer_id: uuid.UUID, kind: str, occurred_at: datetime, *,
                     ref_type: str | None = None, ref_id: uuid.UUID | None = None, summary: dict | None = None) -> None:
+    summary = dict(summary or {})
+    summary.setdefault("by", scope.actor.label)  # who did it: shown as TimelineEntry.actor
     await CustomerEvent.create(tenant_id=scope.tenant_id, customer_id=customer_id, kind=kind, occurred_at=occurred_at,
-                               ref_type=ref_type, ref_id=ref_id, summary=summary or {})
+                               ref_type=ref_type, ref_id=ref_id, summary=summary)
 
 
 async def timeline(scope: Scope, customer_id: uuid.UUID, page: PageArgs, kinds: Sequence[str] | None = None,
@@ -268,8 +331,10 @@ async def timeline(scope: Scope, customer_id: uuid.UUID, page: PageArgs, kinds: 
     return build_page(events, limit, backwards, page, key=lambda e: [e.occurred_at.isoformat(), e.id])
 
 
+# what a merge moves to the survivor; the duplicate's tier history (customer_tier_change and its
+# tier_changed timeline entries) stays with the duplicate: the survivor's tier is its own
 CHILD_TABLES = ("customer_contact", "customer_external_ref", "customer_product", "customer_promise",
-                "customer_interaction", "customer_winback", "customer_tier_change", "customer_event")
+                "customer_interaction", "customer_winback", "customer_event")
 
 
 async def move_children(scope: Scope, from_id: uuid.UUID, to_id: uuid.UUID) -> None:
@@ -280,7 +345,8 @@ async def move_children(scope: Scope, from_id: uuid.UUID, to_id: uuid.UUID) -> N
              SELECT 1 FROM customer_contact s WHERE s.tenant_id = $1 AND s.customer_id = $3
                AND s.channel = d.channel AND s.normalized = d.normalized)""", [scope.tenant_id, from_id, to_id])
     for table in CHILD_TABLES:
-        await conn.execute_query(f"UPDATE {table} SET customer_id = $3 WHERE tenant_id = $1 AND customer_id = $2",
+        keep = " AND kind <> 'tier_changed'" if table == "customer_event" else ""
+        await conn.execute_query(f"UPDATE {table} SET customer_id = $3 WHERE tenant_id = $1 AND customer_id = $2{keep}",
                                  [scope.tenant_id, from_id, to_id])
     # exactly one primary contact point per channel afterwards: the earliest-created primary
     await conn.execute_query(
@@ -325,8 +391,13 @@ async def save_tier_policy(scope: Scope, values: dict) -> TierPolicy:
 async def recompute_tiers(scope: Scope, p: TierPolicy | dict, customer_ids: Sequence[uuid.UUID] | None = None) -> int:
     """One statement per brand: score every customer from the formula, write the new tier where
     it changed, and record history and timeline entries for exactly those rows."""
+    from decimal import Decimal
+
     get = (lambda k: p[k]) if isinstance(p, dict) else (lambda k: getattr(p, k))
-    params: list = [scope.tenant_id, get("w_purchases"), get("w_spend"), get("w_tenure"), get("w_referrals"), get("a_min"), get("b_min")]
+    # numeric throughout (parameters cast explicitly): fractional weights are not truncated to
+    # the type PostgreSQL would infer from count(*), and large weights cannot overflow an integer
+    params: list = [scope.tenant_id, *(Decimal(repr(float(get(k)))) for k in
+                                       ("w_purchases", "w_spend", "w_tenure", "w_referrals", "a_min", "b_min"))]
     only = ""
     if customer_ids is not None:
         params.append(list(customer_ids))
@@ -341,12 +412,13 @@ async def recompute_tiers(scope: Scope, p: TierPolicy | dict, customer_ids: Sequ
            WHERE c.tenant_id = $1 AND c.merged_into_id IS NULL AND c.erased_at IS NULL{only}
         ), scored AS (
           SELECT id, old_tier,
-                 round(($2 * purchases + $3 * service_spend::float8 / 1000 +
-                        $4 * GREATEST(0, EXTRACT(EPOCH FROM now() - COALESCE(first_purchase::timestamptz, created_at)) / 31557600) +
-                        $5 * referrals)::numeric, 2)::float8 AS score
+                 round($2::numeric * purchases::numeric + $3::numeric * service_spend::numeric / 1000 +
+                       $4::numeric * GREATEST(0, EXTRACT(EPOCH FROM now() - COALESCE(first_purchase::timestamptz, created_at)) / 31557600)::numeric +
+                       $5::numeric * referrals::numeric, 2) AS exact
             FROM facts
         ), tiered AS (
-          SELECT id, old_tier, score, CASE WHEN score >= $6 THEN 'A' WHEN score >= $7 THEN 'B' ELSE 'C' END AS tier FROM scored
+          SELECT id, old_tier, exact::float8 AS score,
+                 CASE WHEN exact >= $6::numeric THEN 'A' WHEN exact >= $7::numeric THEN 'B' ELSE 'C' END AS tier FROM scored
         ), updated AS (
           UPDATE customer c SET tier = t.tier, tier_score = t.score, tier_updated_at = now()
             FROM tiered t WHERE c.tenant_id = $1 AND c.id = t.id

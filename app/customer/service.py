@@ -3,10 +3,15 @@
 Services never commit; each call runs inside the operation's tenant transaction."""
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
+
+import phonenumbers
+from tortoise.exceptions import IntegrityError
 
 from app.audit import service as audit
 from app.core import clock, jobs
@@ -32,31 +37,109 @@ WINBACK_OUTCOMES = ("pending", "won_back", "declined")
 TIER_JOB = "customer.recompute_tiers"
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,}$")
 DEFAULT_POLICY = {"w_purchases": 10.0, "w_spend": 1.0, "w_tenure": 2.0, "w_referrals": 5.0, "a_min": 40.0, "b_min": 15.0}
+POLICY_MAX = 1_000_000  # weights and thresholds: 0..POLICY_MAX
+POLICY_FIELDS = {"w_purchases": "wPurchases", "w_spend": "wSpend", "w_tenure": "wTenure", "w_referrals": "wReferrals",
+                 "a_min": "aMin", "b_min": "bMin"}
+# contact points per customer: a bound on what one profile holds (and on what a merge can compare)
+MAX_CONTACT_POINTS = 20
+MAX_CONTACT_POINTS_PER_CHANNEL = 10
+# free text, the same caps everywhere (service and importer)
+NAME_MAX = 200        # customer names
+NOTES_MAX = 4000      # notes and descriptions
+REASON_MAX = 2000     # reasons and resolution notes
+# every date and datetime input, after conversion to UTC
+EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
+# phone numbers without a country code are read in the brand's region (a per-brand setting can
+# feed this later; today every brand is Chinese)
+DEFAULT_REGION = "CN"
 
 
 # ---- contact points: normalisation and masking -----------------------------------------------
 
-def normalize_contact(channel: str, value: str) -> str:
-    """Raises ValidationFailed; returns the comparable form (digits, lower-case e-mail)."""
+def ascii_digits(value: str) -> str:
+    """Digits of any script (Arabic-Indic ٠-٩, full-width ０-９ from Chinese input methods, ...)
+    become ASCII digits, so the stored value, its mask and the search text agree."""
+    return "".join(str(unicodedata.digit(ch)) if not ch.isascii() and unicodedata.category(ch) == "Nd" else ch for ch in value)
+
+
+def clean_value(channel: str, value: str) -> str:
+    """The value as stored and shown (phones: ASCII digits, the caller's formatting kept)."""
     v = (value or "").strip()
+    return ascii_digits(v) if channel == "phone" else v
+
+
+def normalize_contact(channel: str, value: str, region: str = DEFAULT_REGION) -> str:
+    """Raises ValidationFailed; returns the comparable form (E.164 phone, lower-case e-mail)."""
+    v = clean_value(channel, value)
     if len(v) > 254:
         raise ValidationFailed("A contact value is at most 254 characters.", field="contactPoints", code="TOO_LONG")
     if channel == "phone":
-        digits = re.sub(r"[^\d]", "", v)
-        if v.startswith("+"):
-            digits = "+" + digits
-        if not 5 <= len(digits.lstrip("+")) <= 15 or re.search(r"[^\d\s\-+().]", v):
-            raise ValidationFailed("A phone number has 5-15 digits.", field="contactPoints", code="INVALID_PHONE")
-        return digits
+        if re.search(r"[^0-9\s\-+().]", v):  # no letters (vanity numbers), no extensions
+            raise ValidationFailed("A phone number holds digits, spaces, +, -, ( and ) only.", field="contactPoints", code="INVALID_PHONE")
+        try:
+            number = phonenumbers.parse(v, region)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_valid_number(number):
+            raise ValidationFailed("Not a valid phone number (give the country code, e.g. +44, for numbers outside "
+                                   f"{region}).", field="contactPoints", code="INVALID_PHONE")
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if channel == "email":
         if not EMAIL_RE.match(v) or len(v) > 254:
             raise ValidationFailed("Not an e-mail address.", field="contactPoints", code="INVALID_EMAIL")
         return v.lower()
     if channel in ("wechat", "qq", "other_im"):
-        if not 1 <= len(v) <= 64 or (channel == "qq" and not v.isdigit()):
+        if not 1 <= len(v) <= 64 or (channel == "qq" and not (v.isascii() and v.isdigit())):
             raise ValidationFailed(f"Not a valid {channel} id.", field="contactPoints", code="INVALID_IM_ID")
         return v.lower()
     raise ValidationFailed("Unknown channel.", field="contactPoints", code="INVALID_CHANNEL")
+
+
+def check_contact_bounds(channels: list[str], field: str = "contactPoints") -> None:
+    """At most MAX_CONTACT_POINTS contact points, MAX_CONTACT_POINTS_PER_CHANNEL per channel."""
+    per: dict[str, int] = {}
+    for ch in channels:
+        per[ch] = per.get(ch, 0) + 1
+    if len(channels) > MAX_CONTACT_POINTS or any(n > MAX_CONTACT_POINTS_PER_CHANNEL for n in per.values()):
+        raise ValidationFailed(f"A customer has at most {MAX_CONTACT_POINTS} contact points, at most "
+                               f"{MAX_CONTACT_POINTS_PER_CHANNEL} per channel.", field=field, code="TOO_MANY_CONTACT_POINTS")
+
+
+def check_text(value: str | None, field: str, limit: int, errors: list | None = None) -> None:
+    """TOO_LONG past `limit` characters; appended to `errors` when given, else raised."""
+    if value is not None and len(value) > limit:
+        e = ValidationFailed(f"At most {limit} characters.", field=field, code="TOO_LONG")
+        if errors is None:
+            raise e
+        errors.append(e)
+
+
+def check_datetime(value: datetime | None, field: str, *, not_future: bool = False) -> datetime | None:
+    """A time zone is required; the instant must lie in 1900-01-01..2100-01-01 UTC (and not in
+    the future when `not_future`). Returns the value in UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationFailed(f"Give {field} with a time zone (e.g. 2024-05-01T10:00:00+08:00).", field=field)
+    try:
+        utc = value.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise ValidationFailed(f"{field} must lie between 1900-01-01 and 2100-01-01 (UTC).", field=field, code="OUT_OF_RANGE")
+    if not_future and utc > clock.now():
+        raise ValidationFailed(f"{field} cannot be in the future.", field=field, code="OUT_OF_RANGE")
+    return utc
+
+
+def check_date(value: date | None, field: str, *, not_future: bool = False) -> None:
+    if value is None:
+        return
+    if not EARLIEST.date() <= value < LATEST.date():
+        raise ValidationFailed(f"{field} must lie between 1900-01-01 and 2100-01-01.", field=field, code="OUT_OF_RANGE")
+    if not_future and value > clock.now().date():
+        raise ValidationFailed(f"{field} cannot be in the future.", field=field, code="OUT_OF_RANGE")
 
 
 def mask(channel: str, value: str) -> str:
@@ -82,12 +165,14 @@ def _search_name(name: str, refs: list[dict]) -> str:
     return " ".join(p.lower() for p in [name, *[r["external_id"] for r in refs]] if p)
 
 
-def _clean_contacts(items: list[dict] | None) -> list[dict]:
+def _clean_contacts(items: list[dict] | None, region: str = DEFAULT_REGION) -> list[dict]:
     out, seen, errors = [], set(), []
+    if len(items or []) > 2 * MAX_CONTACT_POINTS:  # do not even parse thousands
+        check_contact_bounds([x.get("channel") for x in items])
     for i, item in enumerate(items or []):
         channel = item.get("channel")
         try:
-            normalized = normalize_contact(channel, item.get("value", ""))
+            normalized = normalize_contact(channel, item.get("value", ""), region)
         except ValidationFailed as e:
             errors.append(ValidationFailed(f"Contact point {i + 1}: {e.message}", field="contactPoints", code=e.code))
             continue
@@ -98,12 +183,13 @@ def _clean_contacts(items: list[dict] | None) -> list[dict]:
             continue
         seen.add((channel, normalized))
         # None = not stated: defaults on create, the stored value on update
-        out.append({"channel": channel, "value": item["value"].strip(), "normalized": normalized,
+        out.append({"channel": channel, "value": clean_value(channel, item["value"]), "normalized": normalized,
                     "label": item.get("label"), "verified": item.get("verified"),
                     "consent": item.get("consent"), "do_not_contact": item.get("do_not_contact"),
                     "is_primary": False})
     if errors:
         raise InputErrors(errors)
+    check_contact_bounds([c["channel"] for c in out])
     for channel in CHANNELS:  # the first of each channel is primary
         first = next((c for c in out if c["channel"] == channel), None)
         if first:
@@ -123,8 +209,10 @@ def _clean_refs(items: list[dict] | None) -> list[dict]:
     out, seen = [], set()
     for r in items or []:
         source, ext = (r.get("source") or "").strip(), (r.get("external_id") or "").strip()
-        if not (1 <= len(source) <= 40 and 1 <= len(ext) <= 120):
+        if not (source and ext):
             raise ValidationFailed("External references need a source (≤40) and an id (≤120).", field="externalRefs")
+        if len(source) > 40 or len(ext) > 120:
+            raise ValidationFailed("External references need a source (≤40) and an id (≤120).", field="externalRefs", code="TOO_LONG")
         if (source, ext) not in seen:
             seen.add((source, ext))
             out.append({"source": source, "external_id": ext})
@@ -135,8 +223,10 @@ def _check_profile(values: dict) -> None:
     errors: list[AppError] = []
     if "name" in values:
         values["name"] = (values["name"] or "").strip()
-        if not 1 <= len(values["name"]) <= 200:
-            errors.append(ValidationFailed("Name must be 1-200 characters.", field="name"))
+        if not values["name"]:
+            errors.append(ValidationFailed(f"Name must be 1-{NAME_MAX} characters.", field="name"))
+        elif len(values["name"]) > NAME_MAX:
+            errors.append(ValidationFailed(f"Name must be 1-{NAME_MAX} characters.", field="name", code="TOO_LONG"))
     if values.get("gender") is not None and values["gender"] not in GENDERS:
         errors.append(ValidationFailed("Unknown gender.", field="gender"))
     by = values.get("birth_year")
@@ -145,10 +235,12 @@ def _check_profile(values: dict) -> None:
     if values.get("tags") is not None:
         tags = values["tags"] = sorted({t.strip().lower() for t in values["tags"] if t and t.strip()})
         if len(tags) > 30 or any(len(t) > 40 for t in tags):
-            errors.append(ValidationFailed("At most 30 tags of at most 40 characters.", field="tags"))
-    for f, limit in (("household_notes", 4000), ("hobby_notes", 4000), ("preferred_contact_hours", 200), ("preferred_language", 16)):
-        if values.get(f) is not None and len(values[f]) > limit:
-            errors.append(ValidationFailed(f"Too long (max {limit}).", field=f))
+            errors.append(ValidationFailed("At most 30 tags of at most 40 characters.", field="tags",
+                                           code="TOO_LONG" if len(tags) <= 30 else "INVALID"))
+    for f, gql_name, limit in (("household_notes", "householdNotes", NOTES_MAX), ("hobby_notes", "hobbyNotes", NOTES_MAX),
+                               ("preferred_contact_hours", "preferredContactHours", 200),
+                               ("preferred_language", "preferredLanguage", 16)):
+        check_text(values.get(f), gql_name, limit, errors)
     if values.get("service_spend") is not None and not 0 <= values["service_spend"] < 10**11:
         errors.append(ValidationFailed("Must be between 0 and 100,000,000,000.", field="serviceSpend"))
     if values.get("referrals") is not None and not 0 <= values["referrals"] <= 10**6:
@@ -185,12 +277,28 @@ async def _for_update(scope: Scope, customer_id: uuid.UUID, perm: Perm = Perm.CU
     return c
 
 
+REF_UNUSABLE = "This external reference cannot be used."
+
+
 async def _check_refs_free(scope: Scope, refs: list[dict], owner: uuid.UUID | None) -> None:
+    """EXTERNAL_ID_TAKEN either way (the reference is unique in the brand, so the write must
+    fail); the message names the reference only when the caller can see the customer holding it."""
     for r in refs:
         other = await repo.external_ref_owner(scope, r["source"], r["external_id"])
         if other is not None and other != owner:
-            raise ValidationFailed(f"External id {r['source']}:{r['external_id']} belongs to another customer.",
-                                   field="externalRefs", code="EXTERNAL_ID_TAKEN")
+            visible = bool(await repo.customers_by_ids(scope, [other])) and scope.can(Perm.CUSTOMERS_READ)
+            message = (f"External id {r['source']}:{r['external_id']} belongs to another customer." if visible
+                       else REF_UNUSABLE)
+            raise ValidationFailed(message, field="externalRefs", code="EXTERNAL_ID_TAKEN")
+
+
+async def _replace_refs(scope: Scope, customer_id: uuid.UUID, refs: list[dict]) -> None:
+    """A concurrent writer may take a reference between the check and the insert: the unique
+    constraint then answers, and so do we, with the same code (never a 500)."""
+    try:
+        await repo.replace_external_refs(scope, customer_id, refs)
+    except IntegrityError:
+        raise ValidationFailed(REF_UNUSABLE, field="externalRefs", code="EXTERNAL_ID_TAKEN") from None
 
 
 def enqueue_tier(scope: Scope, customer_id: uuid.UUID) -> None:
@@ -230,7 +338,7 @@ async def create_customer(scope: Scope, *, name: str, dealer_id: uuid.UUID | Non
     c = await repo.create_customer(scope, dealer_id=dealer_id, search_text=_search_text(values["name"], contacts, refs),
                                    search_name=_search_name(values["name"], refs), **values)
     await repo.replace_contacts(scope, c.id, contacts)
-    await repo.replace_external_refs(scope, c.id, refs)
+    await _replace_refs(scope, c.id, refs)
     await repo.add_event(scope, c.id, "created", c.created_at, summary={"by": scope.actor.label})
     enqueue_tier(scope, c.id)
     return c
@@ -255,7 +363,7 @@ async def update_customer(scope: Scope, customer_id: uuid.UUID, *, contact_point
             _default_flags(x, old.get((x["channel"], x["normalized"])))
         await repo.replace_contacts(scope, c.id, contacts)
     if refs is not None:
-        await repo.replace_external_refs(scope, c.id, refs)
+        await _replace_refs(scope, c.id, refs)
     for k, v in changes.items():
         setattr(c, k, v)
     if contacts is None:
@@ -273,10 +381,16 @@ async def update_customer(scope: Scope, customer_id: uuid.UUID, *, contact_point
 async def merge_customers(scope: Scope, survivor_id: uuid.UUID, duplicate_id: uuid.UUID) -> Customer:
     """Keep `survivor`; move every contact point, reference, product, promise, interaction,
     win-back action, tier change and timeline entry of `duplicate` to it; fill the survivor's
-    empty profile fields from the duplicate; the duplicate points at the survivor."""
+    empty profile fields from the duplicate; the duplicate points at the survivor.
+
+    Needs customers:pii: the merge compares both customers' contact details (a shared number is
+    kept once), so its result depends on values the caller would otherwise see masked; a caller
+    who may not read them could probe them with crafted duplicates. The duplicate's tier history
+    stays with it (the survivor's tier is recomputed and records its own changes)."""
     if survivor_id == duplicate_id:
         raise ValidationFailed("A customer cannot be merged into itself.", field="duplicateId", code="SAME_CUSTOMER")
     scope.require(Perm.CUSTOMERS_WRITE)
+    require_pii(scope)
     locked = await repo.customers_for_update(scope, [survivor_id, duplicate_id])  # one statement, id order: no deadlock
     survivor, duplicate = locked.get(survivor_id), locked.get(duplicate_id)
     if survivor is None or duplicate is None:
@@ -284,6 +398,9 @@ async def merge_customers(scope: Scope, survivor_id: uuid.UUID, duplicate_id: uu
     for c in (survivor, duplicate):
         if c.erased_at is not None or c.merged_into_id is not None:
             raise ValidationFailed("This customer was erased or merged and cannot change.", field="id", code="CUSTOMER_CLOSED")
+    both = await repo.contacts_of(scope, [survivor.id, duplicate.id])
+    merged = {(x.channel, x.normalized) for x in both[survivor.id]} | {(x.channel, x.normalized) for x in both[duplicate.id]}
+    check_contact_bounds([ch for ch, _ in merged], field="duplicateId")
     await repo.move_children(scope, duplicate.id, survivor.id)
     fields = ["gender", "birth_year", "preferred_language", "preferred_contact_hours", "household_notes", "hobby_notes",
               "dealer_id"]
@@ -323,13 +440,8 @@ async def add_interaction(scope: Scope, customer_id: uuid.UUID, *, kind: str, ou
         raise ValidationFailed("Unknown interaction kind.", field="kind")
     if outcome not in OUTCOMES:
         raise ValidationFailed("Unknown outcome.", field="outcome")
-    if notes is not None and len(notes) > 4000:
-        raise ValidationFailed("Notes are limited to 4000 characters.", field="notes")
-    if occurred_at is not None and occurred_at.tzinfo is None:
-        raise ValidationFailed("Give occurredAt with a time zone (e.g. 2024-05-01T10:00:00+08:00).", field="occurredAt")
-    at = occurred_at or clock.now()
-    if at > clock.now():
-        raise ValidationFailed("An interaction cannot be in the future.", field="occurredAt")
+    check_text(notes, "notes", NOTES_MAX)
+    at = check_datetime(occurred_at, "occurredAt", not_future=True) or clock.now()
     row = await repo.add(scope, Interaction, customer_id=c.id, dealer_id=c.dealer_id, kind=kind, outcome=outcome, notes=notes,
                          occurred_at=at, user_id=scope.actor.user_id)
     await repo.add_event(scope, c.id, "interaction", at, ref_type="interaction", ref_id=row.id,
@@ -341,10 +453,14 @@ async def add_promise(scope: Scope, customer_id: uuid.UUID, *, description: str,
                       promised_by: str | None) -> Promise:
     c = await _for_update(scope, customer_id)
     description = (description or "").strip()
-    if not 1 <= len(description) <= 2000:
-        raise ValidationFailed("Describe the promise (1-2000 characters).", field="description")
+    if not description:
+        raise ValidationFailed(f"Describe the promise (1-{NOTES_MAX} characters).", field="description")
+    check_text(description, "description", NOTES_MAX)
+    promised_by = (promised_by or "").strip() or None
+    check_text(promised_by, "promisedBy", 120)
+    check_date(due_date, "dueDate")
     row = await repo.add(scope, Promise, customer_id=c.id, dealer_id=c.dealer_id, description=description, due_date=due_date,
-                         promised_by=(promised_by or scope.actor.label)[:120], created_by=scope.actor.user_id)
+                         promised_by=promised_by or scope.actor.label[:120], created_by=scope.actor.user_id)
     await repo.add_event(scope, c.id, "promise", row.created_at, ref_type="promise", ref_id=row.id,
                          summary={"due": due_date.isoformat() if due_date else None})
     return row
@@ -357,6 +473,7 @@ async def resolve_promise(scope: Scope, promise_id: uuid.UUID, *, status: str, n
         raise NotFound("No such promise.", field="id")
     if status not in ("kept", "broken"):
         raise ValidationFailed("A promise is resolved as kept or broken.", field="status")
+    check_text(note, "note", REASON_MAX)
     if p.status != "open":
         raise ValidationFailed("This promise is already resolved.", field="id", code="ALREADY_RESOLVED")
     p.status, p.resolved_at, p.resolution_note = status, clock.now(), note
@@ -372,12 +489,12 @@ async def add_product(scope: Scope, customer_id: uuid.UUID, *, product_model: st
                       warranty_end: date | None = None) -> OwnedProduct:
     c = await _for_update(scope, customer_id)
     product_model = (product_model or "").strip()
-    if not 1 <= len(product_model) <= 120:
+    if not product_model:
         raise ValidationFailed("Product model must be 1-120 characters.", field="productModel")
-    if serial is not None and len(serial) > 64:
-        raise ValidationFailed("Serial numbers / VINs are at most 64 characters.", field="serial")
-    if purchase_date and purchase_date > clock.now().date():
-        raise ValidationFailed("Purchase date is in the future.", field="purchaseDate")
+    _collect(lambda: check_text(product_model, "productModel", 120), lambda: check_text(serial, "serial", 64),
+             lambda: check_text(purchase_reason, "purchaseReason", REASON_MAX),
+             lambda: check_text(usage_notes, "usageNotes", NOTES_MAX),
+             lambda: check_date(purchase_date, "purchaseDate", not_future=True), lambda: check_date(warranty_end, "warrantyEnd"))
     if warranty_end and purchase_date and warranty_end < purchase_date:
         raise ValidationFailed("Warranty ends before the purchase.", field="warrantyEnd")
     if purchase_dealer_id is not None and not (await tenant_repo.dealers_by_ids(scope, [purchase_dealer_id])):
@@ -411,6 +528,7 @@ async def add_winback(scope: Scope, customer_id: uuid.UUID, *, action: str, note
     c = await _for_update(scope, customer_id)
     if action not in WINBACK_ACTIONS or outcome not in WINBACK_OUTCOMES:
         raise ValidationFailed("Unknown win-back action or outcome.", field="action")
+    check_text(notes, "notes", NOTES_MAX)
     row = await repo.add(scope, WinbackAction, customer_id=c.id, action=action, notes=notes, outcome=outcome,
                          occurred_at=clock.now(), user_id=scope.actor.user_id)
     await repo.add_event(scope, c.id, "winback", row.occurred_at, ref_type="winback", ref_id=row.id,
@@ -420,7 +538,7 @@ async def add_winback(scope: Scope, customer_id: uuid.UUID, *, action: str, note
     return row
 
 
-async def erase_customer(scope: Scope, customer_id: uuid.UUID) -> Customer:
+async def erase_customer(scope: Scope, customer_id: uuid.UUID, *, ip: str | None = None) -> Customer:
     """Right to erasure: the person is anonymised (name, profile, contact points, references,
     free-text notes); anonymous history (tickets, scores, tiers, interactions' kinds and
     outcomes, timeline kinds) stays so every aggregate keeps its counts."""
@@ -431,7 +549,7 @@ async def erase_customer(scope: Scope, customer_id: uuid.UUID) -> Customer:
     if c.erased_at is not None:
         return c
     for merged_id in await repo.merged_into(scope, c.id):  # the same person's earlier duplicates
-        await erase_customer(scope, merged_id)
+        await erase_customer(scope, merged_id, ip=ip)
     refs = (await repo.external_refs_of(scope, [c.id]))[c.id]
     await repo.add_tombstones(scope, [ref_hash(r.source, r.external_id) for r in refs], clock.now())
     await repo.erase_children(scope, c.id)
@@ -441,11 +559,11 @@ async def erase_customer(scope: Scope, customer_id: uuid.UUID) -> Customer:
     await repo.save_customer(scope, c, ["name", "gender", "birth_year", "preferred_language", "preferred_contact_hours",
                                         "household_notes", "hobby_notes", "tags", "search_text", "search_name", "erased_at"])
     await repo.add_event(scope, c.id, "erased", c.erased_at, summary={})
-    await audit.record(scope, "customer.erased", target_type="Customer", target_id=str(c.id))
+    await audit.record(scope, "customer.erased", target_type="Customer", target_id=str(c.id), ip=ip)
     return c
 
 
-async def export_customer(scope: Scope, customer_id: uuid.UUID) -> dict:
+async def export_customer(scope: Scope, customer_id: uuid.UUID, *, ip: str | None = None) -> dict:
     """Everything stored about one customer (data subject access request), as JSON."""
     scope.require(Perm.ADMIN)
     scope.require(Perm.CUSTOMERS_PII)  # the export is unmasked
@@ -475,7 +593,7 @@ async def export_customer(scope: Scope, customer_id: uuid.UUID) -> dict:
         "timeline": rows(await repo.all_events(scope, c.id), ("kind", "occurred_at", "summary")),
         "merged_records": [str(i) for i in await repo.merged_into(scope, c.id)],
     }
-    await audit.record(scope, "customer.exported", target_type="Customer", target_id=str(c.id))
+    await audit.record(scope, "customer.exported", target_type="Customer", target_id=str(c.id), ip=ip)
     return out
 
 
@@ -502,10 +620,7 @@ async def record_survey_score(scope: Scope, customer_id: uuid.UUID, score: float
     The survey-intake module calls this for every scored response."""
     if not 0 <= score <= 10:
         raise ValidationFailed("Scores are between 0 and 10.", field="score")
-    if at is not None and at.tzinfo is None:
-        raise ValidationFailed("Give answeredAt with a time zone.", field="answeredAt")
-    if at is not None and at > clock.now():
-        raise ValidationFailed("An answer cannot be in the future.", field="answeredAt")
+    at = check_datetime(at, "answeredAt", not_future=True)
     c = await _for_update(scope, customer_id, perm=Perm.SURVEYS_WRITE)
     at = at or clock.now()
     if c.last_survey_at is None or at >= c.last_survey_at:
@@ -525,8 +640,18 @@ async def get_tier_policy(scope: Scope) -> dict:
 async def update_tier_policy(scope: Scope, **values) -> dict:
     scope.require(Perm.ADMIN)
     current = await get_tier_policy(scope)
-    current.update({k: float(v) for k, v in values.items() if v is not None})
-    if any(current[k] < 0 for k in current) or current["a_min"] <= current["b_min"]:
+    errors: list[AppError] = []
+    for k, v in values.items():
+        if v is None:
+            continue
+        v = float(v)
+        if not math.isfinite(v) or not 0 <= v <= POLICY_MAX:
+            errors.append(ValidationFailed(f"Weights and thresholds lie between 0 and {POLICY_MAX:,}.",
+                                           field=POLICY_FIELDS[k], code="INVALID_POLICY"))
+        current[k] = v
+    if errors:
+        raise InputErrors(errors)
+    if current["a_min"] <= current["b_min"]:
         raise ValidationFailed("Weights must not be negative and the A threshold must exceed the B threshold.",
                                field="aMin", code="INVALID_POLICY")
     await repo.save_tier_policy(scope, current)

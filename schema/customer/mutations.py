@@ -5,6 +5,7 @@ from typing import Awaitable, Callable
 
 import strawberry
 
+from app.core.netaddr import client_ip
 from app.core.permissions import Perm
 from app.customer import service
 from schema.customer.types import (
@@ -13,7 +14,7 @@ from schema.customer.types import (
 )
 from schema.customer.queries import TierPolicy
 from schema.errors import UserError, run_mutation
-from schema.permissions import describe, needs
+from schema.permissions import describe, needs, requires
 from schema.relay import decode
 
 WRITE = needs(Perm.CUSTOMERS_WRITE)
@@ -110,8 +111,21 @@ def _refs(items):
     return None if items is None else [{"source": r.source, "external_id": r.external_id} for r in items]
 
 
-def _run(info, op: Callable[[], Awaitable], payload, wrap):
-    return run_mutation(info, op, lambda result: payload(wrap(result), []), lambda errors: payload(None, errors))
+def _run(info, op: Callable[[], Awaitable], payload, wrap, read: Perm | None = Perm.CUSTOMERS_READ):
+    """Every customer mutation's payload: the object only for callers who may read it (`read`,
+    customers:read by default): a write-only token changes data but reads nothing back through
+    the payload; errors are reported either way."""
+    def ok(result):
+        if read is not None and read not in info.context.actor.perms:
+            return payload(None, [])
+        return payload(wrap(result), [])
+
+    return run_mutation(info, op, ok, lambda errors: payload(None, errors))
+
+
+def _ip(info) -> str | None:
+    request = info.context.request
+    return client_ip(request) if request is not None else None
 
 
 def _customer(info, op):
@@ -149,7 +163,10 @@ class CustomerMutation:
 
         return await _customer(info, op)
 
-    @strawberry.mutation(description=describe(Perm.CUSTOMERS_WRITE, "Merge a duplicate into a survivor, keeping every timeline entry."), permission_classes=WRITE)
+    @strawberry.mutation(description=describe(Perm.CUSTOMERS_WRITE, "Merge a duplicate into a survivor, keeping every timeline entry "
+                                              "(the duplicate's tier history stays with it). Also requires scope `customers:pii`: "
+                                              "the merge compares contact details.")
+                         , permission_classes=[requires(Perm.CUSTOMERS_WRITE), requires(Perm.CUSTOMERS_PII)])
     async def customer_merge(self, info: strawberry.Info, survivor_id: strawberry.ID, duplicate_id: strawberry.ID) -> CustomerPayload:
         async def op():
             return await service.merge_customers(info.context.scope, decode(survivor_id, "Customer")[1], decode(duplicate_id, "Customer")[1])
@@ -224,25 +241,23 @@ class CustomerMutation:
             if len(survey) > 80 or not survey.strip():
                 from app.core.errors import ValidationFailed
 
-                raise ValidationFailed("Name the survey (1-80 characters).", field="survey")
+                raise ValidationFailed("Name the survey (1-80 characters).", field="survey",
+                                       code="TOO_LONG" if survey.strip() else "INVALID")
             return await service.record_survey_score(scope, decode(customer_id, "Customer")[1], score, survey=survey.strip(), at=answered_at)
 
-        payload = await _customer(info, op)
-        if Perm.CUSTOMERS_READ not in info.context.actor.perms:
-            payload.customer = None  # a survey-intake app writes scores; it does not read profiles
-        return payload
+        return await _customer(info, op)  # a survey-intake app writes scores; it does not read profiles
 
     @strawberry.mutation(description=describe(Perm.ADMIN, "Erase a person: anonymise, keep anonymous history for aggregates."), permission_classes=ADMIN)
     async def customer_erase(self, info: strawberry.Info, id: strawberry.ID) -> CustomerPayload:
         async def op():
-            return await service.erase_customer(info.context.scope, decode(id, "Customer")[1])
+            return await service.erase_customer(info.context.scope, decode(id, "Customer")[1], ip=_ip(info))
 
         return await _customer(info, op)
 
     @strawberry.mutation(description=describe(Perm.ADMIN, "Everything stored about one customer, as JSON (access request)."), permission_classes=ADMIN)
     async def customer_export(self, info: strawberry.Info, id: strawberry.ID) -> CustomerExportPayload:
         async def op():
-            return await service.export_customer(info.context.scope, decode(id, "Customer")[1])
+            return await service.export_customer(info.context.scope, decode(id, "Customer")[1], ip=_ip(info))
 
         return await _run(info, op, lambda d, e: CustomerExportPayload(data=d, errors=e), lambda d: d)
 

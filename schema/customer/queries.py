@@ -11,7 +11,7 @@ from app.customer.repository import CustomerFilter as Filter
 from app.settings import get_settings
 from schema.customer.types import ChurnStatus, Customer, CustomerImport, Tier, TimelineEntry, TimelineKind
 from schema.permissions import describe, needs
-from schema.relay import Connection, decode, gid
+from schema.relay import Connection, decode
 
 
 @strawberry.enum(description="Sort order of customers (keyset: the key, then id).")
@@ -44,7 +44,6 @@ class TierPolicy:
 
 
 READ = needs(Perm.CUSTOMERS_READ)
-REF_TYPES = {"promise": "Promise", "product": "OwnedProduct", "customer": "Customer"}
 
 
 @strawberry.type
@@ -83,9 +82,7 @@ class CustomerQuery:
         await service.get_customer(info.context.scope, pk)  # visibility (NOT_FOUND otherwise)
         page = await repository.timeline(info.context.scope, pk, PageArgs(first, after),
                                          [k.value for k in kinds] if kinds else None, max_size=get_settings().graphql_page_max)
-        return Connection.of(page, lambda e: TimelineEntry(kind=TimelineKind(e.kind), occurred_at=e.occurred_at,
-                                                           ref_id=gid(REF_TYPES[e.ref_type], e.ref_id) if e.ref_id and e.ref_type in REF_TYPES else None,
-                                                           summary=e.summary))
+        return Connection.of(page, TimelineEntry.from_row)
 
     @strawberry.field(description=describe(Perm.CUSTOMERS_WRITE, "Bulk imports, newest first (brand-wide callers)."), permission_classes=needs(Perm.CUSTOMERS_WRITE))
     async def customer_imports(self, info: strawberry.Info, first: int | None = None, after: str | None = None) -> Connection[CustomerImport]:

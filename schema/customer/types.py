@@ -5,9 +5,12 @@ from datetime import date, datetime
 from enum import Enum
 
 import strawberry
+from strawberry.dataloader import DataLoader
 
+from app.core.errors import ValidationFailed
 from app.core.permissions import Perm
 from app.customer import models
+from app.customer import repository as customer_repo
 from app.customer.service import mask
 from schema.relay import Node, gid, node_type
 from schema.tenant.types import Dealer
@@ -30,6 +33,58 @@ WinbackActionKind = _enum("WinbackActionKind", ("contact", "offer", "apology", "
 WinbackOutcome = _enum("WinbackOutcome", ("pending", "won_back", "declined"))
 TimelineKind = _enum("TimelineKind", ("created", "interaction", "promise", "promise_resolved", "purchase", "survey", "ticket",
                                       "tier_changed", "churn_changed", "winback", "merged", "erased"))
+
+
+LIST_DEFAULT, LIST_MAX = 20, 100  # nested lists of a customer: `first` defaults to 20, at most 100
+
+
+def _first(first: int | None) -> int:
+    n = LIST_DEFAULT if first is None else first
+    if not 0 <= n <= LIST_MAX:
+        raise ValidationFailed(f"first must be between 0 and {LIST_MAX}.", field="first", code="INVALID_PAGINATION")
+    return n
+
+
+def _cached_loader(info: strawberry.Info, name: str, load) -> DataLoader:
+    """A per-request DataLoader kept in the context (fresh for every request, like the others)."""
+    key = f"customer:{name}"
+    loader = info.context.extra.get(key)
+    if loader is None:
+        loader = info.context.extra[key] = DataLoader(load)
+    return loader
+
+
+def _capped(info: strawberry.Info, name: str) -> DataLoader:
+    """Keys are (customer id, n[, filter]): different `first` values never share an entry; one
+    statement per batch, limited per customer in SQL (repository.children_limited)."""
+    scope = info.context.scope
+
+    async def load(keys):
+        found = await customer_repo.children_limited(scope, name, keys)
+        return [found[k] for k in keys]
+
+    return _cached_loader(info, f"capped:{name}", load)
+
+
+def _first_purchases(info: strawberry.Info) -> DataLoader:
+    scope = info.context.scope
+
+    async def load(ids):
+        found = await customer_repo.first_purchase_dates(scope, ids)
+        return [found.get(i) for i in ids]
+
+    return _cached_loader(info, "first_purchase", load)
+
+
+def _apps(info: strawberry.Info) -> DataLoader:
+    scope = info.context.scope
+
+    async def load(client_ids):
+        from app.oauth import repository as oauth_repo
+
+        return [await oauth_repo.app_by_client_id(scope, c) for c in client_ids]
+
+    return _cached_loader(info, "apps_by_client_id", load)
 
 
 @strawberry.type(description="A way to reach the customer. `value` is masked (138****5678) without `customers:pii`.")
@@ -124,12 +179,44 @@ class TierChange:
     at: datetime
 
 
+TIMELINE_REF_TYPES = {"promise": "Promise", "product": "OwnedProduct", "customer": "Customer"}
+
+
 @strawberry.type(description="One entry of the customer's timeline.")
 class TimelineEntry:
     kind: TimelineKind
     occurred_at: datetime
     ref_id: strawberry.ID | None
-    summary: strawberry.scalars.JSON
+    summary: strawberry.scalars.JSON = strawberry.field(description="What happened (who did it is `actor`; what it refers to is `refId`).")
+    by: strawberry.Private[str | None]
+
+    @strawberry.field(description="Who made the entry: a staff member's display name, a partner app's name (\"partner app\" "
+                                  "for callers who may not administer apps), \"import\" or \"system\"; null when unknown or "
+                                  "when the caller may not see that staff member.")
+    async def actor(self, info: strawberry.Info) -> str | None:
+        kind, _, ident = (self.by or "").partition(":")
+        if kind == "user":
+            try:
+                pk = uuid.UUID(ident)
+            except ValueError:
+                return None
+            user = await info.context.loaders.user.load(pk)
+            return user.display_name if user else None
+        if kind == "app":
+            if Perm.ADMIN not in info.context.actor.perms or not info.context.scope.all_dealers:
+                return "partner app"
+            app = await _apps(info).load(ident)
+            return app.name if app else "partner app"
+        return self.by if self.by in ("import", "system") else None
+
+    @classmethod
+    def from_row(cls, e: models.CustomerEvent) -> "TimelineEntry":
+        summary = dict(e.summary or {})
+        by = summary.pop("by", None)
+        summary.pop("merged", None)  # the raw id of the merged record: refId carries it as a global id
+        return cls(kind=TimelineKind(e.kind), occurred_at=e.occurred_at,
+                   ref_id=gid(TIMELINE_REF_TYPES[e.ref_type], e.ref_id) if e.ref_id and e.ref_type in TIMELINE_REF_TYPES else None,
+                   summary=summary, by=by)
 
 
 @strawberry.type(description="The brand's memory of one customer.")
@@ -161,11 +248,9 @@ class Customer(Node):
 
     @strawberry.field(description="Whole years since the first purchase.")
     async def tenure_years(self, info: strawberry.Info) -> int | None:
-        products = await info.context.loaders.products.load(self.pk) or []
-        dates = [p.purchase_date for p in products if p.purchase_date]
-        if not dates:
+        first = await _first_purchases(info).load(self.pk)
+        if first is None:
             return None
-        first = min(dates)
         today = date.today()
         return today.year - first.year - ((today.month, today.day) < (first.month, first.day))
 
@@ -180,7 +265,8 @@ class Customer(Node):
     def merged_into_id(self) -> strawberry.ID | None:
         return gid("Customer", self.merged_into_pk) if self.merged_into_pk else None
 
-    @strawberry.field(description="Masked unless the caller holds customers:pii; unmasked reads by partner apps are audited.")
+    @strawberry.field(description="Masked unless the caller holds customers:pii; unmasked reads by partner apps are audited. "
+                                  "At most 20 per customer (10 per channel).")
     async def contact_points(self, info: strawberry.Info) -> list[ContactPoint]:
         rows = await info.context.loaders.contacts.load(self.pk) or []
         pii = Perm.CUSTOMERS_PII in info.context.actor.perms
@@ -191,33 +277,35 @@ class Customer(Node):
                              label=r.label, verified=r.verified, consent=r.consent, do_not_contact=r.do_not_contact,
                              is_primary=r.is_primary) for r in rows]
 
-    @strawberry.field
-    async def external_refs(self, info: strawberry.Info) -> list[ExternalRef]:
-        return [ExternalRef(source=r.source, external_id=r.external_id) for r in await info.context.loaders.external_refs.load(self.pk) or []]
+    @strawberry.field(description="External references, by source and id: the first `first` (default 20, at most 100).")
+    async def external_refs(self, info: strawberry.Info, first: int | None = LIST_DEFAULT) -> list[ExternalRef]:
+        rows = await _capped(info, "external_refs").load((self.pk, _first(first)))
+        return [ExternalRef(source=r.source, external_id=r.external_id) for r in rows]
 
-    @strawberry.field
-    async def products(self, info: strawberry.Info) -> list[OwnedProduct]:
-        return [OwnedProduct.from_row(p) for p in await info.context.loaders.products.load(self.pk) or []]
+    @strawberry.field(description="Products owned, oldest purchase first: the first `first` (default 20, at most 100).")
+    async def products(self, info: strawberry.Info, first: int | None = LIST_DEFAULT) -> list[OwnedProduct]:
+        return [OwnedProduct.from_row(p) for p in await _capped(info, "products").load((self.pk, _first(first)))]
 
-    @strawberry.field
-    async def promises(self, info: strawberry.Info, status: PromiseStatus | None = None) -> list[Promise]:
-        rows = await info.context.loaders.promises.load(self.pk) or []
-        return [Promise.from_row(p) for p in rows if status is None or p.status == status.value]
+    @strawberry.field(description="Promises, newest first, optionally of one status: the first `first` (default 20, at most 100).")
+    async def promises(self, info: strawberry.Info, status: PromiseStatus | None = None,
+                       first: int | None = LIST_DEFAULT) -> list[Promise]:
+        rows = await _capped(info, "promises").load((self.pk, _first(first), status.value if status else None))
+        return [Promise.from_row(p) for p in rows]
 
-    @strawberry.field(description="Newest first.")
-    async def interactions(self, info: strawberry.Info) -> list[Interaction]:
+    @strawberry.field(description="Newest first: the first `first` (default 20, at most 100); older ones are on `customerTimeline`.")
+    async def interactions(self, info: strawberry.Info, first: int | None = LIST_DEFAULT) -> list[Interaction]:
         return [Interaction(kind=InteractionKind(i.kind), outcome=InteractionOutcome(i.outcome), notes=i.notes, occurred_at=i.occurred_at)
-                for i in await info.context.loaders.interactions.load(self.pk) or []]
+                for i in await _capped(info, "interactions").load((self.pk, _first(first)))]
 
-    @strawberry.field
-    async def winback_actions(self, info: strawberry.Info) -> list[WinbackAction]:
+    @strawberry.field(description="Win-back actions, newest first: the first `first` (default 20, at most 100).")
+    async def winback_actions(self, info: strawberry.Info, first: int | None = LIST_DEFAULT) -> list[WinbackAction]:
         return [WinbackAction(action=WinbackActionKind(w.action), notes=w.notes, outcome=WinbackOutcome(w.outcome), occurred_at=w.occurred_at)
-                for w in await info.context.loaders.winbacks.load(self.pk) or []]
+                for w in await _capped(info, "winbacks").load((self.pk, _first(first)))]
 
-    @strawberry.field
-    async def tier_history(self, info: strawberry.Info) -> list[TierChange]:
+    @strawberry.field(description="Tier changes, newest first: the first `first` (default 20, at most 100).")
+    async def tier_history(self, info: strawberry.Info, first: int | None = LIST_DEFAULT) -> list[TierChange]:
         return [TierChange(from_tier=Tier(t.from_tier) if t.from_tier else None, to_tier=Tier(t.to_tier), score=t.score, at=t.at)
-                for t in await info.context.loaders.tier_history.load(self.pk) or []]
+                for t in await _capped(info, "tier_history").load((self.pk, _first(first)))]
 
     @classmethod
     def from_row(cls, c: models.Customer) -> "Customer":
