@@ -267,6 +267,16 @@ async def get_customer(scope: Scope, customer_id: uuid.UUID) -> Customer:
     return c
 
 
+async def customer_after_write(scope: Scope, customer_id: uuid.UUID) -> Customer:
+    """The customer a write just changed, for the mutation's payload (which the GraphQL layer
+    shows only to callers holding customers:read)."""
+    scope.require(Perm.CUSTOMERS_WRITE)
+    c = (await repo.customers_by_ids(scope, [customer_id])).get(customer_id)
+    if c is None:
+        raise NotFound("No such customer.", field="id")
+    return c
+
+
 async def _for_update(scope: Scope, customer_id: uuid.UUID, perm: Perm = Perm.CUSTOMERS_WRITE) -> Customer:
     scope.require(perm)
     c = await repo.customer_for_update(scope, customer_id)

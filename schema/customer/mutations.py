@@ -180,7 +180,7 @@ class CustomerMutation:
         async def op():
             pk = decode(customer_id, "Customer")[1]
             await service.add_interaction(info.context.scope, pk, kind=kind.value, outcome=outcome.value, notes=notes, occurred_at=occurred_at)
-            return await service.get_customer(info.context.scope, pk)
+            return await service.customer_after_write(info.context.scope, pk)
 
         return await _customer(info, op)
 
@@ -228,7 +228,7 @@ class CustomerMutation:
         async def op():
             pk = decode(customer_id, "Customer")[1]
             await service.add_winback(info.context.scope, pk, action=action.value, notes=notes, outcome=outcome.value)
-            return await service.get_customer(info.context.scope, pk)
+            return await service.customer_after_write(info.context.scope, pk)
 
         return await _customer(info, op)
 
