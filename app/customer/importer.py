@@ -22,7 +22,7 @@ from app.core.ids import uuid7
 from app.core.tenancy import Scope
 from app.customer import repository as customer_repo
 from app.customer import service
-from app.customer.models import ContactPoint, Customer, CustomerImport, ExternalRef, ImportChunk, OwnedProduct
+from app.customer.models import ContactPoint, Customer, CustomerImport, ImportChunk, OwnedProduct
 from app.settings import get_settings
 from app.tenant import repository as tenant_repo
 

@@ -20,7 +20,7 @@ from app.core.permissions import Perm
 from app.core.tenancy import Scope
 from app.customer import repository as repo
 from app.customer.models import (
-    ContactPoint, Customer, Interaction, OwnedProduct, Promise, TierChange, WinbackAction,
+    ContactPoint, Customer, Interaction, OwnedProduct, Promise, WinbackAction,
 )
 from app.tenant import repository as tenant_repo
 
