@@ -40,3 +40,34 @@ async def test_users_are_isolated_and_admin_only(gql, brand_a, brand_b):
     for who in ("analyst", "regional", "d1_manager"):
         r = await gql(brand_a.token(who), "{ users { nodes { email } } }", errors_ok=True)
         assert r["errors"][0]["extensions"]["missingScope"] == "admin"
+
+
+async def test_granting_a_role_needs_every_permission_it_brings(gql, client, brand_a):
+    """An app (or a token) holding only `admin` cannot make brand admins or dealer staff."""
+    from tests.factories import make_app
+
+    app, secret = await make_app(brand_a, scopes=["admin"])
+    r = await client.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(app.client_id, secret))
+    app_token = r.json()["access_token"]
+    narrowed = brand_a.token("admin", scope="admin")
+    for tok in (app_token, narrowed):
+        async def run(q, v):
+            r = await client.post("/graphql", json={"query": q, "variables": v}, headers={"Authorization": f"Bearer {tok}"})
+            assert r.status_code == 200, r.text
+            return r.json()["data"]
+
+        out = (await run(UPDATE, {"i": {"id": brand_a.gid("User", "d1_agent"), "memberships": [{"role": "BRAND_ADMIN"}]}}))["userUpdate"]
+        assert out["errors"] == [{"field": "memberships", "code": "ROLE_EXCEEDS_CALLER"}] and out["user"] is None
+        for role in ("BRAND_ADMIN", "BRAND_ANALYST"):
+            out = (await run(CREATE, {"i": {"email": f"x{role.lower()}{tok[-6:]}@x.cn", "displayName": "x",
+                                            "memberships": [{"role": role}]}}))["userCreate"]
+            assert out["errors"][0]["code"] == "ROLE_EXCEEDS_CALLER" and out["user"] is None
+        # nor demote or lock out someone holding more than the caller
+        out = (await run(UPDATE, {"i": {"id": brand_a.gid("User", "d1_agent"), "isActive": False}}))["userUpdate"]
+        assert out["errors"][0]["code"] == "ROLE_EXCEEDS_CALLER"
+    roles = (await gql(brand_a.token(), '{ users(first: 100) { nodes { email isActive memberships { role } } } }'))["data"]["users"]["nodes"]
+    agent = next(u for u in roles if u["email"] == brand_a.users["d1_agent"].email)
+    assert agent == {"email": brand_a.users["d1_agent"].email, "isActive": True, "memberships": [{"role": "DEALER_AGENT"}]}
+    # a full brand admin still can
+    r = await gql(brand_a.token(), UPDATE, {"i": {"id": brand_a.gid("User", "d1_agent"), "memberships": [{"role": "BRAND_ANALYST"}]}})
+    assert r["data"]["userUpdate"]["errors"] == []

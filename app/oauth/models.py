@@ -22,6 +22,8 @@ class PartnerApp(TenantModel):
     dealer_id = fields.UUIDField(null=True)
     first_party = fields.BooleanField(default=False)  # the brand's own front-end: no consent screen
     status = fields.CharField(max_length=16, default="active")  # active | disabled
+    # set on disable: access tokens issued at or before it stay dead after re-enabling
+    tokens_valid_after = fields.DatetimeField(null=True)
     secret_hash = fields.CharField(max_length=128, null=True)
     secret_hint = fields.CharField(max_length=16, null=True)  # last characters, to tell secrets apart
     previous_secret_hash = fields.CharField(max_length=128, null=True)

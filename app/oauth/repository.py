@@ -90,6 +90,10 @@ async def revoke_client_refresh_tokens(scope: Scope, client_id: str, now: dateti
     return await RefreshToken.filter(tenant_id=scope.tenant_id, client_id=client_id, revoked_at__isnull=True).update(revoked_at=now)
 
 
+async def revoke_user_refresh_tokens(scope: Scope, user_id: uuid.UUID, now: datetime) -> int:
+    return await RefreshToken.filter(tenant_id=scope.tenant_id, user_id=user_id, revoked_at__isnull=True).update(revoked_at=now)
+
+
 async def revoke_jti(scope: Scope, jti: str, until: datetime) -> None:
     await TokenRevocation.create(tenant_id=scope.tenant_id, jti=jti, expires_at=until)
 

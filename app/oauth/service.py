@@ -136,9 +136,14 @@ async def set_status(scope: Scope, app_id: uuid.UUID, status: str, *, ip: str | 
     app = await get_app(scope, app_id)
     if app.status != status:
         app.status = status
-        await repo.save_app(scope, app, ["status"])
+        fields = ["status"]
         if status == "disabled":
-            # its access tokens die with it (checked on every request); refresh tokens are revoked
+            # its access tokens die with it, for good: those issued until now stay refused after
+            # re-enabling (checked on every request and by introspection)
+            app.tokens_valid_after = clock.now()
+            fields.append("tokens_valid_after")
+        await repo.save_app(scope, app, fields)
+        if status == "disabled":
             await repo.revoke_client_refresh_tokens(scope, app.client_id, clock.now())
         await audit.record(scope, f"partner_app.{'disabled' if status == 'disabled' else 'enabled'}",
                            target_type="PartnerApp", target_id=app.client_id, ip=ip)

@@ -58,6 +58,8 @@ class User(TenantModel):
     display_name = fields.CharField(max_length=200)
     is_active = fields.BooleanField(default=True)
     password_hash = fields.CharField(max_length=255, null=True)
+    # set on deactivation: access tokens issued at or before it stay dead after reactivation
+    tokens_valid_after = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

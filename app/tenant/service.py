@@ -6,10 +6,10 @@ import uuid
 from functools import lru_cache
 from zoneinfo import available_timezones
 
-from app.core import jobs
+from app.core import clock, jobs
 from app.audit import service as audit
 from app.core.errors import AppError, InputErrors, NotFound, ValidationFailed
-from app.core.permissions import Perm, Role
+from app.core.permissions import ROLE_PERMS, Perm, Role
 from app.core.tenancy import Membership as MembershipGrant
 from app.core.tenancy import Scope
 from app.tenant import repository as repo
@@ -20,9 +20,17 @@ SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
 RECOUNT_JOB = "tenant.recount_dealer_customers"
 
 
+# IANA's geographic areas: canonical zone names are Area/Location (zone1970.tab), plus UTC.
+# Everything else zoneinfo can load is refused: `localtime` and `Factory` (not zones), the
+# `posix/` and `right/` copies, `Etc/GMT+5` style offsets (sign inverted, no DST), and bare or
+# country-style legacy aliases (`PRC`, `EST5EDT`, `US/Eastern`, `GB`).
+ZONE_AREAS = frozenset({"Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe", "Indian",
+                        "Pacific"})
+
+
 @lru_cache
 def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    return frozenset(z for z in available_timezones() if z == "UTC" or z.split("/", 1)[0] in ZONE_AREAS)
 
 
 def _check_dealer_fields(values: dict) -> None:
@@ -36,7 +44,8 @@ def _check_dealer_fields(values: dict) -> None:
             if not v or len(v) > limit:
                 errors.append(ValidationFailed(f"{name.capitalize()} must be 1-{limit} characters.", field=name, code="INVALID"))
     if "time_zone" in values and values["time_zone"] not in _zones():
-        errors.append(ValidationFailed("Unknown IANA time zone.", field="timeZone", code="INVALID_TIME_ZONE"))
+        errors.append(ValidationFailed("Not a canonical IANA time zone: use Area/Location, e.g. Asia/Shanghai, or UTC.",
+                                       field="timeZone", code="INVALID_TIME_ZONE"))
     if errors:
         raise InputErrors(errors)
 
@@ -88,6 +97,15 @@ async def recount_dealer_customers(scope: Scope, dealer_id: str) -> int | None:
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,}$")
 
 
+def _exceeding(scope: Scope, roles) -> list[str]:
+    """The permissions these roles bring that the caller does not hold (for a token narrowed to
+    `admin`, or an app holding `admin`, that is nearly everything)."""
+    missing: set[Perm] = set()
+    for role in roles:
+        missing |= ROLE_PERMS[role] - scope.actor.perms
+    return sorted(p.value for p in missing)
+
+
 async def _check_grants(scope: Scope, grants: list[MembershipGrant]) -> list[MembershipGrant]:
     if not grants:
         raise ValidationFailed("A user needs at least one role.", field="memberships", code="ROLE_REQUIRED")
@@ -96,6 +114,10 @@ async def _check_grants(scope: Scope, grants: list[MembershipGrant]) -> list[Mem
         if g.role in seen:
             raise ValidationFailed(f"Role {g.role.value} is given twice.", field="memberships", code="DUPLICATE_ROLE")
         seen.add(g.role)
+        if missing := _exceeding(scope, [g.role]):
+            # like partnerAppCreate's SCOPE_EXCEEDS_CALLER: nobody hands out rights they lack
+            raise ValidationFailed(f"You cannot grant {g.role.value}: it brings permissions you do not hold "
+                                   f"({', '.join(missing)}).", field="memberships", code="ROLE_EXCEEDS_CALLER")
         if g.role.is_dealer_role:
             if g.dealer_id is None or not (await repo.dealers_by_ids(scope, [g.dealer_id])):
                 raise NotFound("Dealer roles need an existing dealer.", field="memberships")
@@ -138,6 +160,15 @@ async def update_user(scope: Scope, user_id: uuid.UUID, *, display_name: str | N
         raise NotFound("No such user.", field="id")
     if user.id == scope.actor.user_id and (is_active is False or (grants is not None and Role.BRAND_ADMIN not in {g.role for g in grants})):
         raise ValidationFailed("You cannot deactivate yourself or drop your own admin role.", field="id", code="SELF_LOCKOUT")
+    if grants is not None:
+        grants = await _check_grants(scope, grants)
+    if is_active is not None or grants is not None:
+        # changing someone's roles or access needs every right they hold (a token narrowed to
+        # `admin` cannot demote or lock out a full brand admin)
+        current = (await repo.memberships_of_users(scope, [user.id])).get(user.id, [])
+        if missing := _exceeding(scope, [g.role for g in current]):
+            raise ValidationFailed(f"This user holds permissions you do not hold ({', '.join(missing)}).",
+                                   field="id", code="ROLE_EXCEEDS_CALLER")
     changed = []
     if display_name is not None:
         display_name = display_name.strip()
@@ -145,13 +176,23 @@ async def update_user(scope: Scope, user_id: uuid.UUID, *, display_name: str | N
             raise ValidationFailed("Display name must be 1-200 characters.", field="displayName")
         user.display_name = display_name
         changed.append("display_name")
+    deactivated = is_active is False and user.is_active
     if is_active is not None:
         user.is_active = is_active  # a deactivated user's tokens stop working at once
         changed.append("is_active")
+    if deactivated:
+        # ... and for good: access tokens issued until now stay refused after a reactivation,
+        # and every refresh token is revoked
+        user.tokens_valid_after = clock.now()
+        changed.append("tokens_valid_after")
     if changed:
         await repo.save_user(scope, user, changed)
+    if deactivated:
+        from app.oauth import repository as oauth_repo
+
+        await oauth_repo.revoke_user_refresh_tokens(scope, user.id, clock.now())
     if grants is not None:
-        await repo.replace_memberships(scope, user.id, await _check_grants(scope, grants))
+        await repo.replace_memberships(scope, user.id, grants)
     await audit.record(scope, "user.updated", target_type="User", target_id=str(user.id),
                        details={"fields": changed, "roles": [g.role.value for g in grants] if grants is not None else None})
     return user
