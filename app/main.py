@@ -119,8 +119,12 @@ def create_app() -> Starlette:
             await ratelimit.close()
             await db.close_orm()
 
+    dev_routes = []
+    if settings.env == "development":  # the demo apps' redirect URI (app/tenant/provision.py)
+        dev_routes.append(Route("/dev/callback", oauth.dev_callback_endpoint, methods=["GET"]))
     return Starlette(
         routes=[
+            *dev_routes,
             Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

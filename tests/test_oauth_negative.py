@@ -184,3 +184,27 @@ async def test_consent_ticket_is_single_use_and_bound(live_server, brand_a):
         assert tampered.status_code == 400
         replay = await browser.post(f"{live_server}/oauth/authorize", data={**form, "decision": "allow"})
         assert replay.status_code == 400  # the ticket was consumed by the tampered attempt
+
+
+async def test_token_endpoint_errors_say_what_is_wrong(live_server, brand_a, code_app, cc_app):
+    app, secret = cc_app
+    # a wrong secret: the credentials, not a list of authentication methods (RFC 6749 invalid_client)
+    for auth, data in (((app.client_id, secret + "x"), {"grant_type": "client_credentials"}),
+                       (None, {"grant_type": "client_credentials", "client_id": app.client_id, "client_secret": "nope"})):
+        r = await token_req(live_server, data, auth=auth)
+        assert r.status_code == 401 and r.json() == {
+            "error": "invalid_client", "error_description": "Client authentication failed: unknown client or wrong secret."}
+    # a JSON body: send a form
+    async with httpx.AsyncClient() as c:
+        r = await c.post(f"{live_server}/oauth/token", json={"grant_type": "client_credentials", "client_id": app.client_id,
+                                                              "client_secret": secret})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_request"
+    assert "application/x-www-form-urlencoded" in r.json()["error_description"]
+    # a revoked refresh token: invalid_grant that says so
+    client, location, verifier = await code_flow(live_server, code_app, brand_a.users["admin"].email, scope="customers:read")
+    token = await client.fetch_token(f"{live_server}/oauth/token", authorization_response=location, code_verifier=verifier)
+    async with httpx.AsyncClient() as c:
+        assert (await c.post(f"{live_server}/oauth/revoke", data={"token": token["refresh_token"], "client_id": code_app.client_id})).status_code == 200
+    r = await token_req(live_server, {"grant_type": "refresh_token", "refresh_token": token["refresh_token"], "client_id": code_app.client_id})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    assert "revoked" in r.json()["error_description"]

@@ -8,12 +8,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets as pysecrets
 import uuid
+from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
@@ -22,12 +25,14 @@ from app.core import clock, db, ratelimit, secrets
 from app.core.auth.keys import keyring
 from app.core.auth.tokens import InvalidToken, verify_access_token
 from app.core.errors import AppError, Unauthenticated
+from app.core.netaddr import client_ip as _peer_ip
 from app.core.permissions import perms_for_roles
 from app.core.tenancy import Actor, Scope, scope_for
-from app.oauth import pages, repository as repo
-from app.oauth.resource import load_actor
+from app.oauth import pages
+from app.oauth import repository as repo
+from app.oauth.resource import cut_off, load_actor
 from app.oauth.server import (
-    CTX, Access, Client, Code, OAuthCtx, OAuthUser, Refresh, StarletteOAuth2Request, server,
+    CTX, INVALID_CLIENT, Access, Client, Code, OAuthCtx, OAuthUser, Refresh, StarletteOAuth2Request, server,
 )
 from app.settings import get_settings
 from app.tenant import repository as tenant_repo
@@ -38,24 +43,45 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 OAUTH_PARAMS = ("client_id", "redirect_uri", "response_type", "scope", "state", "code_challenge", "code_challenge_method")
 CSRF_COOKIE = "hf_csrf"
 MAX_FORM_BYTES = 16 * 1024
+MAX_FORM_FIELDS = 50
+FORM_TYPE = "application/x-www-form-urlencoded"
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "-"
+    """The caller's address for rate limits and the audit trail: the TCP peer, or what a proxy
+    listed in TRUSTED_PROXIES forwarded (app/core/netaddr.py); "-" when unknown."""
+    return _peer_ip(request) or "-"
 
 
 def oauth_error(error: str, description: str, status: int = 400, headers: dict | None = None) -> JSONResponse:
     return JSONResponse({"error": error, "error_description": description}, status_code=status, headers={**NO_STORE, **(headers or {})})
 
 
-async def read_form(request: Request):
+async def read_form(request: Request) -> FormData:
+    """The urlencoded form, at most MAX_FORM_BYTES read whatever the framing (Content-Length or
+    chunked): the stream is counted as it arrives and reading stops past the limit."""
     length = request.headers.get("content-length")
     if length and (not length.isdigit() or int(length) > MAX_FORM_BYTES):
         raise AppError("Request body too large.", code="PAYLOAD_TOO_LARGE")
-    form = await request.form(max_files=0, max_fields=50)
-    if any("\x00" in str(v) for _, v in form.multi_items()):
+    ctype = request.headers.get("content-type")
+    media = ctype.split(";", 1)[0].strip().lower() if ctype else ""
+    if media and media != FORM_TYPE:
+        raise AppError(f"Send the parameters as {FORM_TYPE} (RFC 6749), not {media[:60]}.", code="UNSUPPORTED_MEDIA_TYPE")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise AppError("Request body too large.", code="PAYLOAD_TOO_LARGE")
+    if body and not media:
+        raise AppError(f"Send the parameters as {FORM_TYPE} (RFC 6749).", code="UNSUPPORTED_MEDIA_TYPE")
+    try:
+        items = parse_qsl(body.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="replace",
+                          max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:
+        raise AppError(f"Too many form fields (at most {MAX_FORM_FIELDS}).", code="BAD_REQUEST") from None
+    if any("\x00" in k or "\x00" in v for k, v in items):
         raise AppError("NUL characters are not allowed.", code="BAD_REQUEST")
-    return form
+    return FormData(items)
 
 
 def build_request(request: Request, form_items, query_items=()) -> StarletteOAuth2Request:
@@ -94,6 +120,19 @@ async def load_user(ctx: OAuthCtx, scope: Scope, user_id: uuid.UUID) -> OAuthUse
     ou = OAuthUser(id=user.id, email=user.email, perms=perms_for_roles(roles))
     ctx.users[user.id] = ou
     return ou
+
+
+async def refresh_alive(scope: Scope, row) -> bool:
+    """A refresh token is only worth something while its app is enabled and its user active, and
+    if it was issued after the last disabling / deactivation (`tokens_valid_after`)."""
+    app = await repo.app_by_client_id(scope, row.client_id)
+    if app is None or app.status != "active" or cut_off(row.created_at.timestamp(), app.tokens_valid_after):
+        return False
+    if row.user_id is not None:
+        user = await User.get_or_none(tenant_id=scope.tenant_id, id=row.user_id)
+        if user is None or not user.is_active or cut_off(row.created_at.timestamp(), user.tokens_valid_after):
+            return False
+    return True
 
 
 async def apply_writes(ctx: OAuthCtx, scope: Scope) -> bool:
@@ -158,7 +197,7 @@ def tenant_of_clients(ids: set[str]) -> uuid.UUID | None:
 
 
 def invalid_client() -> JSONResponse:
-    return oauth_error("invalid_client", "Client authentication failed.", 401,
+    return oauth_error("invalid_client", INVALID_CLIENT, 401,
                        {"WWW-Authenticate": 'Basic realm="huifang", error="invalid_client"'})
 
 
@@ -224,7 +263,7 @@ async def token_endpoint(request: Request) -> Response:
                     if row.rotated_at is not None and row.revoked_at is None:
                         await revoke_family_for_reuse(scope, row.family_id, row.client_id, "refresh_token", ip)
                         return oauth_error("invalid_grant", "The refresh token was already used; its grant is revoked.")
-                    ctx.refresh[token] = Refresh(row)
+                    ctx.refresh[token] = Refresh(row, dead=not await refresh_alive(scope, row))
                     ctx.family_id = row.family_id
                     if row.user_id:
                         await load_user(ctx, scope, row.user_id)
@@ -262,8 +301,8 @@ async def _token_endpoint_common(request: Request, endpoint: str) -> Response:
         token = oreq.form.get("token") or ""
         if secrets.tenant_of(token, secrets.PREFIX_REFRESH) == tenant:
             row = await repo.refresh_by_hash(scope, secrets.digest(token))
-            if row is not None:
-                ctx.refresh[token] = Refresh(row)
+            if row is not None:  # the same checks as the token endpoint: app enabled, user active
+                ctx.refresh[token] = Refresh(row, dead=not await refresh_alive(scope, row))
         elif token.count(".") == 2:
             try:
                 claims = verify_access_token(token)
@@ -300,9 +339,34 @@ def _params_digest(params: dict) -> str:
     return hashlib.sha256(orjson.dumps({k: params.get(k) for k in OAUTH_PARAMS}, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def _html(body: str, status: int = 200, csrf: str | None = None) -> HTMLResponse:
+_CSP_SOURCE_OK = re.compile(r"^[A-Za-z0-9\-._~:/@!$&()*+=%\[\]]+$")
+
+
+def form_action(redirect_uri: str | None) -> str:
+    """CSP `form-action` for a sign-in or consent page: this site, plus the one redirect URI this
+    request was validated for. Chromium applies form-action to the redirect that follows the
+    form's POST (our 302 to the client), so 'self' alone leaves the person on the sign-in page.
+    The URI without its query (CSP ignores queries) or, should it hold a character that is not
+    safe in a CSP source expression (';' or ',' would start a new directive), its origin."""
+    if not redirect_uri:
+        return "form-action 'self'"
+    try:
+        u = urlsplit(redirect_uri)
+        port = u.port
+    except ValueError:
+        return "form-action 'self'"
+    if u.scheme not in ("http", "https") or not u.hostname:
+        return "form-action 'self'"
+    host = f"[{u.hostname}]" if ":" in u.hostname else u.hostname
+    origin = f"{u.scheme}://{host}" + (f":{port}" if port else "")
+    source = origin + (u.path or "")
+    return f"form-action 'self' {source if _CSP_SOURCE_OK.match(source) else origin}"
+
+
+def _html(body: str, status: int = 200, csrf: str | None = None, redirect_uri: str | None = None) -> HTMLResponse:
     resp = HTMLResponse(body, status_code=status, headers={
-        **NO_STORE, "X-Frame-Options": "DENY", "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+        **NO_STORE, "X-Frame-Options": "DENY",
+        "Content-Security-Policy": f"default-src 'none'; style-src 'unsafe-inline'; {form_action(redirect_uri)}; frame-ancestors 'none'",
         "Referrer-Policy": "no-referrer"})
     if csrf:
         resp.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="lax", secure=get_settings().secure_cookies,
@@ -348,12 +412,14 @@ async def authorize_endpoint(request: Request) -> Response:
         finally:
             CTX.reset(reset)
         client: Client = grant.client
+        target = grant.redirect_uri  # validated: exactly one of the client's registered URIs
         brand = await tenant_repo.get_brand(scope)
         brand_name = brand.name if brand else "Huifang"
         csrf = request.cookies.get(CSRF_COOKIE) if form is not None else None
         csrf = csrf or pysecrets.token_urlsafe(24)
         if form is None:
-            return _html(pages.login_page(brand=brand_name, app=client.app.name, oauth_params=params, csrf=csrf), csrf=csrf)
+            return _html(pages.login_page(brand=brand_name, app=client.app.name, oauth_params=params, csrf=csrf), csrf=csrf,
+                         redirect_uri=target)
 
         user: OAuthUser | None = None
         if form.get("action") == "consent":
@@ -376,7 +442,8 @@ async def authorize_endpoint(request: Request) -> Response:
                                    ("login-account", f"{tenant}:{email}", s.rate_limit_login_per_account)):
             if (retry := await limited(bucket, key, limit, 300)) is not None:
                 resp = _html(pages.login_page(brand=brand_name, app=client.app.name, oauth_params=params, csrf=csrf, email=email,
-                                              error=f"Too many attempts. Try again in {retry} seconds."), 429, csrf=csrf)
+                                              error=f"Too many attempts. Try again in {retry} seconds."), 429, csrf=csrf,
+                             redirect_uri=target)
                 resp.headers["Retry-After"] = str(retry)
                 return resp
         row = await User.get_or_none(tenant_id=tenant, email=email)
@@ -387,7 +454,7 @@ async def authorize_endpoint(request: Request) -> Response:
             await audit.record(scope, "oauth.login_failed", target_type="PartnerApp", target_id=client.client_id, ip=ip,
                                actor="anonymous", details={"email_sha256": hashlib.sha256(email.encode()).hexdigest()[:16]})
             return _html(pages.login_page(brand=brand_name, app=client.app.name, oauth_params=params, csrf=csrf, email=email,
-                                          error="Invalid e-mail or password."), 401, csrf=csrf)
+                                          error="Invalid e-mail or password."), 401, csrf=csrf, redirect_uri=target)
         if client.app.first_party:
             return await _issue_code(ctx, scope, oreq, grant, user)
         ticket = pysecrets.token_urlsafe(24)
@@ -397,7 +464,7 @@ async def authorize_endpoint(request: Request) -> Response:
             ex=s.login_ticket_ttl_seconds)
         shown = [x for x in (oreq.payload.scope or " ".join(client.app.scopes)).split() if any(p.value == x for p in user.perms)]
         return _html(pages.consent_page(brand=brand_name, app=client.app.name, user=user.email, scopes=shown,
-                                        oauth_params=params, csrf=csrf, ticket=ticket), csrf=csrf)
+                                        oauth_params=params, csrf=csrf, ticket=ticket), csrf=csrf, redirect_uri=target)
 
 
 async def _issue_code(ctx: OAuthCtx, scope: Scope, oreq, grant, user: OAuthUser | None) -> Response:
@@ -409,6 +476,19 @@ async def _issue_code(ctx: OAuthCtx, scope: Scope, oreq, grant, user: OAuthUser 
     if resp.status_code == 302 and ctx.writes:
         await apply_writes(ctx, scope)
     resp.headers.update(NO_STORE)
+    return resp
+
+
+# ---- development -------------------------------------------------------------------------------
+
+async def dev_callback_endpoint(request: Request) -> Response:
+    """GET /dev/callback (ENV=development only, see app/main.py): the demo apps' redirect URI.
+    Shows the code and state, escaped; never cached, never referred."""
+    params = {k: request.query_params.get(k) for k in ("code", "state", "error", "error_description")}
+    if any(v and "\x00" in v for v in params.values()):
+        return _html(pages.error_page("NUL characters are not allowed."), 400)
+    resp = _html(pages.dev_callback_page(params=params, token_url=f"{get_settings().base_url}/oauth/token"))
+    resp.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'none'"
     return resp
 
 

@@ -59,3 +59,19 @@ def consent_page(*, brand: str, app: str, user: str, scopes: list[str], oauth_pa
 
 def error_page(message: str) -> str:
     return _page("Authorization error", f'<h1>Cannot continue</h1><p class="err">{escape(message)}</p>')
+
+
+def dev_callback_page(*, params: dict, token_url: str) -> str:
+    """Development only: where the demo apps' authorization codes land (nothing else listens)."""
+    if params.get("error"):
+        body = (f'<h1>Authorization refused</h1><p class="err">{escape(params["error"])}: '
+                f'{escape(params.get("error_description") or "")}</p>')
+    else:
+        body = (f'<h1>Authorization code received</h1><p class="sub">Exchange it within a minute, with the PKCE verifier '
+                f'you made the challenge from.</p><p>code: <code id="code">{escape(params.get("code") or "")}</code></p>')
+    body += f'<p>state: <code id="state">{escape(params.get("state") or "")}</code></p>'
+    if params.get("code"):
+        body += (f"<pre>curl -s {escape(token_url)} -d grant_type=authorization_code \\\n  -d client_id=&lt;client_id&gt; "
+                 f"-d redirect_uri=&lt;this page&gt; -d code_verifier=&lt;verifier&gt; \\\n  "
+                 f"-d code={escape(params['code'])}</pre>")
+    return _page("Development callback", body)

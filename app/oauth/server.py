@@ -14,8 +14,8 @@ from datetime import datetime, timedelta, timezone
 
 from authlib.oauth2 import AuthorizationServer, OAuth2Request
 from authlib.oauth2.rfc6749 import (
-    AuthorizationCodeMixin, ClientMixin, InvalidRequestError, InvalidScopeError, OAuth2Payload, TokenMixin, grants,
-    list_to_scope, scope_to_list,
+    AuthorizationCodeMixin, ClientMixin, InvalidClientError, InvalidGrantError, InvalidRequestError, InvalidScopeError,
+    OAuth2Payload, TokenMixin, grants, list_to_scope, scope_to_list,
 )
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -31,6 +31,8 @@ from app.oauth.service import secret_matches
 from app.settings import get_settings
 
 SCOPES = [p.value for p in Perm]
+INVALID_CLIENT = "Client authentication failed: unknown client or wrong secret."
+REFRESH_INVALID = "The refresh token is invalid, expired or revoked; sign in again."
 
 
 # ---- request adapter ------------------------------------------------------------------------
@@ -156,8 +158,9 @@ class Code(AuthorizationCodeMixin):
 class Refresh(TokenMixin):
     kind = "refresh_token"
 
-    def __init__(self, row: RefreshToken):
+    def __init__(self, row: RefreshToken, dead: bool = False):
         self.row = row
+        self.dead = dead  # its user deactivated, its app disabled, or issued before their cutoff
 
     def check_client(self, client):
         return client.client_id == self.row.client_id
@@ -172,7 +175,7 @@ class Refresh(TokenMixin):
         return self.row.expires_at.timestamp() <= _now()
 
     def is_revoked(self):
-        return self.row.revoked_at is not None or self.row.rotated_at is not None
+        return self.dead or self.row.revoked_at is not None or self.row.rotated_at is not None
 
 
 class Access(TokenMixin):
@@ -285,6 +288,14 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
     INCLUDE_NEW_REFRESH_TOKEN = True
 
+    def _validate_request_token(self, client):
+        if self.request.form.get("refresh_token") is None:
+            raise InvalidRequestError("Missing 'refresh_token' in request.")
+        token = self.authenticate_refresh_token(self.request.form["refresh_token"])
+        if not token or not token.check_client(client):
+            raise InvalidGrantError(REFRESH_INVALID)
+        return token
+
     def authenticate_refresh_token(self, refresh_token):
         t = CTX.get().refresh.get(refresh_token)
         if t and not t.is_revoked() and not t.is_expired():
@@ -356,6 +367,14 @@ class HuifangAuthorizationServer(AuthorizationServer):
 
     def create_json_request(self, request):
         raise TypeError("dynamic client registration is not offered")
+
+    def handle_error_response(self, request, error):
+        # authlib's default lists the authentication methods it tried; say what went wrong
+        if isinstance(error, InvalidClientError) and (error.description or "").startswith("The client cannot authenticate"):
+            error.description = INVALID_CLIENT
+        elif error.error == "invalid_grant" and not error.description:
+            error.description = "The grant is invalid, expired or revoked, or was issued to another client."
+        return super().handle_error_response(request, error)
 
     def handle_response(self, status, body, headers):
         headers = dict(headers)
