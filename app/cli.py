@@ -3,10 +3,47 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import uuid
 
 from app.settings import get_settings
+
+DEV_ENV_KEYS = ("DATABASE_URL", "DATABASE_ADMIN_URL", "REDIS_URL", "JWT_KEYS_FILE")
+
+
+def dev_env_path():
+    return get_settings().data_dir / "dev.env"
+
+
+def write_dev_env(values: dict) -> None:
+    """`make run` records where its embedded servers listen, so that operator commands typed in
+    another terminal (`python -m app token ...`) find them without DATABASE_URL."""
+    path = dev_env_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(f"{k}={values[k]}\n" for k in DEV_ENV_KEYS if values.get(k)))
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
+
+
+def load_dev_env() -> bool:
+    """In development, with DATABASE_URL unset, use the servers of a running `make run`."""
+    s = get_settings()
+    if s.database_url or s.env != "development":
+        return False
+    path = dev_env_path()
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return False
+    for line in lines:
+        key, sep, value = line.partition("=")
+        if sep and key in DEV_ENV_KEYS and not os.environ.get(key):
+            os.environ[key] = value
+    get_settings.cache_clear()
+    print(f"(using the development servers of `make run`, from {path})", file=sys.stderr)
+    return True
 
 
 def _need_db() -> tuple[str, str]:
@@ -106,7 +143,9 @@ async def cmd_demo_seed(args) -> None:
     apps = created.pop("partner_apps")
     print(f"demo data for {args.brand} (tenant {tid}): created {created}")
     print(f"partner app 'Demo call centre': client_id={apps['call_centre_id']} client_secret={apps['call_centre_secret']}")
-    print(f"partner app 'Demo brand console' (public, PKCE): client_id={apps['console_id']}")
+    print(f"partner app 'Demo brand console' (public, PKCE, first-party): client_id={apps['console_id']}")
+    print(f"partner app 'Demo partner portal' (public, PKCE, third-party: consent page): client_id={apps['portal_id']}")
+    print(f"redirect_uri for both: {apps['redirect_uri']}")
 
 
 async def mint_user_token(email: str, slug: str | None, ttl: int | None, scope: str | None) -> str:
@@ -167,8 +206,11 @@ def cmd_serve(args) -> None:
     import uvicorn
 
     s = get_settings()
+    # proxy_headers=False: uvicorn would otherwise take X-Forwarded-For from 127.0.0.1 as the
+    # client address; app/core/netaddr.client_ip believes it only from TRUSTED_PROXIES
     uvicorn.run("app.main:create_app", factory=True, host=args.host or s.host, port=args.port or s.port,
-                log_config=None, access_log=False, timeout_graceful_shutdown=20, workers=args.workers)
+                log_config=None, access_log=False, timeout_graceful_shutdown=20, workers=args.workers,
+                proxy_headers=False, server_header=False)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -207,6 +249,8 @@ def main(argv: list[str] | None = None) -> None:
         return cmd_export_schema(args)
     if args.cmd == "serve":
         return cmd_serve(args)
+    if args.cmd in ("token", "user", "demo-seed", "brand", "migrate"):
+        load_dev_env()
     handlers = {"migrate": cmd_migrate, "demo-seed": cmd_demo_seed, "token": cmd_token}
     handlers["user"] = cmd_set_password
     handler = cmd_brand_create if args.cmd == "brand" else handlers[args.cmd]

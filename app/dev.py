@@ -15,8 +15,25 @@ import time
 from app.settings import get_settings
 
 
+def _role_line(email: str, role, dealer: str | None, regions: list[str]) -> str:
+    where = f"dealer {dealer}" if dealer else (f"region {', '.join(regions)}" if regions else "whole brand")
+    return f"   {email:<28} {role.value:<17} {where}"
+
+
+def token_command(settings) -> str:
+    """What to paste for a new token: the CLI finds `make run`'s servers through .data/dev.env;
+    with external servers it needs their DATABASE_URL, printed in full."""
+    cmd = f"{sys.executable} -m app token --user admin@demo.example --brand demo"
+    if os.environ.get("HUIFANG_DEV_ENV_WRITTEN"):
+        return cmd
+    return f"DATABASE_URL='{os.environ['DATABASE_URL']}' {cmd}"
+
+
 def _banner(settings, token: str, agent_token: str, apps: dict) -> str:
+    from app.tenant.provision import DEMO_PASSWORD, demo_users
+
     base = f"http://{settings.host}:{settings.port}"
+    users = "\n".join(_role_line(u[0], u[2], u[3], u[4]) for u in demo_users("demo"))
     return f"""
 ================================================================================
  Huifang is running
@@ -36,14 +53,21 @@ def _banner(settings, token: str, agent_token: str, apps: dict) -> str:
  Or with curl:
    curl -s {base}/graphql -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
      -d '{{"query":"{{ viewer {{ roles }} dealers {{ nodes {{ code name }} }} }}"}}'
+
+ Demo users (password "{DEMO_PASSWORD}" for each, on the OAuth sign-in page):
+{users}
+
  Partner app "Demo call centre" (client credentials; its secret is re-issued on every start):
    client_id     {apps['call_centre_id']}
    client_secret {apps['call_centre_secret']}
    curl -s {base}/oauth/token -u "{apps['call_centre_id']}:{apps['call_centre_secret']}" -d grant_type=client_credentials
- Brand console (public client, authorization code + PKCE S256): client_id {apps['console_id']},
-   redirect_uri http://127.0.0.1:8765/callback; every demo user's password is "huifang-demo".
+ Sign-in apps (public clients, authorization code + PKCE S256), redirect_uri {apps['redirect_uri']}
+ (a development page of this service that shows the code and state):
+   "Demo brand console"  first-party, sign-in only : client_id {apps['console_id']}
+   "Demo partner portal" third-party, consent page : client_id {apps['portal_id']}
  OAuth metadata: {base}/.well-known/oauth-authorization-server
- New tokens: DATABASE_URL=... .venv/bin/python -m app token --user admin@demo.example --brand demo
+ New tokens (in another terminal, while this runs):
+   {token_command(settings)}
  Ctrl-C stops everything.
 ================================================================================
 """
@@ -74,6 +98,11 @@ def main() -> None:
     os.environ.setdefault("JWT_KEYS_FILE", str(data / "jwks.json"))
     get_settings.cache_clear()
     settings = get_settings()
+    from app.cli import dev_env_path, write_dev_env
+
+    if settings.env == "development":  # `python -m app token` in another terminal finds these servers
+        write_dev_env(os.environ)
+        os.environ["HUIFANG_DEV_ENV_WRITTEN"] = "1"
 
     from app.cli import ensure_demo, mint_user_token
     from app.core.auth.keys import keyring
@@ -122,6 +151,8 @@ def main() -> None:
             proc.wait(timeout=max(0.1, deadline - time.time()))
         except subprocess.TimeoutExpired:
             proc.kill()
+    if os.environ.get("HUIFANG_DEV_ENV_WRITTEN"):
+        dev_env_path().unlink(missing_ok=True)
     if valkey is not None:
         valkey.stop()
     print("stopped.", flush=True)

@@ -52,3 +52,104 @@ def test_set_password_reads_stdin_and_enables_login():
     short = subprocess.run([sys.executable, "-m", "app", "user", "set-password", "--email", f"boss@{slug}.test", "--brand", slug],
                            cwd=ROOT, env=dict(os.environ), input="short\n", capture_output=True, text=True, timeout=60)
     assert short.returncode != 0
+
+
+def _demo_apps(out: str) -> dict:
+    import re
+
+    return {"console": re.search(r"'Demo brand console'.*client_id=(\S+)", out).group(1),
+            "portal": re.search(r"'Demo partner portal'.*client_id=(\S+)", out).group(1),
+            "redirect": re.search(r"redirect_uri for both: (\S+)", out).group(1)}
+
+
+async def _sign_in(client, client_id: str, redirect: str, email: str, password: str):
+    from tests.test_oauth_flows import hidden_fields
+    from tests.test_oauth_negative import authorize_url
+
+    page = await client.get(authorize_url("", client_id, redirect_uri=redirect))
+    assert page.status_code == 200, page.text
+    return await client.post("/oauth/authorize", data={**hidden_fields(page.text), "email": email, "password": password})
+
+
+async def test_every_demo_user_signs_in_with_the_demo_password(client):
+    """admin@<brand>.example comes from provision_brand without a password: the seed gives it the
+    demo password too, once (a password set later survives the next seed)."""
+    from app.tenant.provision import DEMO_PASSWORD, demo_users
+
+    slug = f"cli-{uuid.uuid4().hex[:8]}"
+    apps = _demo_apps(cli("demo-seed", "--brand", slug).stdout)
+    assert apps["redirect"].endswith("/dev/callback")
+    for email, *_ in demo_users(slug):
+        r = await _sign_in(client, apps["console"], apps["redirect"], email, DEMO_PASSWORD)
+        assert r.status_code == 302 and r.headers["location"].startswith(apps["redirect"] + "?code="), (email, r.text[:200])
+    # the partner portal is third-party: the consent page comes after the password
+    r = await _sign_in(client, apps["portal"], apps["redirect"], f"analyst@{slug}.example", DEMO_PASSWORD)
+    assert r.status_code == 200 and "Allow" in r.text and 'value="consent"' in r.text
+    # an operator's password is kept by the next seed
+    r = subprocess.run([sys.executable, "-m", "app", "user", "set-password", "--email", f"admin@{slug}.example", "--brand", slug],
+                       cwd=ROOT, env=dict(os.environ), input="the operator's own password\n", capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "'passwords': 0" in cli("demo-seed", "--brand", slug).stdout
+    assert (await _sign_in(client, apps["console"], apps["redirect"], f"admin@{slug}.example", DEMO_PASSWORD)).status_code == 401
+    r = await _sign_in(client, apps["console"], apps["redirect"], f"admin@{slug}.example", "the operator's own password")
+    assert r.status_code == 302
+
+
+async def test_dev_callback_page_only_in_development(monkeypatch):
+    import httpx
+
+    from app.main import create_app
+    from app.settings import get_settings
+
+    async def get(app, url):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            return await c.get(url)
+
+    assert (await get(create_app(), "/dev/callback?code=x")).status_code == 404  # ENV=test
+    monkeypatch.setattr(get_settings(), "env", "development")
+    r = await get(create_app(), "/dev/callback?code=<script>alert(1)</script>&state=s%22t")
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    assert "<script>" not in r.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text and "s&quot;t" in r.text
+    assert "default-src 'none'" in r.headers["content-security-policy"] and r.headers["referrer-policy"] == "no-referrer"
+    r = await get(create_app(), "/dev/callback?error=access_denied&state=s")
+    assert r.status_code == 200 and "access_denied" in r.text
+
+
+def test_banner_names_users_apps_and_a_token_command_that_works(tmp_path):
+    """The banner's `New tokens` line, pasted into a shell without DATABASE_URL, prints a token:
+    the CLI finds `make run`'s database through <DATA_DIR>/dev.env."""
+    import shlex
+    from types import SimpleNamespace
+
+    from app import dev
+    from app.cli import write_dev_env
+    from app.settings import get_settings
+
+    slug = "demo"
+    cli("demo-seed", "--brand", slug)
+    env = dict(os.environ, DATA_DIR=str(tmp_path), ENV="development", HUIFANG_DEV_ENV_WRITTEN="1")
+    apps = {"call_centre_id": "cc", "call_centre_secret": "sec", "console_id": "con", "portal_id": "por",
+            "redirect_uri": "http://127.0.0.1:8000/dev/callback"}
+    settings = SimpleNamespace(host="127.0.0.1", port=8000, app_db_role="huifang_app")
+    old = dict(os.environ)
+    try:
+        os.environ.update(env)
+        banner = dev._banner(settings, "T1", "T2", apps)
+        get_settings.cache_clear()
+        write_dev_env({"DATABASE_URL": old["DATABASE_URL"], "REDIS_URL": old["REDIS_URL"]})
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+        get_settings.cache_clear()
+    assert (tmp_path / "dev.env").exists()
+    for line in ("admin@demo.example", "brand_admin", "bj.agent@demo.example", "dealer_agent", "dealer BJ-001",
+                 "north.manager@demo.example", "region north", 'password "huifang-demo"', "third-party, consent page",
+                 "first-party, sign-in only", "http://127.0.0.1:8000/dev/callback"):
+        assert line in banner, line
+    command = banner.split("New tokens (in another terminal, while this runs):\n")[1].splitlines()[0].strip()
+    assert "..." not in command
+    for k in ("DATABASE_URL", "DATABASE_ADMIN_URL", "REDIS_URL"):
+        env.pop(k)
+    r = subprocess.run(shlex.split(command), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert verify_access_token(r.stdout.strip()).subject

@@ -48,7 +48,20 @@ DEMO_HISTORY = [("Huifang S7", 4, 3.0, True), ("Huifang S5", 1, 8.5, False), ("H
 
 
 DEMO_PASSWORD = "huifang-demo"
-DEMO_REDIRECT_URI = "http://127.0.0.1:8765/callback"
+DEV_CALLBACK_PATH = "/dev/callback"  # served by the API itself in development (app/main.py)
+DEMO_CONSOLE = "Demo brand console"    # first-party: sign-in only
+DEMO_PORTAL = "Demo partner portal"    # third-party: sign-in, then the consent page
+
+
+def demo_redirect_uri() -> str:
+    """The development callback page of this service; http is allowed on loopback only, so
+    when the public URL is not loopback (HOST=0.0.0.0 ...) 127.0.0.1 on the same port is used."""
+    from app.oauth.service import _valid_redirect_uri
+    from app.settings import get_settings
+
+    s = get_settings()
+    uri = s.base_url.rstrip("/") + DEV_CALLBACK_PATH
+    return uri if _valid_redirect_uri(uri) else f"http://127.0.0.1:{s.port}{DEV_CALLBACK_PATH}"
 
 
 def demo_users(slug: str) -> list[tuple[str, str, Role, str | None, list[str]]]:
@@ -70,7 +83,7 @@ async def seed_demo(tenant_id: uuid.UUID, slug: str) -> dict:
     from app.core.tenancy import Actor, scope_for
     from app.customer import service as customer_service
 
-    created = {"dealers": 0, "users": 0, "customers": 0}
+    created = {"dealers": 0, "users": 0, "customers": 0, "passwords": 0}
     scope = scope_for(Actor.system(tenant_id))
     async with db.tenant_transaction(tenant_id):
         dealers: dict[str, Dealer] = {}
@@ -86,6 +99,12 @@ async def seed_demo(tenant_id: uuid.UUID, slug: str) -> dict:
                 user = await User.create(tenant_id=tenant_id, email=email, display_name=name,
                                          password_hash=hash_password(DEMO_PASSWORD))
                 created["users"] += 1
+            elif user.password_hash is None:
+                # e.g. the admin provision_brand created: every demo user signs in with the demo
+                # password; a password someone set is kept
+                await User.filter(tenant_id=tenant_id, id=user.id, password_hash__isnull=True).update(
+                    password_hash=hash_password(DEMO_PASSWORD))
+                created["passwords"] += 1
             if not await Membership.exists(tenant_id=tenant_id, user_id=user.id, role=role):
                 await Membership.create(
                     tenant_id=tenant_id, user_id=user.id, role=role,
@@ -121,8 +140,10 @@ async def seed_demo(tenant_id: uuid.UUID, slug: str) -> dict:
 
 
 async def ensure_demo_partner_apps(tenant_id: uuid.UUID) -> dict:
-    """The demo call-centre (client credentials) and brand console (authorization code + PKCE).
-    The call centre's secret is rotated on every call (no overlap) so it can be printed."""
+    """The demo call-centre (client credentials), the brand console (first-party public client,
+    authorization code + PKCE: sign-in only) and a partner portal (third-party public client:
+    sign-in, then consent). The code apps redirect to the development callback page. The call
+    centre's secret is rotated on every call (no overlap) so it can be printed."""
     from app.core.tenancy import Actor, scope_for
     from app.oauth import service as oauth_service
     from app.oauth.models import PartnerApp
@@ -136,10 +157,17 @@ async def ensure_demo_partner_apps(tenant_id: uuid.UUID) -> dict:
                 redirect_uris=[], scopes=["customers:read", "tickets:read", "tickets:write", "scores:read"])
         else:
             cc, secret = await oauth_service.rotate_secret(scope, cc.id, overlap_seconds=0)
-        console = await PartnerApp.get_or_none(tenant_id=tenant_id, name="Demo brand console")
-        if console is None:
-            console, _ = await oauth_service.create_app(
-                scope, name="Demo brand console", client_type="public",
-                grant_types=["authorization_code", "refresh_token"], redirect_uris=[DEMO_REDIRECT_URI],
-                scopes=[p.value for p in Perm], first_party=True)
-    return {"call_centre_id": cc.client_id, "call_centre_secret": secret, "console_id": console.client_id}
+        redirect = demo_redirect_uri()
+        code_apps = {}
+        for name, scopes, first_party in ((DEMO_CONSOLE, [p.value for p in Perm], True),
+                                          (DEMO_PORTAL, ["customers:read", "tickets:read", "scores:read"], False)):
+            app = await PartnerApp.get_or_none(tenant_id=tenant_id, name=name)
+            if app is None:
+                app, _ = await oauth_service.create_app(
+                    scope, name=name, client_type="public", grant_types=["authorization_code", "refresh_token"],
+                    redirect_uris=[redirect], scopes=scopes, first_party=first_party)
+            elif app.redirect_uris != [redirect]:  # an older seed, or another port
+                app = await oauth_service.update_app(scope, app.id, redirect_uris=[redirect])
+            code_apps[name] = app
+    return {"call_centre_id": cc.client_id, "call_centre_secret": secret, "console_id": code_apps[DEMO_CONSOLE].client_id,
+            "portal_id": code_apps[DEMO_PORTAL].client_id, "redirect_uri": redirect}
