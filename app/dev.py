@@ -23,9 +23,12 @@ def _role_line(email: str, role, dealer: str | None, regions: list[str]) -> str:
 def token_command(settings) -> str:
     """What to paste for a new token: the CLI finds `make run`'s servers through .data/dev.env;
     with external servers it needs their DATABASE_URL, printed in full."""
+    from app.settings import ROOT
+
     cmd = f"{sys.executable} -m app token --user admin@demo.example --brand demo"
     if os.environ.get("HUIFANG_DEV_ENV_WRITTEN"):
-        return cmd
+        data_dir = get_settings().data_dir
+        return cmd if data_dir.resolve() == (ROOT / ".data").resolve() else f"DATA_DIR='{data_dir}' {cmd}"
     return f"DATABASE_URL='{os.environ['DATABASE_URL']}' {cmd}"
 
 

@@ -118,7 +118,6 @@ async def test_dev_callback_page_only_in_development(monkeypatch):
 def test_banner_names_users_apps_and_a_token_command_that_works(tmp_path):
     """The banner's `New tokens` line, pasted into a shell without DATABASE_URL, prints a token:
     the CLI finds `make run`'s database through <DATA_DIR>/dev.env."""
-    import shlex
     from types import SimpleNamespace
 
     from app import dev
@@ -134,8 +133,8 @@ def test_banner_names_users_apps_and_a_token_command_that_works(tmp_path):
     old = dict(os.environ)
     try:
         os.environ.update(env)
-        banner = dev._banner(settings, "T1", "T2", apps)
         get_settings.cache_clear()
+        banner = dev._banner(settings, "T1", "T2", apps)
         write_dev_env({"DATABASE_URL": old["DATABASE_URL"], "REDIS_URL": old["REDIS_URL"]})
     finally:
         os.environ.clear()
@@ -148,8 +147,9 @@ def test_banner_names_users_apps_and_a_token_command_that_works(tmp_path):
         assert line in banner, line
     command = banner.split("New tokens (in another terminal, while this runs):\n")[1].splitlines()[0].strip()
     assert "..." not in command
-    for k in ("DATABASE_URL", "DATABASE_ADMIN_URL", "REDIS_URL"):
+    assert command.startswith(f"DATA_DIR='{tmp_path}' ")  # not the default .data: named in the command
+    for k in ("DATABASE_URL", "DATABASE_ADMIN_URL", "REDIS_URL", "DATA_DIR"):
         env.pop(k)
-    r = subprocess.run(shlex.split(command), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    r = subprocess.run(["/bin/sh", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert verify_access_token(r.stdout.strip()).subject
