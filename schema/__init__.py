@@ -98,3 +98,18 @@ schema = Schema(
         lambda: ValidationCache(maxsize=CACHE_SIZE),
     ],
 )
+
+
+def _nullable_root_fields(s: Schema) -> None:
+    """Every root query and mutation field is nullable: a field the caller may not use (or one
+    that fails) answers null with its own error, and the rest of the response survives (as
+    GitHub's API does), instead of one denied field turning the whole `data` into null."""
+    from graphql import GraphQLNonNull
+
+    for root in (s._schema.query_type, s._schema.mutation_type):
+        for field in root.fields.values():
+            if isinstance(field.type, GraphQLNonNull):
+                field.type = field.type.of_type
+
+
+_nullable_root_fields(schema)

@@ -61,7 +61,7 @@ class Context:
     actor: Actor | None = None
     scope: Scope | None = None
     loaders: Loaders | None = None
-    rollback: bool = False  # a mutation reported business errors: roll the transaction back
+    is_mutation: bool = False  # set before execution (schema.limits)
     pii_reads: set = field(default_factory=set)  # customers whose personal data an app read unmasked
     extra: dict = field(default_factory=dict)
 

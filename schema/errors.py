@@ -26,15 +26,28 @@ def user_errors(exc: AppError) -> list[UserError]:
     return [UserError(field=e.field, code=e.code, message=e.message) for e in errs]
 
 
+class _Refused(Exception):
+    """Carries a business-error payload out of the mutation's savepoint (rolling it back)."""
+
+    def __init__(self, payload):
+        self.payload = payload
+
+
 async def run_mutation(info, op, ok, failed):
-    """Run a mutation's service call: business errors become the payload's `errors` (with
-    stable codes) and roll the operation's transaction back; `ok(result)` builds the payload."""
+    """Run a mutation's service call in its own savepoint: business errors become the payload's
+    `errors` (with stable codes) and undo this mutation's writes and jobs only; the other root
+    mutations of the document keep theirs. `ok(result)` builds the payload."""
+    from app.core import db
+
     try:
-        result = await op()
-    except AppError as e:
-        info.context.rollback = True
-        return failed(user_errors(e))
-    return ok(result)
+        async with db.savepoint():
+            try:
+                result = await op()
+            except AppError as e:
+                raise _Refused(failed(user_errors(e))) from None
+            return ok(result)
+    except _Refused as refused:
+        return refused.payload
 
 
 def format_errors(errors: list[GraphQLError], request_id: str | None) -> list[GraphQLError]:

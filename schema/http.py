@@ -58,23 +58,52 @@ class HuifangGraphQL(GraphQL):
     async def execute_single(self, request, request_adapter, sub_response, context: Context, root_value, request_data):
         result = None
         committed = False
-        async with db.tenant_transaction(context.claims.tenant_id):
-            actor = await load_actor(context.claims)
-            actor_var.set(actor.label)
-            context.bind(actor, scope_for(actor))
-            result = await super().execute_single(
-                request=request, request_adapter=request_adapter, sub_response=sub_response,
-                context=context, root_value=root_value, request_data=request_data,
-            )
-            if context.rollback or getattr(result, "errors", None):
-                raise db.Rollback()
-            if context.pii_reads:
-                await _audit_pii(context, request)
-            committed = True
+        body_done = False
+        try:
+            async with db.tenant_transaction(context.claims.tenant_id):
+                actor = await load_actor(context.claims)
+                actor_var.set(actor.label)
+                context.bind(actor, scope_for(actor))
+                result = await super().execute_single(
+                    request=request, request_adapter=request_adapter, sub_response=sub_response,
+                    context=context, root_value=root_value, request_data=request_data,
+                )
+                if context.is_mutation:
+                    # each root mutation ran in its own savepoint: a failed one is already undone
+                    # and the others' answers are true; unless the transaction itself is broken
+                    if result.errors and not await db.healthy():
+                        raise _Aborted()
+                elif result.errors:
+                    raise db.Rollback()  # a query writes nothing worth keeping when it failed
+                if context.pii_reads:
+                    await _audit_pii(context, request)
+                body_done = True
+            committed = body_done
+        except _Aborted:
+            result = _not_committed()
+        except Exception:
+            if not body_done:
+                raise
+            # COMMIT itself failed: nothing of the operation was kept, so no payload may say so
+            log.exception("commit failed")
+            result = _not_committed()
         if context.pii_reads and not committed:
             async with db.tenant_transaction(context.claims.tenant_id):  # the read happened all the same
                 await _audit_pii(context, request)
         return result
+
+
+class _Aborted(Exception):
+    pass
+
+
+def _not_committed():
+    from graphql import GraphQLError
+    from strawberry.types import ExecutionResult
+
+    return ExecutionResult(data=None, errors=[GraphQLError(
+        f"The operation could not be committed and nothing of it was kept; retry it. Request id {request_id_var.get()}.",
+        extensions={"code": "NOT_COMMITTED", "requestId": request_id_var.get()})])
 
 
 async def _audit_pii(context: Context, request) -> None:

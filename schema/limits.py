@@ -77,3 +77,11 @@ class Limits(SchemaExtension):
         ec.parse_options["max_tokens"] = MAX_TOKENS
         ec.validation_rules = ec.validation_rules + RULES
         yield
+
+    def on_execute(self) -> Iterator[None]:
+        from strawberry.types.graphql import OperationType
+
+        ec = self.execution_context
+        if ec.context is not None and hasattr(ec.context, "is_mutation"):
+            ec.context.is_mutation = ec.operation_type == OperationType.MUTATION
+        yield

@@ -33,13 +33,26 @@ async def customer_count(brand, key):
         return (await Dealer.get(tenant_id=brand.tenant_id, id=brand.dealers[key].id)).customer_count
 
 
-async def test_rolled_back_mutation_enqueues_nothing(gql, brand_a):
+async def test_rolled_back_work_enqueues_nothing(gql, brand_a):
+    """A failing root mutation drops the jobs it enqueued (its savepoint rolls back); a
+    succeeding sibling keeps its own; a transaction that raises sends nothing at all."""
     await drain()
     doc = "mutation($id: ID!) { a: dealerRecountCustomers(input: {id: $id}) { errors { code } } b: dealerCreate(input: {code: \"!!\", name: \"\", region: \"\"}) { errors { code } } }"
     body = await gql(brand_a.token(), doc, {"id": brand_a.gid("Dealer", "d1")})
     assert body["data"]["a"]["errors"] == [] and body["data"]["b"]["errors"]
-    assert await queued() == 0
-    # the same inside an explicit transaction that raises
+    assert await queued() == 1  # a's recount was kept: it succeeded in its own savepoint
+    await drain()
+    async with db.tenant_transaction(brand_a.tenant_id):
+        try:
+            async with db.savepoint():
+                jobs.enqueue(RECOUNT_JOB, brand_a.tenant_id, brand_a.dealers["d1"].id, job_id="sp-dropped")
+                raise RuntimeError("this unit of work fails")
+        except RuntimeError:
+            pass
+        jobs.enqueue(RECOUNT_JOB, brand_a.tenant_id, brand_a.dealers["d2"].id, job_id="sp-kept")
+    assert await queued() == 1
+    assert await jobs.pool().zscore(get_settings().queue_name, "sp-kept") is not None
+    await drain()
     try:
         async with db.tenant_transaction(brand_a.tenant_id):
             jobs.enqueue(RECOUNT_JOB, brand_a.tenant_id, brand_a.dealers["d1"].id)

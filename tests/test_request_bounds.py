@@ -67,3 +67,59 @@ async def test_flood_of_part_failing_nodes_does_not_starve_another_brand(live_se
         for token in (a_token, b_token):
             r = await c.post("/graphql", json={"query": "{ viewer { roles } }"}, headers={"Authorization": f"Bearer {token}"})
             assert r.status_code == 200 and "errors" not in r.json()
+
+
+CREATE_OK = 'ok: dealerCreate(input: {code: "%s", name: "Kept %s", region: "north"}) { dealer { id code } errors { code } }'
+CREATE_BAD = 'bad: dealerCreate(input: {code: "!!", name: "", region: ""}) { dealer { id } errors { code } }'
+
+
+async def _dealer_codes(brand):
+    from app.core import db
+    from app.tenant.models import Dealer
+
+    async with db.tenant_transaction(brand.tenant_id):
+        return {d.code for d in await Dealer.filter(tenant_id=brand.tenant_id)}
+
+
+async def test_each_root_mutation_rolls_back_alone_in_both_orders(gql, brand_a):
+    """A failing mutation undoes only its own work: the others' payloads are true (their ids
+    exist afterwards), whichever comes first."""
+    for order, code in (("ok-first", "SP-1"), ("bad-first", "SP-2")):
+        parts = [CREATE_OK % (code, code), CREATE_BAD]
+        if order == "bad-first":
+            parts.reverse()
+        body = await gql(brand_a.token(), "mutation { " + " ".join(parts) + " }")
+        assert body["data"]["ok"]["errors"] == [] and body["data"]["ok"]["dealer"]["code"] == code
+        assert body["data"]["bad"]["dealer"] is None and body["data"]["bad"]["errors"]
+        assert code in await _dealer_codes(brand_a), order
+        node = await gql(brand_a.token(), "query($id: ID!) { node(id: $id) { id } }", {"id": body["data"]["ok"]["dealer"]["id"]})
+        assert node["data"]["node"] is not None
+
+
+async def test_an_unexpected_failure_rolls_back_its_mutation_only(gql, brand_a, monkeypatch):
+    from app.tenant import repository
+
+    real = repository.create_dealer
+
+    async def explode_after_insert(scope, **values):
+        dealer = await real(scope, **values)
+        if values["code"] == "SP-BOOM":
+            raise RuntimeError("after the insert")
+        return dealer
+
+    monkeypatch.setattr(repository, "create_dealer", explode_after_insert)
+    body = await gql(brand_a.token(), "mutation { " + (CREATE_OK % ("SP-BOOM", "boom")).replace("ok:", "boom:") + " "
+                     + CREATE_OK % ("SP-3", "SP-3") + " }", errors_ok=True)
+    assert body["data"]["boom"] is None and body["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert body["data"]["ok"]["dealer"]["code"] == "SP-3"
+    codes = await _dealer_codes(brand_a)
+    assert "SP-3" in codes and "SP-BOOM" not in codes
+
+
+async def test_one_denied_root_field_leaves_the_rest_of_the_answer(gql, brand_a):
+    body = await gql(brand_a.token("d1_agent"), "{ viewer { roles } customers(first: 2) { nodes { id } } partnerApps { nodes { id } } }",
+                     errors_ok=True)
+    assert body["data"]["viewer"]["roles"] == ["DEALER_AGENT"]
+    assert len(body["data"]["customers"]["nodes"]) == 2
+    assert body["data"]["partnerApps"] is None
+    assert [e["path"] for e in body["errors"]] == [["partnerApps"]]

@@ -6,6 +6,7 @@ statement, DataLoader batches included. Jobs enqueued inside are sent only after
 from __future__ import annotations
 
 import contextvars
+import itertools
 import logging
 import uuid
 from contextlib import asynccontextmanager
@@ -186,6 +187,38 @@ async def tenant_transaction(tenant_id: uuid.UUID) -> AsyncIterator[Any]:
         from app.core import jobs
 
         await jobs.send(buffer)
+
+
+_savepoints = itertools.count(1)
+
+
+@asynccontextmanager
+async def savepoint() -> AsyncIterator[None]:
+    """A unit of work inside the tenant transaction that rolls back alone: each root mutation
+    of a GraphQL document runs in one, so a failing mutation undoes only its own writes (and
+    drops the jobs it enqueued) while the others' answers stay true."""
+    conn = connections.get("default")
+    buffer = _pending_jobs.get()
+    mark = len(buffer) if buffer is not None else 0
+    name = f"hf_sp_{next(_savepoints)}"
+    await conn.execute_query(f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        await conn.execute_query(f"ROLLBACK TO SAVEPOINT {name}")
+        if buffer is not None:
+            del buffer[mark:]
+        raise
+    await conn.execute_query(f"RELEASE SAVEPOINT {name}")
+
+
+async def healthy() -> bool:
+    """False when the current transaction is aborted (COMMIT would silently roll it back)."""
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+        return True
+    except Exception:  # noqa: BLE001 - any failure means the transaction cannot commit
+        return False
 
 
 async def fetch(sql: str, params: list) -> list:
