@@ -22,6 +22,12 @@ class Settings(BaseSettings):
     app_db_role: str = "huifang_app"
     db_pool_min: int = 2
     db_pool_max: int = 10
+    # at most this many of a process's pooled connections serve one tenant at once (default:
+    # pool size minus two, at least one); others wait up to TENANT_WAIT_SECONDS, then 503
+    db_tenant_max_connections: int | None = None
+    tenant_wait_seconds: float = 10.0
+    statement_timeout_ms: int = 5000  # every statement of a request (PostgreSQL statement_timeout)
+    job_statement_timeout_ms: int = 300000  # every statement of a background job
     redis_url: str | None = None
     queue_name: str = "huifang:queue"
 

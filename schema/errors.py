@@ -66,6 +66,10 @@ def _format(error: GraphQLError, request_id: str | None) -> GraphQLError:
         if original.field:
             ext["field"] = original.field
         return GraphQLError(original.message, error.nodes, error.source, error.positions, error.path, None, ext)
+    if _is_statement_timeout(original):
+        return GraphQLError(
+            "The operation took too long and was stopped (statement timeout); ask for less, e.g. a smaller page or a narrower filter.",
+            error.nodes, error.source, error.positions, error.path, None, {"code": "STATEMENT_TIMEOUT", "requestId": request_id})
     log.error("unhandled error in resolver", exc_info=(type(original), original, original.__traceback__),
               extra={"path": list(error.path or [])})
     return GraphQLError(
@@ -73,3 +77,13 @@ def _format(error: GraphQLError, request_id: str | None) -> GraphQLError:
         error.nodes, error.source, error.positions, error.path, None,
         {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
     )
+
+
+def _is_statement_timeout(exc: BaseException) -> bool:
+    import asyncpg
+
+    while exc is not None:
+        if isinstance(exc, asyncpg.exceptions.QueryCanceledError) or "statement timeout" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False

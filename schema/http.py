@@ -162,6 +162,9 @@ async def graphql_endpoint(request: Request) -> Response:
         return _unauthorized(e.message)
     try:
         return await view.run(request)
+    except db.TenantBusy:
+        return JSONResponse({"errors": [{"message": "Too many operations of this brand are running at once; retry shortly.",
+                                         "extensions": {"code": "TENANT_BUSY"}}]}, status_code=503, headers={"Retry-After": "1"})
     except Unauthenticated as e:
         return _unauthorized(e.message)
     except HTTPException as e:

@@ -123,3 +123,109 @@ async def test_one_denied_root_field_leaves_the_rest_of_the_answer(gql, brand_a)
     assert len(body["data"]["customers"]["nodes"]) == 2
     assert body["data"]["partnerApps"] is None
     assert [e["path"] for e in body["errors"]] == [["partnerApps"]]
+
+
+async def test_cost_counts_variable_id_lists_and_pages(gql, brand_a, monkeypatch):
+    import schema.limits as limits
+
+    monkeypatch.setattr(limits, "MAX_COST", 150)
+    ids = [to_global_id("Customer", uuid.uuid4()) for _ in range(100)]
+    q = "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Customer { name tags } } }"
+    body = await gql(brand_a.token(), q, {"ids": ids}, errors_ok=True)
+    assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY" and body["data"] is None
+    body = await gql(brand_a.token(), q, {"ids": ids[:5]})  # the same document with a short list runs
+    assert body["data"]["nodes"] == [None] * 5
+    q = "query($n: Int) { dealers(first: $n) { nodes { id code name region city } } }"
+    assert (await gql(brand_a.token(), q, {"n": 100}, errors_ok=True))["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
+    assert "errors" not in await gql(brand_a.token(), q, {"n": 3})
+
+
+async def test_search_costs_what_it_does(gql, brand_a):
+    from schema.limits import MAX_COST, SEARCH_COST
+
+    n = MAX_COST // SEARCH_COST + 1
+    doc = "{ " + " ".join(f'a{i}: customers(first: 1, filter: {{search: "cust{i}"}}) {{ nodes {{ id }} }}' for i in range(n)) + " }"
+    body = await gql(brand_a.token(), doc, errors_ok=True)
+    assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
+
+
+async def test_nul_written_as_a_graphql_escape_is_refused(gql, brand_a):
+    body = await gql(brand_a.token(), 'mutation { customerCreate(input: {name: "x\\u{0}y"}) { errors { code } } }', errors_ok=True)
+    assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST" and body.get("data") is None
+
+
+async def test_out_of_range_cursor_timestamps_are_invalid_cursor(gql, brand_a):
+    import base64
+
+    for ts in ("9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+14:00"):
+        cursor = base64.urlsafe_b64encode(f'["{ts}","00000000-0000-0000-0000-000000000000"]'.encode()).decode().rstrip("=")
+        for q in ("query($a: String) { customers(orderBy: CREATED_AT, after: $a) { nodes { id } } }",
+                  "query($a: String) { auditEvents(after: $a) { nodes { at } } }",
+                  "query($a: String) { customerImports(after: $a) { nodes { id } } }"):
+            body = await gql(brand_a.token(), q, {"a": cursor}, errors_ok=True)
+            assert body["errors"][0]["extensions"]["code"] == "INVALID_CURSOR", (ts, q, body)
+
+
+async def test_every_statement_runs_under_a_timeout(brand_a, monkeypatch):
+    from app.core import db
+    from app.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "statement_timeout_ms", 200)
+    async with db.tenant_transaction(brand_a.tenant_id):
+        assert await db.fetch("SHOW statement_timeout", []) == [("200ms",)] or (await db.fetch("SHOW statement_timeout", []))[0][0] == "200ms"
+    t = time.perf_counter()
+    try:
+        async with db.tenant_transaction(brand_a.tenant_id):
+            await db.fetch("SELECT pg_sleep(5)", [])
+        raise AssertionError("the statement was not stopped")
+    except Exception as e:  # noqa: BLE001
+        assert "statement timeout" in str(e)
+    assert time.perf_counter() - t < 2
+
+
+async def test_statement_timeout_is_a_clear_graphql_error(gql, brand_a, monkeypatch):
+    from app.tenant import repository
+    from app.core import db
+
+    async def slow(scope):
+        await db.fetch("SELECT pg_sleep(3)", [])
+
+    from app.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "statement_timeout_ms", 100)
+    monkeypatch.setattr(repository, "get_brand", slow)
+    body = await gql(brand_a.token(), "{ viewer { roles } brand { name } }", errors_ok=True)
+    assert body["data"]["viewer"]["roles"] == ["BRAND_ADMIN"] and body["data"]["brand"] is None
+    assert body["errors"][0]["extensions"]["code"] == "STATEMENT_TIMEOUT"
+
+
+async def test_no_tenant_holds_the_whole_pool(brand_a, brand_b, monkeypatch):
+    """Brand A holding its whole share waits (then TENANT_BUSY); brand B still gets a connection."""
+    from app.core import db
+    from app.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "tenant_wait_seconds", 0.3)
+    share = get_settings().db_tenant_max_connections or max(1, get_settings().db_pool_max - 2)
+    release = asyncio.Event()
+    entered = 0
+
+    async def hold():
+        nonlocal entered
+        async with db.tenant_transaction(brand_a.tenant_id):
+            entered += 1
+            await release.wait()
+
+    holders = [asyncio.create_task(hold()) for _ in range(share)]
+    while entered < share:
+        await asyncio.sleep(0.01)
+    try:
+        try:
+            async with db.tenant_transaction(brand_a.tenant_id):
+                raise AssertionError("brand A got more than its share")
+        except db.TenantBusy:
+            pass
+        async with db.tenant_transaction(brand_b.tenant_id):
+            assert await db.fetch("SELECT 1", []) == [(1,)] or True
+    finally:
+        release.set()
+        await asyncio.gather(*holders)

@@ -5,6 +5,7 @@ connection, `set_config('app.tenant_id', ..., true)` first, so row-level securit
 statement, DataLoader batches included. Jobs enqueued inside are sent only after COMMIT."""
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import itertools
 import logging
@@ -154,11 +155,49 @@ def _seal(conn) -> None:
         conn._lock.release()
 
 
+class TenantBusy(Exception):
+    """The tenant already holds its share of this process's connections for too long."""
+
+
+_tenant_slots: dict[uuid.UUID, asyncio.Semaphore] = {}
+statement_timeout_ms: contextvars.ContextVar[int | None] = contextvars.ContextVar("statement_timeout_ms", default=None)
+
+
+def _slots(tenant_id: uuid.UUID) -> asyncio.Semaphore:
+    sem = _tenant_slots.get(tenant_id)
+    if sem is None:
+        from app.settings import get_settings
+
+        s = get_settings()
+        share = s.db_tenant_max_connections or max(1, s.db_pool_max - 2)
+        sem = _tenant_slots[tenant_id] = asyncio.Semaphore(share)
+    return sem
+
+
 @asynccontextmanager
 async def tenant_transaction(tenant_id: uuid.UUID) -> AsyncIterator[Any]:
-    """One transaction, one connection, RLS scoped to `tenant_id`. Jobs go out after COMMIT."""
+    """One transaction, one connection, RLS scoped to `tenant_id`. Jobs go out after COMMIT.
+    A tenant holds at most its share of the pool at once, and every statement runs under a
+    `statement_timeout` (requests and jobs have their own settings)."""
     if not isinstance(tenant_id, uuid.UUID):
         raise TypeError("tenant_transaction needs a UUID tenant id")
+    from app.settings import get_settings
+
+    settings = get_settings()
+    slots = _slots(tenant_id)
+    try:
+        await asyncio.wait_for(slots.acquire(), timeout=settings.tenant_wait_seconds)
+    except TimeoutError:
+        raise TenantBusy() from None
+    try:
+        async with _tenant_transaction(tenant_id, statement_timeout_ms.get() or settings.statement_timeout_ms) as conn:
+            yield conn
+    finally:
+        slots.release()
+
+
+@asynccontextmanager
+async def _tenant_transaction(tenant_id: uuid.UUID, timeout_ms: int) -> AsyncIterator[Any]:
     buffer: list = []
     t_jobs = _pending_jobs.set(buffer)
     t_tenant = _current_tenant.set(tenant_id)
@@ -169,7 +208,8 @@ async def tenant_transaction(tenant_id: uuid.UUID) -> AsyncIterator[Any]:
         try:
             async with in_transaction("default") as conn:
                 try:
-                    await conn.execute_query("SELECT set_config('app.tenant_id', $1, true)", [str(tenant_id)])
+                    await conn.execute_query("SELECT set_config('app.tenant_id', $1, true), set_config('statement_timeout', $2, true)",
+                                             [str(tenant_id), str(int(timeout_ms))])
                     yield conn
                 finally:
                     # no statement may start once the body is done (one already running ends

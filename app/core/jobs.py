@@ -50,12 +50,16 @@ def tenant_job(name: str, *, max_tries: int = 5, timeout: int = 300, transaction
 
             tid = uuid.UUID(tenant_id)
             token = request_id_var.set(f"job:{ctx.get('job_id', '-')}")
+            from app.settings import get_settings
+
+            t_timeout = db.statement_timeout_ms.set(get_settings().job_statement_timeout_ms)
             try:
                 if not transactional:
                     return await fn(scope_for(Actor.system(tid)), *args)
                 async with db.tenant_transaction(tid):
                     return await fn(scope_for(Actor.system(tid)), *args)
             finally:
+                db.statement_timeout_ms.reset(t_timeout)
                 request_id_var.reset(token)
 
         run.__name__ = run.__qualname__ = name

@@ -8,7 +8,7 @@ import base64
 import binascii
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Sequence
 
 import orjson
@@ -57,6 +57,10 @@ def parse_datetime(v):
     d = datetime.fromisoformat(v)
     if d.tzinfo is None:
         raise ValueError
+    try:
+        d.astimezone(timezone.utc)  # 9999-12-31T23:59:59-23:59 has no UTC value Python or asyncpg can hold
+    except OverflowError:
+        raise ValueError from None
     return d
 
 
