@@ -42,16 +42,17 @@ async def test_rolled_back_work_enqueues_nothing(gql, brand_a):
     assert body["data"]["a"]["errors"] == [] and body["data"]["b"]["errors"]
     assert await queued() == 1  # a's recount was kept: it succeeded in its own savepoint
     await drain()
+    kept, dropped = f"sp-kept-{brand_a.slug}", f"sp-dropped-{brand_a.slug}"  # arq remembers job ids across runs
     async with db.tenant_transaction(brand_a.tenant_id):
         try:
             async with db.savepoint():
-                jobs.enqueue(RECOUNT_JOB, brand_a.tenant_id, brand_a.dealers["d1"].id, job_id="sp-dropped")
+                jobs.enqueue(RECOUNT_JOB, brand_a.tenant_id, brand_a.dealers["d1"].id, job_id=dropped)
                 raise RuntimeError("this unit of work fails")
         except RuntimeError:
             pass
-        jobs.enqueue(RECOUNT_JOB, brand_a.tenant_id, brand_a.dealers["d2"].id, job_id="sp-kept")
+        jobs.enqueue(RECOUNT_JOB, brand_a.tenant_id, brand_a.dealers["d2"].id, job_id=kept)
     assert await queued() == 1
-    assert await jobs.pool().zscore(get_settings().queue_name, "sp-kept") is not None
+    assert await jobs.pool().zscore(get_settings().queue_name, kept) is not None
     await drain()
     try:
         async with db.tenant_transaction(brand_a.tenant_id):
