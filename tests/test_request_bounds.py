@@ -6,6 +6,7 @@ import time
 import uuid
 
 import httpx
+import pytest
 
 from app.core.ids import to_global_id
 
@@ -229,3 +230,42 @@ async def test_no_tenant_holds_the_whole_pool(brand_a, brand_b, monkeypatch):
     finally:
         release.set()
         await asyncio.gather(*holders)
+
+
+async def test_a_cancelled_statement_does_not_abort_the_transaction(brand_a):
+    """graphql-core cancels sibling resolvers when one field fails; an asyncpg query cancelled
+    mid-flight would abort the whole transaction (its COMMIT silently a ROLLBACK). Statements on
+    the tenant connection finish even when the task awaiting them is cancelled."""
+    from app.core import db
+
+    async with db.tenant_transaction(brand_a.tenant_id):
+        task = asyncio.ensure_future(db.fetch("SELECT pg_sleep(0.3)", []))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await db.healthy()
+        assert (await db.fetch("SELECT 41 + 1", []))[0][0] == 42
+
+
+async def test_a_failing_payload_field_beside_a_slow_one_keeps_the_mutation(gql, brand_a, monkeypatch):
+    """The fuzzer's case: a created customer's payload asks for a slow list and an invalid one;
+    the invalid one fails at once, graphql-core cancels the slow one mid-statement, and the
+    operation must still commit (no NOT_COMMITTED), keeping the customer it reported."""
+    from app.core import db
+    from app.customer import repository
+
+    real = repository.children_limited
+
+    async def slow(scope, name, keys):
+        await db.fetch("SELECT pg_sleep(0.3)", [])
+        return await real(scope, name, keys)
+
+    monkeypatch.setattr(repository, "children_limited", slow)
+    body = await gql(brand_a.token(), """mutation { customerCreate(input: {name: "Cancelled sibling"}) {
+        customer { id promises(first: 5) { createdAt } interactions(first: 100000) { occurredAt } } errors { code } } }""",
+                     errors_ok=True)
+    codes = [e["extensions"]["code"] for e in body["errors"]]
+    assert codes == ["INVALID_PAGINATION"], body
+    async with db.tenant_transaction(brand_a.tenant_id):
+        assert (await db.fetch("SELECT count(*) FROM customer WHERE name = 'Cancelled sibling'", []))[0][0] == 1

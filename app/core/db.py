@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import itertools
 import logging
 import uuid
@@ -148,6 +149,33 @@ class _Sealed:
         raise RuntimeError("this tenant transaction has ended; its connection is no longer usable")
 
 
+_STATEMENT_METHODS = ("execute_query", "execute_query_dict", "execute_insert", "execute_many", "execute_script")
+
+
+def _shield(conn) -> None:
+    """A statement on the tenant connection runs to its end even when the task awaiting it is
+    cancelled (graphql-core cancels sibling resolvers when one field fails). asyncpg answers a
+    cancelled query by cancelling it on the server, which aborts the whole transaction: its
+    COMMIT would silently roll back work the response already reported."""
+    for name in _STATEMENT_METHODS:
+        setattr(conn, name, _shielded(getattr(conn, name)))
+
+
+def _shielded(method):
+    @functools.wraps(method)
+    async def run(*args, **kwargs):
+        task = asyncio.ensure_future(method(*args, **kwargs))
+        task.add_done_callback(_consume)
+        return await asyncio.shield(task)
+
+    return run
+
+
+def _consume(task: asyncio.Task) -> None:
+    if not task.cancelled():
+        task.exception()  # the caller was cancelled and will never read it
+
+
 def _seal(conn) -> None:
     conn._connection = _Sealed()
     conn._finalized = True
@@ -207,6 +235,7 @@ async def _tenant_transaction(tenant_id: uuid.UUID, timeout_ms: int) -> AsyncIte
     try:
         try:
             async with in_transaction("default") as conn:
+                _shield(conn)
                 try:
                     await conn.execute_query("SELECT set_config('app.tenant_id', $1, true), set_config('statement_timeout', $2, true)",
                                              [str(tenant_id), str(int(timeout_ms))])
