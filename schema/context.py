@@ -65,6 +65,14 @@ class Context:
     pii_reads: set = field(default_factory=set)  # customers whose personal data an app read unmasked
     extra: dict = field(default_factory=dict)
 
+    @property
+    def client_ip(self) -> str | None:
+        """The caller's address for audit records: the peer, or the forwarded client when the
+        peer is one of TRUSTED_PROXIES (app/core/netaddr)."""
+        from app.core.netaddr import client_ip
+
+        return client_ip(self.request) if self.request is not None else None
+
     def bind(self, actor: Actor, scope: Scope) -> None:
         self.actor = actor
         self.scope = scope

@@ -111,7 +111,7 @@ async def _audit_pii(context: Context, request) -> None:
     from app.audit import service as audit
 
     await audit.record(context.scope, "customer.pii_read", target_type="Customer",
-                       ip=request.client.host if request.client else None,
+                       ip=context.client_ip,
                        details={"customer_ids": sorted(str(c) for c in context.pii_reads)})
 
 

@@ -5,7 +5,6 @@ from typing import Awaitable, Callable
 
 import strawberry
 
-from app.core.netaddr import client_ip
 from app.core.permissions import Perm
 from app.customer import service
 from schema.customer.types import (
@@ -123,9 +122,6 @@ def _run(info, op: Callable[[], Awaitable], payload, wrap, read: Perm | None = P
     return run_mutation(info, op, ok, lambda errors: payload(None, errors))
 
 
-def _ip(info) -> str | None:
-    request = info.context.request
-    return client_ip(request) if request is not None else None
 
 
 def _customer(info, op):
@@ -250,14 +246,14 @@ class CustomerMutation:
     @strawberry.mutation(description=describe(Perm.ADMIN, "Erase a person: anonymise, keep anonymous history for aggregates."), permission_classes=ADMIN)
     async def customer_erase(self, info: strawberry.Info, id: strawberry.ID) -> CustomerPayload:
         async def op():
-            return await service.erase_customer(info.context.scope, decode(id, "Customer")[1], ip=_ip(info))
+            return await service.erase_customer(info.context.scope, decode(id, "Customer")[1], ip=info.context.client_ip)
 
         return await _customer(info, op)
 
     @strawberry.mutation(description=describe(Perm.ADMIN, "Everything stored about one customer, as JSON (access request)."), permission_classes=ADMIN)
     async def customer_export(self, info: strawberry.Info, id: strawberry.ID) -> CustomerExportPayload:
         async def op():
-            return await service.export_customer(info.context.scope, decode(id, "Customer")[1], ip=_ip(info))
+            return await service.export_customer(info.context.scope, decode(id, "Customer")[1], ip=info.context.client_ip)
 
         return await _run(info, op, lambda d, e: CustomerExportPayload(data=d, errors=e), lambda d: d)
 

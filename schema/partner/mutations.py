@@ -57,9 +57,6 @@ class PartnerAppRotateSecretInput:
         default=None, description="How long the old secret keeps working (default CLIENT_SECRET_OVERLAP_SECONDS, max 7 days).")
 
 
-def _ip(info) -> str | None:
-    req = info.context.request
-    return req.client.host if req is not None and req.client else None
 
 
 def _run(info, op: Callable[[], Awaitable]):
@@ -80,7 +77,7 @@ class PartnerMutation:
             return await service.create_app(
                 info.context.scope, name=input.name, client_type=input.client_type.value,
                 grant_types=[g.value for g in input.grant_types], redirect_uris=input.redirect_uris,
-                scopes=[s.value for s in input.scopes], dealer_id=dealer, first_party=input.first_party, ip=_ip(info))
+                scopes=[s.value for s in input.scopes], dealer_id=dealer, first_party=input.first_party, ip=info.context.client_ip)
 
         return await _run(info, op)
 
@@ -88,7 +85,7 @@ class PartnerMutation:
     async def partner_app_update(self, info: strawberry.Info, input: PartnerAppUpdateInput) -> PartnerAppPayload:
         async def op():
             app = await service.update_app(
-                info.context.scope, decode(input.id, "PartnerApp")[1], ip=_ip(info), name=input.name,
+                info.context.scope, decode(input.id, "PartnerApp")[1], ip=info.context.client_ip, name=input.name,
                 grant_types=[g.value for g in input.grant_types] if input.grant_types is not None else None,
                 scopes=[s.value for s in input.scopes] if input.scopes is not None else None,
                 redirect_uris=input.redirect_uris, first_party=input.first_party,
@@ -100,14 +97,14 @@ class PartnerMutation:
     @strawberry.mutation(description=describe(Perm.ADMIN, "Disable an OAuth client: its tokens stop working at once."), permission_classes=ADMIN)
     async def partner_app_disable(self, info: strawberry.Info, id: strawberry.ID) -> PartnerAppPayload:
         async def op():
-            return await service.set_status(info.context.scope, decode(id, "PartnerApp")[1], "disabled", ip=_ip(info)), None
+            return await service.set_status(info.context.scope, decode(id, "PartnerApp")[1], "disabled", ip=info.context.client_ip), None
 
         return await _run(info, op)
 
     @strawberry.mutation(description=describe(Perm.ADMIN, "Enable a disabled OAuth client again."), permission_classes=ADMIN)
     async def partner_app_enable(self, info: strawberry.Info, id: strawberry.ID) -> PartnerAppPayload:
         async def op():
-            return await service.set_status(info.context.scope, decode(id, "PartnerApp")[1], "active", ip=_ip(info)), None
+            return await service.set_status(info.context.scope, decode(id, "PartnerApp")[1], "active", ip=info.context.client_ip), None
 
         return await _run(info, op)
 
@@ -115,12 +112,12 @@ class PartnerMutation:
     async def partner_app_rotate_secret(self, info: strawberry.Info, input: PartnerAppRotateSecretInput) -> PartnerAppPayload:
         async def op():
             return await service.rotate_secret(info.context.scope, decode(input.id, "PartnerApp")[1],
-                                               overlap_seconds=input.overlap_seconds, ip=_ip(info))
+                                               overlap_seconds=input.overlap_seconds, ip=info.context.client_ip)
 
         return await _run(info, op)
 
     @strawberry.mutation(description=describe(Perm.ADMIN, "Delete an OAuth client and every grant it holds."), permission_classes=ADMIN)
     async def partner_app_delete(self, info: strawberry.Info, id: strawberry.ID) -> PartnerAppDeletePayload:
         return await run_mutation(
-            info, lambda: service.delete_app(info.context.scope, decode(id, "PartnerApp")[1], ip=_ip(info)),
+            info, lambda: service.delete_app(info.context.scope, decode(id, "PartnerApp")[1], ip=info.context.client_ip),
             lambda _: PartnerAppDeletePayload(deleted_id=id, errors=[]), lambda errors: PartnerAppDeletePayload(deleted_id=None, errors=errors))
