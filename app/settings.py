@@ -69,10 +69,21 @@ class Settings(BaseSettings):
     graphql_max_cost: int = 5000
     graphql_max_body_bytes: int = 256 * 1024
     graphql_page_max: int = 100
+    graphql_max_response_bytes: int = 4 * 1024 * 1024
+    graphql_introspection: bool | None = None  # default: off in production
+    graphql_suggestions: bool | None = None  # "Did you mean ...?" in errors; default: off in production
     graphiql: bool | None = None  # default: on in development only
 
     log_level: str = "INFO"
     log_json: bool = True
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.graphql_introspection if self.graphql_introspection is not None else self.env != "production"
+
+    @property
+    def suggestions_enabled(self) -> bool:
+        return self.graphql_suggestions if self.graphql_suggestions is not None else self.env != "production"
 
     @property
     def graphiql_enabled(self) -> bool:

@@ -5,7 +5,9 @@ Order of a request: verify the JWT (no database; 401 on failure) -> open the ten
 or ROLLBACK when the operation reported errors. Jobs enqueued during it go out after COMMIT."""
 from __future__ import annotations
 
+import contextvars
 import logging
+
 import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -37,9 +39,25 @@ def _unauthorized(message: str, error: str | None = "invalid_token") -> JSONResp
     )
 
 
+_kept_writes: contextvars.ContextVar[bool] = contextvars.ContextVar("kept_writes", default=False)
+
+
 class HuifangGraphQL(GraphQL):
     def encode_json(self, data: object) -> str:
-        return orjson.dumps(data).decode()
+        body = orjson.dumps(data)
+        limit = get_settings().graphql_max_response_bytes
+        if len(body) > limit:
+            # the cost limit bounds rows, not their size: a page of long texts could still be
+            # megabytes; it is refused whole (a cut answer would be a lie), saying whether the
+            # mutations in it were kept
+            kept = _kept_writes.get()
+            log.warning("response of %d bytes refused (limit %d)", len(body), limit)
+            body = orjson.dumps({"data": None, "errors": [{
+                "message": f"The response exceeds {limit} bytes: request fewer fields or smaller pages."
+                           + (" The mutations in this request were applied; read their results separately." if kept else ""),
+                "extensions": {"code": "RESPONSE_TOO_LARGE", "maxBytes": limit, "mutationsApplied": kept,
+                               "requestId": request_id_var.get()}}]})
+        return body.decode()
 
     def parse_json(self, data: str | bytes) -> dict:
         parsed = orjson.loads(data)  # orjson.JSONDecodeError is a json.JSONDecodeError: 400 upstream
@@ -79,6 +97,7 @@ class HuifangGraphQL(GraphQL):
                     await _audit_pii(context, request)
                 body_done = True
             committed = body_done
+            _kept_writes.set(committed and context.is_mutation)
         except _Aborted:
             result = _not_committed()
         except Exception:

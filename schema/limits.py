@@ -95,6 +95,19 @@ RULES: tuple[type[ValidationRule], ...] = (
     alias_validator(_s.graphql_max_aliases),
     NoNulStrings,
 )
+if not _s.introspection_enabled:
+    # production: the schema is published (schema/schema.graphql), not explorable by any caller
+    from graphql.validation import NoSchemaIntrospectionCustomRule
+
+    RULES += (NoSchemaIntrospectionCustomRule,)
+if not _s.suggestions_enabled:
+    # no "Did you mean 'phoneNumber'?" in errors: graphql-core's one switch for every message
+    # that suggests names (validation and variable coercion alike)
+    import sys
+
+    import graphql.pyutils.did_you_mean  # noqa: F401 - the module, not the function it exports
+
+    sys.modules["graphql.pyutils.did_you_mean"].MAX_LENGTH = 0
 MAX_COST, MAX_PAGE = _s.graphql_max_cost, _s.graphql_page_max
 MAX_TOKENS = _s.graphql_max_tokens
 

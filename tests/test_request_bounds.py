@@ -269,3 +269,60 @@ async def test_a_failing_payload_field_beside_a_slow_one_keeps_the_mutation(gql,
     assert codes == ["INVALID_PAGINATION"], body
     async with db.tenant_transaction(brand_a.tenant_id):
         assert (await db.fetch("SELECT count(*) FROM customer WHERE name = 'Cancelled sibling'", []))[0][0] == 1
+
+
+async def test_a_response_over_the_size_bound_is_refused_whole(gql, brand_a, monkeypatch):
+    from app.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "graphql_max_response_bytes", 300)
+    body = await gql(brand_a.token(), "{ customers(first: 50) { nodes { id name createdAt } } }", errors_ok=True)
+    assert body["data"] is None
+    err = body["errors"][0]["extensions"]
+    assert err["code"] == "RESPONSE_TOO_LARGE" and err["maxBytes"] == 300 and err["mutationsApplied"] is False
+
+    # a mutation whose answer is too big was still kept, and the error says so
+    big = " ".join(CREATE_OK.replace("ok:", f"m{i}:") % (f"RS-{i}", f"RS-{i}" * 5) for i in range(4))
+    body = await gql(brand_a.token(), "mutation { " + big + " }", errors_ok=True)
+    assert body["errors"][0]["extensions"]["code"] == "RESPONSE_TOO_LARGE"
+    assert body["errors"][0]["extensions"]["mutationsApplied"] is True
+    assert {f"RS-{i}" for i in range(4)} <= set(await _dealer_codes(brand_a))
+
+
+def test_production_defaults_hide_the_schema():
+    from app.settings import Settings
+
+    prod = Settings(env="production")
+    assert not prod.introspection_enabled and not prod.suggestions_enabled and not prod.graphiql_enabled
+    dev = Settings(env="development")
+    assert dev.introspection_enabled and dev.suggestions_enabled
+    assert Settings(env="production", graphql_introspection=True).introspection_enabled
+
+
+def test_without_introspection_and_suggestions_nothing_of_the_schema_leaks(brand_a):
+    from tests.conftest import spawn_server, stop_server
+
+    base, proc = spawn_server({"GRAPHQL_INTROSPECTION": "false", "GRAPHQL_SUGGESTIONS": "false"})
+    try:
+        headers = {"Authorization": f"Bearer {brand_a.token()}"}
+        r = httpx.post(f"{base}/graphql", json={"query": "{ __schema { types { name } } }"}, headers=headers)
+        assert r.status_code == 200 and r.json()["data"] is None
+        assert r.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+        assert "introspection" in r.json()["errors"][0]["message"].lower()
+        r = httpx.post(f"{base}/graphql", json={"query": "{ __type(name: \"Customer\") { fields { name } } }"}, headers=headers)
+        assert r.json()["data"] is None
+        r = httpx.post(f"{base}/graphql", json={"query": "{ customers(first: 1) { nodes { nam } } }"}, headers=headers)
+        msg = r.json()["errors"][0]["message"]
+        assert "nam" in msg and "Did you mean" not in msg and "'name'" not in msg
+        # __typename is not introspection: clients (Apollo, Relay) need it
+        r = httpx.post(f"{base}/graphql", json={"query": "{ viewer { __typename } }"}, headers=headers)
+        assert r.json()["data"]["viewer"]["__typename"]
+    finally:
+        stop_server(proc)
+
+    base, proc = spawn_server()  # the development defaults, for contrast
+    try:
+        r = httpx.post(f"{base}/graphql", json={"query": "{ customers(first: 1) { nodes { nam } } }"},
+                       headers={"Authorization": f"Bearer {brand_a.token()}"})
+        assert "Did you mean" in r.json()["errors"][0]["message"]
+    finally:
+        stop_server(proc)
