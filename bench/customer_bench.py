@@ -132,7 +132,35 @@ async def measure(tid, user, dealer, runs: int):
         t0 = time.perf_counter()
         await list_customers(admin, PageArgs(first=20, after=cursor), CustomerFilter(), order="NAME")
         print(f"{'page after 5,000 rows (keyset)':34s} {(time.perf_counter() - t0) * 1000:8.2f}")
+    await dense_search(tid, admin, runs)
     return results
+
+
+async def dense_search(tid, admin, runs: int) -> None:
+    """Common terms: the baseline, in the same run, is the hit-set plan forced for every term
+    (what search did before it measured density); the ratio is today's plan against it."""
+    from app.core import db
+    from app.core.pagination import PageArgs
+    from app.customer import repository
+    from app.customer.repository import CustomerFilter, list_customers
+
+    async def p50(term: str) -> float:
+        times = []
+        for _ in range(max(5, runs // 4)):
+            t0 = time.perf_counter()
+            async with db.tenant_transaction(tid):
+                await list_customers(admin, PageArgs(first=20), CustomerFilter(search=term), order="NAME")
+            times.append((time.perf_counter() - t0) * 1000)
+        return statistics.median(times)
+
+    print(f"\n{'search term (hit share)':34s} {'set ms':>8s} {'now ms':>8s} {'ratio':>6s}")
+    default = repository.SEARCH_DENSE_HITS
+    for term, share in (("138", "all"), ("crm-1", "~11%"), ("张丽123452", "one"), ("伟50", "~0.1%")):
+        repository.SEARCH_DENSE_HITS = 10**12
+        forced = await p50(term)
+        repository.SEARCH_DENSE_HITS = default
+        now = await p50(term)
+        print(f"{term + ' (' + share + ')':34s} {forced:8.2f} {now:8.2f} {now / forced:6.2f}")
 
 
 async def import_bench(rows: int):

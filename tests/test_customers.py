@@ -395,3 +395,43 @@ async def test_without_pii_search_cannot_probe_contact_details(gql, brand_a):
         assert await names(gql, brand_a.token(), {"search": term}) == ["Probe Target"], term
     for term in ("probe target", "prb-1"):
         assert await names(gql, brand_a.token("analyst"), {"search": term}) == ["Probe Target"]
+
+
+async def test_common_and_rare_terms_page_alike(gql, brand_a, monkeypatch):
+    """A term with more than SEARCH_DENSE_HITS matches walks the ordering instead of collecting
+    every hit first: the pages, both ways and by every order, are the same either way."""
+    from app.customer import repository
+
+    for i in range(7):
+        await make_customer(brand_a, name=f"Densa {i} {'甲乙丙'[i % 3]}", external_refs=[{"source": "crm", "external_id": f"DN-{i}"}])
+    tok = brand_a.token()
+    pages_q = """query($f: CustomerFilter, $o: CustomerOrderField!, $after: String, $before: String, $first: Int, $last: Int) {
+        customers(filter: $f, orderBy: $o, first: $first, after: $after, last: $last, before: $before) {
+          nodes { name } pageInfo { endCursor startCursor hasNextPage hasPreviousPage } } }"""
+
+    async def walk(term: str, order: str) -> tuple[list, list]:
+        forward, after = [], None
+        while True:
+            c = (await gql(tok, pages_q, {"f": {"search": term}, "o": order, "first": 2, "after": after}))["data"]["customers"]
+            forward += [n["name"] for n in c["nodes"]]
+            if not c["pageInfo"]["hasNextPage"]:
+                break
+            after = c["pageInfo"]["endCursor"]
+        backward, before = [], None
+        while True:
+            c = (await gql(tok, pages_q, {"f": {"search": term}, "o": order, "last": 3, "before": before}))["data"]["customers"]
+            backward = [n["name"] for n in c["nodes"]] + backward
+            if not c["pageInfo"]["hasPreviousPage"]:
+                break
+            before = c["pageInfo"]["startCursor"]
+        return forward, backward
+
+    for term in ("densa", "dn-", "densa 1"):
+        for order in ("NAME", "CREATED_AT"):
+            monkeypatch.setattr(repository, "SEARCH_DENSE_HITS", 1000)
+            sparse = await walk(term, order)
+            monkeypatch.setattr(repository, "SEARCH_DENSE_HITS", 2)
+            dense = await walk(term, order)
+            assert sparse == dense, (term, order)
+            assert sparse[0] == sparse[1] and len(set(sparse[0])) == len(sparse[0])
+            assert len(sparse[0]) == (1 if term == "densa 1" else 7), (term, sparse)
