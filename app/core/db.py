@@ -24,7 +24,7 @@ from app.core.logging import tenant_var
 
 log = logging.getLogger(__name__)
 
-MODEL_MODULES = ["app.tenant.models", "app.customer.models", "app.oauth.models", "app.audit.models"]
+MODEL_MODULES = ["app.core.models", "app.tenant.models", "app.customer.models", "app.oauth.models", "app.audit.models"]
 APP_LABEL = "huifang"
 MIGRATIONS_TABLE_HINT = "tortoise"
 
@@ -240,6 +240,11 @@ async def _tenant_transaction(tenant_id: uuid.UUID, timeout_ms: int) -> AsyncIte
                     await conn.execute_query("SELECT set_config('app.tenant_id', $1, true), set_config('statement_timeout', $2, true)",
                                              [str(tenant_id), str(int(timeout_ms))])
                     yield conn
+                    if buffer:
+                        # written in the transaction: COMMIT keeps the jobs with the work
+                        from app.core import jobs
+
+                        await jobs.write_outbox(conn, tenant_id, buffer)
                 finally:
                     # no statement may start once the body is done (one already running ends
                     # first): COMMIT/ROLLBACK below must be the connection's last word
@@ -255,7 +260,7 @@ async def _tenant_transaction(tenant_id: uuid.UUID, timeout_ms: int) -> AsyncIte
     if committed and buffer:
         from app.core import jobs
 
-        await jobs.send(buffer)
+        await jobs.relay(buffer)
 
 
 _savepoints = itertools.count(1)

@@ -1,8 +1,11 @@
 """The one jobs module: arq stays behind it (arq is in maintenance mode; swapping it out should
 touch this file only).
 
-- `enqueue(...)` only buffers, inside a tenant transaction; the buffer is sent after COMMIT and
-  dropped on ROLLBACK.
+- `enqueue(...)` only buffers, inside a tenant transaction. The buffer is written to the
+  `job_outbox` table in that transaction (so COMMIT keeps the jobs with the work and ROLLBACK
+  drops both), relayed to the queue after COMMIT, and each outbox row is deleted by the job when
+  it runs. If the relay fails (Redis down), the caller still gets its answer: the worker's
+  sweep (`relay_outbox`, every minute) relays rows overdue by RELAY_AFTER_SECONDS again.
 - `@tenant_job` functions take ids only and run inside the tenant transaction of the tenant they
   were enqueued for, with a system actor scope. They must be idempotent.
 """
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable
 
 from arq import create_pool
@@ -37,6 +40,11 @@ class PendingJob:
     args: tuple
     job_id: str | None
     defer_by: float | None
+    outbox_id: uuid.UUID | None = None
+
+
+RELAY_AFTER_SECONDS = 60  # an outbox row this overdue was not relayed, or its job was dropped
+MAX_RELAYS = 10  # then it stays for an operator (logged as an error), never relayed in a loop
 
 
 def tenant_job(name: str, *, max_tries: int = 5, timeout: int = 300, transactional: bool = True):
@@ -45,7 +53,7 @@ def tenant_job(name: str, *, max_tries: int = 5, timeout: int = 300, transaction
     batches, such as imports), still with the tenant's system scope."""
 
     def deco(fn: Callable[..., Awaitable[Any]]):
-        async def run(ctx: dict, tenant_id: str, *args: Any) -> Any:
+        async def run(ctx: dict, tenant_id: str, *args: Any, outbox: str | None = None) -> Any:
             from app.core.tenancy import Actor, scope_for
 
             tid = uuid.UUID(tenant_id)
@@ -55,9 +63,16 @@ def tenant_job(name: str, *, max_tries: int = 5, timeout: int = 300, transaction
             t_timeout = db.statement_timeout_ms.set(get_settings().job_statement_timeout_ms)
             try:
                 if not transactional:
-                    return await fn(scope_for(Actor.system(tid)), *args)
+                    result = await fn(scope_for(Actor.system(tid)), *args)
+                    if outbox:
+                        async with db.tenant_transaction(tid):
+                            await _done(tid, outbox, ctx.get("job_id"))
+                    return result
                 async with db.tenant_transaction(tid):
-                    return await fn(scope_for(Actor.system(tid)), *args)
+                    result = await fn(scope_for(Actor.system(tid)), *args)
+                    if outbox:
+                        await _done(tid, outbox, ctx.get("job_id"))  # with the job's own work
+                    return result
             finally:
                 db.statement_timeout_ms.reset(t_timeout)
                 request_id_var.reset(token)
@@ -109,6 +124,12 @@ def cron_jobs():
 
         run.__qualname__ = f"fanout:{name}"
         jobs_.append(cron(run, name=f"fanout:{name}", unique=True, **schedule))
+
+    async def sweep(ctx):
+        return await relay_outbox()
+
+    sweep.__qualname__ = "outbox:relay"
+    jobs_.append(cron(sweep, name="outbox:relay", unique=True, second=30))  # every minute
     return jobs_
 
 
@@ -147,8 +168,77 @@ def pool() -> ArqRedis:
 async def send(jobs: list[PendingJob]) -> None:
     p = pool()
     for job in jobs:
-        await p.enqueue_job(job.name, job.tenant_id, *job.args, _job_id=job.job_id, _queue_name=_queue_name, _defer_by=job.defer_by)
-        log.info("job enqueued", extra={"job": job.name, "job_id": job.job_id, "job_tenant": job.tenant_id})
+        extra = {"outbox": str(job.outbox_id)} if job.outbox_id else {}
+        job_id = job.job_id or (f"outbox:{job.outbox_id}" if job.outbox_id else None)
+        await p.enqueue_job(job.name, job.tenant_id, *job.args, _job_id=job_id, _queue_name=_queue_name, _defer_by=job.defer_by, **extra)
+        log.info("job enqueued", extra={"job": job.name, "job_id": job_id, "job_tenant": job.tenant_id})
+
+
+async def write_outbox(conn, tenant_id: uuid.UUID, buffer: list[PendingJob]) -> None:
+    """Inside the tenant transaction, before COMMIT: one INSERT for all of its jobs. Each
+    buffered job gets its outbox id (the buffer is updated in place)."""
+    import orjson
+
+    from app.core.ids import uuid7
+
+    for i, job in enumerate(buffer):
+        buffer[i] = replace(job, outbox_id=uuid7())
+    await conn.execute_query(
+        "INSERT INTO job_outbox (id, tenant_id, name, args, job_id, run_at, relays, created_at) "
+        "SELECT u.id, $1, u.name, u.args::jsonb, u.job_id, now() + make_interval(secs => u.defer), 0, now() "
+        "FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::float8[]) AS u(id, name, args, job_id, defer)",
+        [tenant_id, [j.outbox_id for j in buffer], [j.name for j in buffer], [orjson.dumps(list(j.args)).decode() for j in buffer],
+         [j.job_id for j in buffer], [float(j.defer_by or 0) for j in buffer]])
+
+
+async def relay(buffer: list[PendingJob]) -> None:
+    """After COMMIT. A failure here loses nothing: the rows are in the outbox for the sweep."""
+    try:
+        await send(buffer)
+    except Exception:  # noqa: BLE001 - Redis down or unreachable: the sweep relays them later
+        log.warning("relay after commit failed; the jobs wait in the outbox", exc_info=True,
+                    extra={"jobs": [j.name for j in buffer]})
+
+
+async def _done(tenant_id: uuid.UUID, outbox: str, job_id: str | None) -> None:
+    """The job ran: its outbox row goes, and so do older rows of the same job id (arq collapsed
+    them into this run, which started after they were committed)."""
+    await db.fetch("DELETE FROM job_outbox WHERE tenant_id = $1 AND (id = $2 OR (job_id = $3 AND id < $2))",
+                   [tenant_id, uuid.UUID(outbox), job_id])
+
+
+async def relay_outbox(overdue_seconds: float = RELAY_AFTER_SECONDS, batch: int = 500,
+                       tenants: list[uuid.UUID] | None = None) -> int:
+    """The sweep: relay again every outbox row overdue by `overdue_seconds` (its relay failed,
+    or the queue dropped it). Brands come from outbox_tenants() (migration 0016), or `tenants`;
+    each brand's rows are read in its own RLS transaction. Returns how many jobs were relayed."""
+    import orjson
+
+    if tenants is not None:
+        rows = [(t,) for t in tenants]
+    else:
+        rows = await db.fetch("SELECT outbox_tenants(make_interval(secs => $1))", [float(overdue_seconds)])
+    total = 0
+    for (tenant_id,) in rows:
+        async with db.tenant_transaction(tenant_id):
+            due = await db.fetch(
+                # (a WITH first: Tortoise drops the rows of a statement that starts with UPDATE)
+                "WITH due AS (SELECT id FROM job_outbox WHERE tenant_id = $1 AND run_at < now() - make_interval(secs => $2)"
+                " AND relays < $3 ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED) "
+                "UPDATE job_outbox o SET relays = o.relays + 1 FROM due WHERE o.tenant_id = $1 AND o.id = due.id "
+                "RETURNING o.id, o.name, o.args, o.job_id, o.relays",
+                [tenant_id, float(overdue_seconds), MAX_RELAYS, batch])
+        pending = [PendingJob(r[1], str(tenant_id), tuple(orjson.loads(r[2]) if isinstance(r[2], (str, bytes)) else r[2]), r[3], None, r[0])
+                   for r in due]
+        for r in due:
+            if r[4] >= MAX_RELAYS:
+                log.error("outbox job relayed %d times without running; left for an operator", r[4],
+                          extra={"job": r[1], "job_tenant": str(tenant_id), "outbox": str(r[0])})
+        await send(pending)
+        total += len(pending)
+    if total:
+        log.info("outbox relayed", extra={"jobs": total, "tenants": len(rows)})
+    return total
 
 
 def redis_settings(redis_url: str) -> RedisSettings:

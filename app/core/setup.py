@@ -69,7 +69,7 @@ async def setup_app_role(admin: PgTarget, service: PgTarget, app_role: str) -> s
             await conn.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON "{t}" TO "{grantee}"')
         await conn.execute(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{grantee}"')
         for fn in await conn.fetch("SELECT p.oid::regprocedure::text AS sig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-                                   "WHERE n.nspname = 'public' AND (p.proname LIKE 'customer\\_%' OR p.proname = 'tenant_ids')"):
+                                   "WHERE n.nspname = 'public' AND (p.proname LIKE 'customer\\_%' OR p.proname IN ('tenant_ids', 'outbox_tenants'))"):
             await conn.execute(f'GRANT EXECUTE ON FUNCTION {fn["sig"]} TO "{grantee}"')
     finally:
         await conn.close()
