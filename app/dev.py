@@ -148,10 +148,10 @@ def main() -> None:
     for proc in children.values():
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
-    deadline = time.time() + 35
+    deadline = time.monotonic() + 35
     for proc in children.values():
         try:
-            proc.wait(timeout=max(0.1, deadline - time.time()))
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             proc.kill()
     if os.environ.get("HUIFANG_DEV_ENV_WRITTEN"):

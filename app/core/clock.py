@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import contextvars
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone, tzinfo
 
 _frozen: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("frozen_now", default=None)
 
@@ -11,6 +11,16 @@ _frozen: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("froze
 def now() -> datetime:
     frozen = _frozen.get()
     return frozen if frozen is not None else datetime.now(timezone.utc)
+
+
+def timestamp() -> int:
+    """Seconds since the epoch, for JWT claims and caches."""
+    return int(now().timestamp())
+
+
+def today(tz: tzinfo | None = None) -> date:
+    """Today's date, in `tz` (UTC by default)."""
+    return now().astimezone(tz or timezone.utc).date()
 
 
 @contextmanager

@@ -4,11 +4,12 @@ Runs as the service role inside the new tenant's transaction, so RLS checks ever
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from tortoise.exceptions import IntegrityError
 
+from app.core import clock
 from app.core import db
 from app.core.errors import Conflict, ValidationFailed
 from app.core.ids import uuid7
@@ -123,14 +124,14 @@ async def seed_demo(tenant_id: uuid.UUID, slug: str) -> dict:
                     external_refs=[{"source": "dms", "external_id": f"{code}-{i + 1:04d}"}],
                     tags=["demo"] + (["vip"] if score >= 8.5 else []), service_spend=Decimal(3000 * (years + 1)))
                 await customer_service.add_product(scope, c.id, product_model=model, serial=f"LHF{code[-3:]}{i:05d}",
-                                                   purchase_date=date.today().replace(year=date.today().year - years, day=1),
+                                                   purchase_date=clock.today().replace(year=clock.today().year - years, day=1),
                                                    purchase_dealer_id=dealer.id, purchase_reason="family car")
                 await customer_service.add_interaction(scope, c.id, kind="call", outcome="reached", occurred_at=None,
                                                        notes="Routine satisfaction follow-up.")
                 await customer_service.record_survey_score(scope, c.id, score, survey="routine satisfaction survey")
                 if at_risk:
                     await customer_service.add_promise(scope, c.id, description="Replace the rattling door trim at next visit.",
-                                                       due_date=date.today() + timedelta(days=14), promised_by="service advisor")
+                                                       due_date=clock.today() + timedelta(days=14), promised_by="service advisor")
                     await customer_service.set_churn(scope, c.id, status="at_risk", lost_type=None)
                 created["customers"] += 1
         await customer_service.recompute_tiers(scope)

@@ -7,6 +7,7 @@ from enum import Enum
 import strawberry
 from strawberry.dataloader import DataLoader
 
+from app.core import clock
 from app.core.errors import ValidationFailed
 from app.core.permissions import Perm
 from app.customer import models
@@ -120,7 +121,7 @@ class OwnedProduct(Node):
     def years_owned(self) -> int | None:
         if self.purchase_date is None:
             return None
-        today = date.today()
+        today = clock.today()
         return today.year - self.purchase_date.year - ((today.month, today.day) < (self.purchase_date.month, self.purchase_date.day))
 
     @strawberry.field
@@ -251,7 +252,7 @@ class Customer(Node):
         first = await _first_purchases(info).load(self.pk)
         if first is None:
             return None
-        today = date.today()
+        today = clock.today()
         return today.year - first.year - ((today.month, today.day) < (first.month, first.day))
 
     @strawberry.field(description="Dealer of record (the servicing dealer).")

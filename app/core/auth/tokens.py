@@ -5,7 +5,6 @@ signature with a known `kid`, `typ: at+jwt`, RS256 only (`alg: none` and HMAC ar
 issuer, audience, expiry and not-before with a small leeway, and the tenant claim."""
 from __future__ import annotations
 
-import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from joserfc import errors as jose_errors
 from joserfc import jwt
 
+from app.core import clock
 from app.core.auth.keys import KeyRing, keyring
 from app.core.errors import AppError
 from app.core.ids import uuid7
@@ -53,7 +53,7 @@ def mint_access_token(
 ) -> str:
     settings = get_settings()
     ring = ring or keyring()
-    iat = int(time.time()) if now is None else now
+    iat = clock.timestamp() if now is None else now
     claims = {
         "iss": settings.issuer,
         "aud": settings.jwt_audience,
@@ -84,7 +84,7 @@ def verify_access_token(token: str, *, ring: KeyRing | None = None) -> AccessCla
     key = (token, id(ring or keyring()))
     hit = _VERIFIED.get(key)
     if hit is not None:
-        if hit.expires_at + get_settings().clock_skew_seconds > time.time():
+        if hit.expires_at + get_settings().clock_skew_seconds > clock.timestamp():
             return hit
         _VERIFIED.pop(key, None)
     claims = _verify(token, ring=ring)
@@ -110,6 +110,7 @@ def _verify(token: str, *, ring: KeyRing | None = None) -> AccessClaims:
     if decoded.header.get("typ", "").lower() not in ("at+jwt", "application/at+jwt"):
         raise InvalidToken("The token is not an access token (typ must be at+jwt).")
     registry = jwt.JWTClaimsRegistry(
+        now=clock.timestamp,
         leeway=settings.clock_skew_seconds,
         iss={"essential": True, "value": settings.issuer},
         aud={"essential": True, "value": settings.jwt_audience},
