@@ -97,7 +97,7 @@ def create_app() -> Starlette:
         os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")  # http on a LAN address during development
     from app.customer import http as customer_http
     from app.oauth import http as oauth
-    from schema.http import graphql_endpoint
+    from schema.http import graphiql_asset_endpoint, graphql_endpoint
 
     @asynccontextmanager
     async def lifespan(app):
@@ -126,6 +126,7 @@ def create_app() -> Starlette:
         routes=[
             *dev_routes,
             Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
+            Route("/graphiql/assets/{name}", graphiql_asset_endpoint, methods=["GET", "HEAD"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/oauth/authorize", oauth.authorize_endpoint, methods=["GET", "POST"]),

@@ -9,19 +9,19 @@ import contextvars
 import logging
 
 import orjson
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from strawberry.asgi import GraphQL
 from cross_web import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from strawberry.asgi import GraphQL
 
 from app.core import db
 from app.core.auth.tokens import InvalidToken, verify_access_token
 from app.core.errors import Unauthenticated
 from app.core.logging import actor_var, request_id_var
 from app.core.tenancy import scope_for
-from app.settings import get_settings
 from app.oauth.resource import load_actor
-from schema import schema
+from app.settings import get_settings
+from schema import graphiql, schema
 from schema.context import Context
 from schema.errors import format_errors
 
@@ -69,6 +69,11 @@ class HuifangGraphQL(GraphQL):
         if result.errors:
             result.errors = format_errors(result.errors, request_id_var.get())
         return await super().process_result(request, result)
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        # our page on vendored assets (schema/graphiql), not strawberry's CDN template: it works
+        # offline and keeps a strict CSP (no other origin, no inline script)
+        return graphiql.render_page(endpoint=request.url.path)
 
     async def get_context(self, request: Request, response: Response) -> Context:
         return Context(request=request, claims=request.state.claims, request_id=request_id_var.get() or "-")
@@ -136,7 +141,7 @@ async def _audit_pii(context: Context, request) -> None:
 
 view = HuifangGraphQL(
     schema,
-    graphql_ide="graphiql",  # served only when settings.graphiql_enabled (see endpoint)
+    graphql_ide="graphiql",  # served only when settings.graphiql_enabled (see endpoint); page: schema/graphiql
     allow_queries_via_get=True,
 )
 
@@ -190,6 +195,9 @@ async def graphql_endpoint(request: Request) -> Response:
         return _bad_request(e.reason, e.status_code)
     except UnicodeDecodeError:
         return _bad_request("The request body is not valid UTF-8 JSON.")
+
+
+graphiql_asset_endpoint = graphiql.asset_endpoint  # GET /graphiql/assets/{name}, 404 unless graphiql_enabled
 
 
 def _bad_request(message: str, status: int = 400) -> JSONResponse:
