@@ -19,6 +19,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m app dev
 
+## Lint: ruff (pyflakes, import order, naive datetimes, banned clock APIs; see pyproject.toml).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
 ## Run the whole test suite (embedded servers unless DATABASE_URL / REDIS_URL are set).
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -84,8 +84,8 @@ async def seed(n: int):
 async def measure(tid, user, dealer, runs: int):
     from app.core import db
     from app.core.pagination import PageArgs
-    from app.core.tenancy import Actor, Membership, scope_for
     from app.core.permissions import Role
+    from app.core.tenancy import Actor, Membership, scope_for
     from app.customer.repository import CustomerFilter, list_customers
 
     admin = scope_for(Actor.user(tid, user, [Membership(Role.BRAND_ADMIN)]))
@@ -167,11 +167,11 @@ async def import_bench(rows: int):
     import io
 
     from app.core import db
+    from app.core.ids import uuid7
     from app.core.tenancy import Actor, scope_for
     from app.customer import importer
     from app.customer.models import CustomerImport
     from app.tenant.provision import provision_brand
-    from app.core.ids import uuid7
 
     brand, _ = await provision_brand(f"imp-{uuid7().hex[:8]}", "Import bench", "admin@imp.bench")
     scope = scope_for(Actor.system(brand.id))

@@ -1,11 +1,12 @@
-from tortoise import migrations
-from tortoise.migrations import operations as ops
-from app.core.ids import uuid7
-from app.core.permissions import Role
+from tortoise import fields, migrations
 from tortoise.contrib.postgres.fields import ArrayField
 from tortoise.fields.base import OnDelete
-from tortoise import fields
 from tortoise.indexes import Index
+from tortoise.migrations import operations as ops
+
+from app.core.ids import uuid7
+from app.core.permissions import Role
+
 
 class Migration(migrations.Migration):
     initial = True

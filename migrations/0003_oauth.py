@@ -1,11 +1,12 @@
-from tortoise import migrations
-from tortoise.migrations import operations as ops
-from app.core.ids import uuid7
 from orjson import loads
+from tortoise import fields, migrations
 from tortoise.contrib.postgres.fields import ArrayField
 from tortoise.fields.data import JSON_DUMPS
-from tortoise import fields
 from tortoise.indexes import Index
+from tortoise.migrations import operations as ops
+
+from app.core.ids import uuid7
+
 
 class Migration(migrations.Migration):
     dependencies = [('huifang', '0002_tenant_keys_rls')]

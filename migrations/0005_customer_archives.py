@@ -1,12 +1,13 @@
-from tortoise import migrations
-from app.core.migration_ops import StateOnly  # state-only ops: see app/core/migration_ops.py
-from tortoise.migrations import operations as ops
-from app.core.ids import uuid7
 from orjson import loads
+from tortoise import fields, migrations
 from tortoise.contrib.postgres.fields import ArrayField
 from tortoise.fields.data import JSON_DUMPS
-from tortoise import fields
 from tortoise.indexes import Index
+from tortoise.migrations import operations as ops
+
+from app.core.ids import uuid7
+from app.core.migration_ops import StateOnly  # state-only ops: see app/core/migration_ops.py
+
 
 class Migration(migrations.Migration):
     dependencies = [('huifang', '0004_oauth_rls')]

@@ -1,10 +1,10 @@
 """Erasure tombstones (hashed external references) with forced RLS and tenant keys."""
-from tortoise import migrations
+from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
-from app.core.ids import uuid7
-from tortoise import fields
 
+from app.core.ids import uuid7
 from app.core.rls import tenant_table_sql
+
 
 class Migration(migrations.Migration):
     dependencies = [('huifang', '0010_tenant_directory')]

@@ -7,15 +7,15 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from app.core.errors import InvalidId
-from schema.limits import Limits
-from schema.permissions import PUBLIC, describe
-from schema.relay import Node, resolve_node
 from schema.customer import types as customer_types  # noqa: F401
 from schema.customer.mutations import CustomerMutation
 from schema.customer.queries import CustomerQuery
+from schema.limits import Limits
 from schema.partner import types as partner_types  # noqa: F401  (registers node types)
 from schema.partner.mutations import PartnerMutation
 from schema.partner.queries import PartnerQuery
+from schema.permissions import PUBLIC, describe
+from schema.relay import Node, resolve_node
 from schema.tenant import types as tenant_types  # noqa: F401  (registers node types)
 from schema.tenant.mutations import TenantMutation, UserMutation
 from schema.tenant.queries import TenantQuery

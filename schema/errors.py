@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import logging
+
 import strawberry
 from graphql import GraphQLError
 

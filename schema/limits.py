@@ -9,15 +9,24 @@ from __future__ import annotations
 from typing import Iterator
 
 from graphql import (
-    FieldNode, FragmentDefinitionNode, FragmentSpreadNode, GraphQLError, InlineFragmentNode,
-    IntValueNode, ListValueNode, ObjectValueNode, OperationDefinitionNode, SelectionSetNode, ValidationRule, VariableNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    IntValueNode,
+    ListValueNode,
+    ObjectValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationRule,
+    VariableNode,
 )
 from strawberry.extensions import SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as alias_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
 from app.settings import get_settings
-
 
 SEARCH_COST = 500  # a customer search scans a trigram index over the whole brand
 DEFAULT_PAGE = 20
@@ -120,9 +129,8 @@ class Limits(SchemaExtension):
         yield
 
     def on_execute(self) -> Iterator[None]:
-        from strawberry.types.graphql import OperationType
-
         from strawberry.types import ExecutionResult
+        from strawberry.types.graphql import OperationType
 
         ec = self.execution_context
         if ec.context is not None and hasattr(ec.context, "is_mutation"):

@@ -63,8 +63,7 @@ def _demo_apps(out: str) -> dict:
 
 
 async def _sign_in(client, client_id: str, redirect: str, email: str, password: str):
-    from tests.test_oauth_flows import hidden_fields
-    from tests.test_oauth_negative import authorize_url
+    from tests.oauth_helpers import authorize_url, hidden_fields
 
     page = await client.get(authorize_url("", client_id, redirect_uri=redirect))
     assert page.status_code == 200, page.text

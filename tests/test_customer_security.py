@@ -75,7 +75,7 @@ async def test_contact_points_are_bounded_in_create_update_merge_and_import(gql,
     body = await gql(tok, MERGE, {"a": gid(c), "b": gid(other)})
     assert body["data"]["customerMerge"]["errors"][0]["code"] == "TOO_MANY_CONTACT_POINTS"
     # the importer adds a phone per row to a known customer: the eleventh is refused, the row writes nothing
-    from tests.test_imports import run, upload
+    from tests.import_helpers import run, upload
 
     imp = await run(brand_a, await upload(client, tok, "external_source,external_id,name,phone\ncrm,BOUND-1,Renamed,13999999999\n"))
     assert imp.rows_failed == 1 and imp.errors[0]["code"] == "TOO_MANY_CONTACT_POINTS"
@@ -177,7 +177,7 @@ async def test_date_inputs_out_of_range_are_field_errors(gql, brand_a, value):
 
 
 async def test_import_dates_out_of_range_are_row_errors(client, brand_a):
-    from tests.test_imports import run, upload
+    from tests.import_helpers import run, upload
 
     body = "external_source,external_id,name,product_model,purchase_date,warranty_end\ncrm,D1,a,M,0001-01-01,\ncrm,D2,b,M,2020-01-01,9999-12-31\n"
     imp = await run(brand_a, await upload(client, brand_a.token(), body))
@@ -346,7 +346,7 @@ async def test_timeline_names_the_actor_instead_of_raw_labels(gql, client, brand
     # a dealer agent may not look the brand admin up: no name, and no raw id either
     nodes = (await gql(brand_a.token("d1_agent"), q, {"id": gid(c)}))["data"]["customerTimeline"]["nodes"]
     assert next(n for n in nodes if n["kind"] == "INTERACTION")["actor"] is None and str(admin.id) not in str(nodes)
-    from tests.test_imports import run, upload
+    from tests.import_helpers import run, upload
 
     await run(brand_a, await upload(client, brand_a.token(), "external_source,external_id,name\ncrm,ACTOR-1,Imported Person\n"))
     found = (await gql(brand_a.token(), '{ customers(first: 1, filter: {search: "ACTOR-1"}) { nodes { id } } }'))["data"]["customers"]["nodes"]

@@ -2,8 +2,6 @@
 tiers — and isolation between brands and dealers for every query and mutation."""
 from datetime import date, timedelta
 
-import pytest
-
 from app.core import db
 from app.core.ids import to_global_id
 from app.customer.models import Customer as CustomerRow
@@ -387,7 +385,7 @@ async def test_survey_scores_need_surveys_write_and_reach_the_timeline(gql, bran
 
 
 async def test_without_pii_search_cannot_probe_contact_details(gql, brand_a):
-    c = await make_customer(brand_a, name="Probe Target", contact_points=[{"channel": "phone", "value": "13911223344"},
+    await make_customer(brand_a, name="Probe Target", contact_points=[{"channel": "phone", "value": "13911223344"},
                                                                           {"channel": "email", "value": "probe@secret.cn"}],
                             external_refs=[{"source": "crm", "external_id": "PRB-1"}])
     for term in ("1391122", "13911223344", "probe@secret", "secret.cn"):

@@ -7,8 +7,7 @@ from authlib.common.security import generate_token
 from app.core import clock, jobs
 from app.core.ids import to_global_id
 from tests.factories import make_app, make_customer, set_password
-from tests.test_oauth_flows import PASSWORD, REDIRECT, hidden_fields
-from tests.test_oauth_negative import s256
+from tests.oauth_helpers import PASSWORD, REDIRECT, hidden_fields, s256
 from tests.querycount import count_queries
 
 
@@ -72,7 +71,7 @@ async def test_size_limits_on_ids_and_search(gql, brand_a):
 
 async def test_import_falls_back_to_row_by_row_when_a_batch_fails(client, brand_a, monkeypatch):
     from app.customer import importer
-    from tests.test_imports import HEADER, csv_rows, run, upload
+    from tests.import_helpers import HEADER, csv_rows, run, upload
 
     real = importer._apply
 

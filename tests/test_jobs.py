@@ -1,5 +1,4 @@
 """Jobs: enqueued only after commit, run in the enqueuing tenant's transaction, idempotent."""
-import asyncio
 
 from arq.worker import Worker
 

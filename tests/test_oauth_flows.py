@@ -1,6 +1,5 @@
 """OAuth 2.0 end to end over real HTTP, driven by an independent client library (authlib's
 httpx client) against the service running in its own process."""
-import html
 import json
 import re
 
@@ -10,33 +9,7 @@ from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from tests.factories import make_app, set_password
-
-REDIRECT = "http://127.0.0.1:8765/callback"
-PASSWORD = "correct horse battery staple"
-VIEWER = {"query": "{ viewer { actorKind permissions user { email } } dealers(first: 50) { nodes { code } } }"}
-
-
-def hidden_fields(page: str) -> dict:
-    return {html.unescape(k): html.unescape(v) for k, v in re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', page)}
-
-
-async def api(base: str, token: str, body=VIEWER) -> httpx.Response:
-    async with httpx.AsyncClient(base_url=base) as c:
-        return await c.post("/graphql", json=body, headers={"Authorization": f"Bearer {token}"})
-
-
-async def browser_login(base: str, url: str, email: str, password: str, *, consent: str | None = None) -> httpx.Response:
-    """What a person does in the browser: open the authorize URL, sign in, maybe consent."""
-    async with httpx.AsyncClient(base_url=base, follow_redirects=False) as browser:
-        page = await browser.get(url)
-        assert page.status_code == 200, page.text
-        form = hidden_fields(page.text)
-        r = await browser.post("/oauth/authorize", data={**form, "email": email, "password": password})
-        if consent is not None and r.status_code == 200:
-            form = hidden_fields(r.text)
-            assert form["action"] == "consent"
-            r = await browser.post("/oauth/authorize", data={**form, "decision": consent})
-        return r
+from tests.oauth_helpers import PASSWORD, REDIRECT, api, browser_login, code_flow
 
 
 @pytest.fixture
@@ -47,19 +20,6 @@ async def console(brand_a):
     await set_password(brand_a, "admin", PASSWORD)
     await set_password(brand_a, "d1_agent", PASSWORD)
     return app
-
-
-async def code_flow(base, app, email, *, scope="customers:read tickets:read", consent=None, secret=None):
-    client = AsyncOAuth2Client(app.client_id, client_secret=secret, redirect_uri=REDIRECT, scope=scope,
-                               code_challenge_method="S256",
-                               token_endpoint_auth_method="client_secret_basic" if secret else "none")
-    verifier = generate_token(64)
-    url, state = client.create_authorization_url(f"{base}/oauth/authorize", code_verifier=verifier)
-    r = await browser_login(base, url, email, PASSWORD, consent=consent)
-    assert r.status_code == 302, r.text
-    location = r.headers["location"]
-    assert location.startswith(REDIRECT) and f"state={state}" in location
-    return client, location, verifier
 
 
 async def test_client_credentials(live_server, brand_a):

@@ -10,7 +10,7 @@ import pytest
 from app.core import db
 from app.core.ids import to_global_id
 from tests.factories import make_app, set_password
-from tests.test_oauth_flows import PASSWORD, REDIRECT, api, code_flow
+from tests.oauth_helpers import PASSWORD, REDIRECT, api, code_flow
 
 UPDATE_USER = "mutation($i: UserUpdateInput!) { userUpdate(input: $i) { user { isActive } errors { field code } } }"
 DISABLE = "mutation($id: ID!) { partnerAppDisable(id: $id) { partnerApp { status } errors { code } } }"

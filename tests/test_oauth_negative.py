@@ -1,6 +1,4 @@
 """OAuth negative cases: every one is refused in the RFC 6749 format and changes nothing."""
-import base64
-import hashlib
 import re
 
 import httpx
@@ -9,17 +7,7 @@ from authlib.common.security import generate_token
 
 from app.core.ids import to_global_id
 from tests.factories import make_app, set_password
-from tests.test_oauth_flows import PASSWORD, REDIRECT, api, code_flow, hidden_fields
-
-
-def s256(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
-
-
-def authorize_url(base, client_id, **params):
-    q = {"response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT, "scope": "customers:read", "state": "xyz",
-         "code_challenge": s256(generate_token(64)), "code_challenge_method": "S256", **params}
-    return f"{base}/oauth/authorize?" + "&".join(f"{k}={v}" for k, v in q.items() if v is not None)
+from tests.oauth_helpers import PASSWORD, REDIRECT, api, authorize_url, code_flow, hidden_fields
 
 
 @pytest.fixture

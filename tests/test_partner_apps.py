@@ -155,8 +155,7 @@ async def test_token_endpoint_rate_limits(client, brand_a, monkeypatch):
 
 async def test_login_rate_limit_per_account(client, brand_a, monkeypatch):
     from app.settings import get_settings
-    from tests.test_oauth_flows import REDIRECT, hidden_fields
-    from tests.test_oauth_negative import authorize_url
+    from tests.oauth_helpers import REDIRECT, authorize_url, hidden_fields
 
     app, _ = await make_app(brand_a, client_type="public", grant_types=["authorization_code"], redirect_uris=[REDIRECT],
                             scopes=["customers:read"], first_party=True)

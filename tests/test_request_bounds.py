@@ -185,8 +185,8 @@ async def test_every_statement_runs_under_a_timeout(brand_a, monkeypatch):
 
 
 async def test_statement_timeout_is_a_clear_graphql_error(gql, brand_a, monkeypatch):
-    from app.tenant import repository
     from app.core import db
+    from app.tenant import repository
 
     async def slow(scope):
         await db.fetch("SELECT pg_sleep(3)", [])

@@ -8,9 +8,8 @@ from app.core import db
 from app.core.ids import to_global_id
 from app.customer.models import ContactPoint, Customer, ImportChunk
 from tests.factories import fresh_window, make_app, make_customer, set_password
-from tests.test_imports import HEADER, csv_rows, run, upload
-from tests.test_oauth_flows import PASSWORD, REDIRECT, hidden_fields
-from tests.test_oauth_negative import s256
+from tests.import_helpers import HEADER, csv_rows, run, upload
+from tests.oauth_helpers import PASSWORD, REDIRECT, hidden_fields, s256
 
 
 def gid(c):

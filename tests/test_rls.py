@@ -1,16 +1,15 @@
 """Wall two, checked with raw SQL as the service role: fails closed without a tenant."""
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import asyncpg
 import pytest
 
-from datetime import datetime, timedelta, timezone
-
 from app.core import db
 from app.core.tenancy import Actor, scope_for
-from app.oauth import repository as oauth_repo
 from app.customer import importer
 from app.customer import service as customer_service
+from app.oauth import repository as oauth_repo
 from tests.factories import make_app, make_customer
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 
 from app.core import db, jobs
-from app.core.logging import configure_logging
 from app.settings import get_settings
 
 log = logging.getLogger("huifang.worker")

@@ -2,12 +2,10 @@
 describe, or not at all). Never store secrets, tokens or full personal data in `details`."""
 from __future__ import annotations
 
-from datetime import datetime
-
 from app.audit.models import AuditEvent
+from app.core import db
 from app.core.logging import request_id_var
 from app.core.pagination import Page, PageArgs, build_page, keyset_clause, parse_datetime, validate
-from app.core import db
 from app.core.tenancy import Scope
 
 

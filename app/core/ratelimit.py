@@ -1,9 +1,9 @@
 """Redis-backed fixed-window rate limits (shared by every API replica)."""
 from __future__ import annotations
 
-from app.core import clock
-
 from redis.asyncio import Redis
+
+from app.core import clock
 
 _redis: Redis | None = None
 

@@ -11,8 +11,17 @@ from app.core.pagination import Page, PageArgs, build_page, keyset_clause, parse
 from app.core.permissions import Perm
 from app.core.tenancy import Scope
 from app.customer.models import (
-    ContactPoint, Customer, CustomerEvent, CustomerImport, ExternalRef, Interaction, OwnedProduct, Promise,
-    TierChange, TierPolicy, WinbackAction,
+    ContactPoint,
+    Customer,
+    CustomerEvent,
+    CustomerImport,
+    ExternalRef,
+    Interaction,
+    OwnedProduct,
+    Promise,
+    TierChange,
+    TierPolicy,
+    WinbackAction,
 )
 
 ORDERS = {

@@ -20,7 +20,12 @@ from app.core.permissions import Perm
 from app.core.tenancy import Scope
 from app.customer import repository as repo
 from app.customer.models import (
-    ContactPoint, Customer, Interaction, OwnedProduct, Promise, WinbackAction,
+    ContactPoint,
+    Customer,
+    Interaction,
+    OwnedProduct,
+    Promise,
+    WinbackAction,
 )
 from app.tenant import repository as tenant_repo
 

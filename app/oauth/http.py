@@ -32,7 +32,16 @@ from app.oauth import pages
 from app.oauth import repository as repo
 from app.oauth.resource import cut_off, load_actor
 from app.oauth.server import (
-    CTX, INVALID_CLIENT, Access, Client, Code, OAuthCtx, OAuthUser, Refresh, StarletteOAuth2Request, server,
+    CTX,
+    INVALID_CLIENT,
+    Access,
+    Client,
+    Code,
+    OAuthCtx,
+    OAuthUser,
+    Refresh,
+    StarletteOAuth2Request,
+    server,
 )
 from app.settings import get_settings
 from app.tenant import repository as tenant_repo

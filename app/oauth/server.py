@@ -10,12 +10,21 @@ from __future__ import annotations
 import contextvars
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from authlib.oauth2 import AuthorizationServer, OAuth2Request
 from authlib.oauth2.rfc6749 import (
-    AuthorizationCodeMixin, ClientMixin, InvalidClientError, InvalidGrantError, InvalidRequestError, InvalidScopeError,
-    OAuth2Payload, TokenMixin, grants, list_to_scope, scope_to_list,
+    AuthorizationCodeMixin,
+    ClientMixin,
+    InvalidClientError,
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+    OAuth2Payload,
+    TokenMixin,
+    grants,
+    list_to_scope,
+    scope_to_list,
 )
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge

@@ -5,7 +5,8 @@ Every tenant-owned table carries `tenant_id`; migrations add forced row-level se
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, fields as dc_fields
+from dataclasses import dataclass
+from dataclasses import fields as dc_fields
 from datetime import datetime
 
 from tortoise import fields

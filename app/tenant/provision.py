@@ -9,12 +9,11 @@ from decimal import Decimal
 
 from tortoise.exceptions import IntegrityError
 
-from app.core import clock
-from app.core import db
+from app.core import clock, db
 from app.core.errors import Conflict, ValidationFailed
 from app.core.ids import uuid7
-from app.core.secrets import hash_password
 from app.core.permissions import Perm, Role
+from app.core.secrets import hash_password
 from app.customer.models import Customer
 from app.tenant import repository as repo
 from app.tenant.models import Brand, Dealer, Membership, User

@@ -6,8 +6,8 @@ import uuid
 from functools import lru_cache
 from zoneinfo import available_timezones
 
-from app.core import clock, jobs
 from app.audit import service as audit
+from app.core import clock, jobs
 from app.core.errors import AppError, InputErrors, NotFound, ValidationFailed
 from app.core.permissions import ROLE_PERMS, Perm, Role
 from app.core.tenancy import Membership as MembershipGrant

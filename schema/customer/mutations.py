@@ -7,11 +7,20 @@ import strawberry
 
 from app.core.permissions import Perm
 from app.customer import service
-from schema.customer.types import (
-    Channel, ChurnStatus, Customer, Gender, InteractionKind, InteractionOutcome, LostType, OwnedProduct, Promise,
-    WinbackActionKind, WinbackOutcome,
-)
 from schema.customer.queries import TierPolicy
+from schema.customer.types import (
+    Channel,
+    ChurnStatus,
+    Customer,
+    Gender,
+    InteractionKind,
+    InteractionOutcome,
+    LostType,
+    OwnedProduct,
+    Promise,
+    WinbackActionKind,
+    WinbackOutcome,
+)
 from schema.errors import UserError, run_mutation
 from schema.permissions import describe, needs, requires
 from schema.relay import decode

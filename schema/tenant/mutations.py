@@ -4,13 +4,13 @@ from typing import Awaitable, Callable
 
 import strawberry
 
+from app.core.permissions import Perm
+from app.core.permissions import Role as RoleEnum
 from app.tenant import service
 from schema.errors import UserError, run_mutation
 from schema.permissions import describe, needs
 from schema.relay import decode
-from app.core.permissions import Perm
 from schema.tenant.types import Dealer, Role, User
-from app.core.permissions import Role as RoleEnum
 
 
 @strawberry.type

@@ -4,9 +4,9 @@ import strawberry
 
 from app.core.errors import NotFound
 from app.core.pagination import PageArgs
+from app.core.permissions import Perm
 from app.settings import get_settings
 from app.tenant import repository
-from app.core.permissions import Perm
 from schema.permissions import PUBLIC, describe, needs
 from schema.relay import Connection
 from schema.tenant.types import Brand, Dealer, DealerFilter, DealerOrderField, Permission, Role, User

@@ -6,7 +6,8 @@ from enum import Enum
 
 import strawberry
 
-from app.core.permissions import Perm, Role as RoleEnum
+from app.core.permissions import Perm
+from app.core.permissions import Role as RoleEnum
 from app.tenant import models
 from schema.relay import Node, gid, node_type
 
