@@ -7,18 +7,12 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from app.core.errors import InvalidId
-from schema.customer import types as customer_types  # noqa: F401
-from schema.customer.mutations import CustomerMutation
-from schema.customer.queries import CustomerQuery
+from app.domains import schema_packages
+from schema.context import Loaders
 from schema.limits import Limits
-from schema.partner import types as partner_types  # noqa: F401  (registers node types)
-from schema.partner.mutations import PartnerMutation
-from schema.partner.queries import PartnerQuery
+from schema.part import SchemaPart
 from schema.permissions import PUBLIC, describe
 from schema.relay import Node, resolve_node
-from schema.tenant import types as tenant_types  # noqa: F401  (registers node types)
-from schema.tenant.mutations import TenantMutation, UserMutation
-from schema.tenant.queries import TenantQuery
 
 MAX_NODES = 100
 CACHE_SIZE = 1024
@@ -39,13 +33,17 @@ class NodeQuery:
         return [resolve_node(info, i) for i in ids]  # type: ignore[return-value]
 
 
-Query = merge_types("Query", (NodeQuery, TenantQuery, CustomerQuery, PartnerQuery))
-Mutation = merge_types("Mutation", (TenantMutation, UserMutation, CustomerMutation, PartnerMutation))
+def _parts() -> list[SchemaPart]:
+    import importlib
+
+    return [importlib.import_module(name).PART for name in schema_packages()]
 
 
-def _types():
-    return [tenant_types.Brand, tenant_types.Dealer, tenant_types.User, partner_types.PartnerApp, customer_types.Customer, customer_types.CustomerImport,
-            customer_types.Promise, customer_types.OwnedProduct]
+PARTS = _parts()
+Query = merge_types("Query", (NodeQuery, *(q for p in PARTS for q in p.queries)))
+Mutation = merge_types("Mutation", tuple(m for p in PARTS for m in p.mutations))
+for _part in PARTS:
+    Loaders.register(_part.loaders)
 
 
 class Schema(strawberry.Schema):
@@ -90,7 +88,7 @@ def settled(execute):
 schema = Schema(
     query=Query,
     mutation=Mutation,
-    types=_types(),
+    types=[t for p in PARTS for t in p.types],
     config=StrawberryConfig(auto_camel_case=True),
     extensions=[
         Limits,

@@ -10,8 +10,6 @@ from strawberry.dataloader import DataLoader
 
 from app.core.auth.tokens import AccessClaims
 from app.core.tenancy import Actor, Scope
-from app.customer import repository as customer_repo
-from app.tenant import repository as tenant_repo
 
 
 def _by_ids(fetch):
@@ -26,19 +24,14 @@ class Loaders:
     """Built for each request (a loader caches per request, never across tenants), each one
     lazily on first use: most operations need two or three of them."""
 
-    FETCHERS = {
-        "dealer": tenant_repo.dealers_by_ids,
-        "user": tenant_repo.users_by_ids,
-        "user_memberships": tenant_repo.memberships_of_users,
-        "customer": customer_repo.customers_by_ids,
-        "contacts": customer_repo.contacts_of,
-        "external_refs": customer_repo.external_refs_of,
-        "products": customer_repo.products_of,
-        "promises": customer_repo.promises_of,
-        "winbacks": customer_repo.winbacks_of,
-        "interactions": customer_repo.interactions_of,
-        "tier_history": customer_repo.tier_history_of,
-    }
+    FETCHERS: dict = {}  # name -> fetch(scope, ids); each domain's schema PART adds its own
+
+    @classmethod
+    def register(cls, fetchers: dict) -> None:
+        for name, fetch in fetchers.items():
+            if cls.FETCHERS.get(name, fetch) is not fetch:
+                raise ValueError(f"two domains register the loader {name!r}")
+            cls.FETCHERS[name] = fetch
 
     def __init__(self, scope: Scope):
         self._scope = scope

@@ -21,10 +21,11 @@ from tortoise import Tortoise, connections
 from tortoise.transactions import in_transaction
 
 from app.core.logging import tenant_var
+from app.domains import app_modules
 
 log = logging.getLogger(__name__)
 
-MODEL_MODULES = ["app.core.models", "app.tenant.models", "app.customer.models", "app.oauth.models", "app.audit.models"]
+MODEL_MODULES = ["app.core.models", *app_modules("models")]  # app/domains.py: one list of modules
 APP_LABEL = "huifang"
 MIGRATIONS_TABLE_HINT = "tortoise"
 
@@ -136,6 +137,16 @@ def pending_jobs() -> list | None:
     return _pending_jobs.get()
 
 
+class JobHooks:
+    """What a transaction does with the jobs buffered in it: `before_commit(conn, tenant_id,
+    buffer)` writes them in the transaction (the outbox), `after_commit(buffer)` relays them.
+    app.core.jobs installs both when it is imported (anything that buffers a job has imported
+    it), so this module never imports the job layer."""
+
+    before_commit = None
+    after_commit = None
+
+
 def current_tenant() -> uuid.UUID | None:
     return _current_tenant.get()
 
@@ -242,9 +253,7 @@ async def _tenant_transaction(tenant_id: uuid.UUID, timeout_ms: int) -> AsyncIte
                     yield conn
                     if buffer:
                         # written in the transaction: COMMIT keeps the jobs with the work
-                        from app.core import jobs
-
-                        await jobs.write_outbox(conn, tenant_id, buffer)
+                        await JobHooks.before_commit(conn, tenant_id, buffer)
                 finally:
                     # no statement may start once the body is done (one already running ends
                     # first): COMMIT/ROLLBACK below must be the connection's last word
@@ -258,9 +267,7 @@ async def _tenant_transaction(tenant_id: uuid.UUID, timeout_ms: int) -> AsyncIte
         _pending_jobs.reset(t_jobs)
         _current_tenant.reset(t_tenant)
     if committed and buffer:
-        from app.core import jobs
-
-        await jobs.relay(buffer)
+        await JobHooks.after_commit(buffer)
 
 
 _savepoints = itertools.count(1)

@@ -246,16 +246,15 @@ def redis_settings(redis_url: str) -> RedisSettings:
 
 
 def load_task_modules() -> None:
-    """Import every `app/<domain>/tasks.py` so their jobs register."""
+    """Import the `tasks` (and `events`) module of every domain in app.domains.DOMAINS, so their
+    jobs and event handlers register."""
     import importlib
-    import pkgutil
 
-    import app
+    from app.domains import app_modules
 
-    for mod in pkgutil.iter_modules(app.__path__):
-        if mod.ispkg:
-            try:
-                importlib.import_module(f"app.{mod.name}.tasks")
-            except ModuleNotFoundError as e:
-                if e.name != f"app.{mod.name}.tasks":
-                    raise
+    for name in (*app_modules("tasks"), *app_modules("events")):
+        importlib.import_module(name)
+
+
+db.JobHooks.before_commit = write_outbox
+db.JobHooks.after_commit = relay

@@ -8,6 +8,7 @@ from tortoise import Tortoise
 from tortoise.migrations.api import migrate as tortoise_migrate
 
 from app.core.db import PgTarget, is_privileged, tortoise_config
+from app.domains import function_prefixes
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,10 @@ async def setup_app_role(admin: PgTarget, service: PgTarget, app_role: str) -> s
         for t in tables:
             await conn.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON "{t}" TO "{grantee}"')
         await conn.execute(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{grantee}"')
+        # each module's SQL functions are named after it (app/domains.py)
+        patterns = [f"{prefix}\\_%" for prefix in function_prefixes()]
         for fn in await conn.fetch("SELECT p.oid::regprocedure::text AS sig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-                                   "WHERE n.nspname = 'public' AND (p.proname LIKE 'customer\\_%' OR p.proname IN ('tenant_ids', 'outbox_tenants'))"):
+                                   "WHERE n.nspname = 'public' AND p.prokind = 'f' AND p.proname LIKE ANY($1::text[])", patterns):
             await conn.execute(f'GRANT EXECUTE ON FUNCTION {fn["sig"]} TO "{grantee}"')
     finally:
         await conn.close()

@@ -7,7 +7,7 @@ import strawberry
 from app.core.permissions import Perm
 from app.oauth import service
 from schema.errors import UserError, run_mutation
-from schema.partner.types import ClientType, GrantType, PartnerApp
+from schema.oauth.types import ClientType, GrantType, PartnerApp
 from schema.permissions import describe, needs
 from schema.relay import decode
 from schema.tenant.types import Permission

@@ -5,9 +5,7 @@ from datetime import datetime
 from enum import Enum
 
 import strawberry
-from strawberry.scalars import JSON
 
-from app.audit.models import AuditEvent as AuditRow
 from app.core.permissions import Perm
 from app.oauth import repository
 from app.oauth.models import PartnerApp as AppRow
@@ -67,23 +65,6 @@ class PartnerApp(Node):
             secret_hint=a.secret_hint, previous_secret_expires_at=a.previous_secret_expires_at,
             created_at=a.created_at, updated_at=a.updated_at, dealer_pk=a.dealer_id,
         )
-
-
-@strawberry.type(description="One entry of the brand's audit trail.")
-class AuditEvent:
-    at: datetime
-    action: str
-    actor: str
-    target_type: str | None
-    target_id: str | None
-    details: JSON
-    ip: str | None
-    request_id: str | None
-
-    @classmethod
-    def from_row(cls, e: AuditRow) -> "AuditEvent":
-        return cls(at=e.at, action=e.action, actor=e.actor, target_type=e.target_type, target_id=e.target_id,
-                   details=e.details, ip=e.ip, request_id=e.request_id)
 
 
 @node_type("PartnerApp", perm=Perm.ADMIN)
