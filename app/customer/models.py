@@ -225,3 +225,28 @@ class Tombstone(TenantModel):
     class Meta:
         table = "customer_tombstone"
         unique_together = (("tenant_id", "ref_hash"),)
+
+
+# --- what the customer module itself registers (other modules do the same in their models.py)
+from app.customer import links  # noqa: E402
+from app.customer.enums import CustomerEventKind as _K  # noqa: E402
+
+for _kind in _K:
+    _ref = {_K.PROMISE: ("promise", "Promise"), _K.PROMISE_RESOLVED: ("promise", "Promise"),
+            _K.PURCHASE: ("product", "OwnedProduct"), _K.MERGED: ("customer", "Customer"),
+            _K.INTERACTION: ("interaction", None), _K.WINBACK: ("winback", None)}.get(_kind, (None, None))
+    links.timeline_kind(_kind.value, ref_type=_ref[0], ref_node=_ref[1])
+
+_WHO = "WHERE tenant_id = $1 AND customer_id = $2"
+links.customer_table("customer_contact", erase=(f"DELETE FROM customer_contact {_WHO}",))
+links.customer_table("customer_external_ref", erase=(f"DELETE FROM customer_external_ref {_WHO}",))
+links.customer_table("customer_product", erase=(
+    f"UPDATE customer_product SET serial = NULL, purchase_reason = NULL, usage_notes = NULL {_WHO}",))
+links.customer_table("customer_promise", erase=(
+    f"UPDATE customer_promise SET description = '[erased]', resolution_note = NULL, promised_by = '[erased]' {_WHO}",))
+links.customer_table("customer_interaction", erase=(f"UPDATE customer_interaction SET notes = NULL {_WHO}",))
+links.customer_table("customer_winback", erase=(f"UPDATE customer_winback SET notes = NULL {_WHO}",))
+# the duplicate's tier history stays with it: the survivor's tier is its own
+links.customer_table("customer_event", merge_where="kind <> 'tier_changed'",
+                     erase=(f"UPDATE customer_event SET summary = '{{}}'::jsonb {_WHO}",))
+links.customer_table("customer_tier_change", on_merge="keep")

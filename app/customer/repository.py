@@ -10,6 +10,7 @@ from app.core import db
 from app.core.pagination import Page, PageArgs, build_page, keyset_clause, parse_datetime, validate
 from app.core.permissions import Perm
 from app.core.tenancy import Scope
+from app.customer import links
 from app.customer.models import (
     ContactPoint,
     Customer,
@@ -343,20 +344,18 @@ async def timeline(scope: Scope, customer_id: uuid.UUID, page: PageArgs, kinds: 
     params: list = [scope.tenant_id, customer_id]
     sql = "SELECT * FROM customer_event WHERE tenant_id = $1 AND customer_id = $2"
     if kinds:
-        params.append(list(kinds))
-        sql += f" AND kind = ANY(${len(params)}::text[])"
+        params.append([k for k in kinds if k != links.OTHER_KIND])
+        match = f"kind = ANY(${len(params)}::text[])"
+        if links.OTHER_KIND in kinds:  # OTHER: the kinds no module registered
+            params.append(list(links.TIMELINE_KINDS))
+            match = f"({match} OR kind <> ALL(${len(params)}::text[]))"
+        sql += f" AND {match}"
     where, extra, order, backwards = keyset_clause(("occurred_at", "id"), page, len(params) + 1, descending=True,
                                                    parsers=(parse_datetime, None))
     params.extend(extra)
     rows = await db.conn().execute_query_dict(f"{sql}{where} ORDER BY {order} LIMIT {limit + 1}", params)
     events = [CustomerEvent._init_from_db(**r) for r in rows]
     return build_page(events, limit, backwards, page, key=lambda e: [e.occurred_at.isoformat(), e.id])
-
-
-# what a merge moves to the survivor; the duplicate's tier history (customer_tier_change and its
-# tier_changed timeline entries) stays with the duplicate: the survivor's tier is its own
-CHILD_TABLES = ("customer_contact", "customer_external_ref", "customer_product", "customer_promise",
-                "customer_interaction", "customer_winback", "customer_event")
 
 
 async def move_children(scope: Scope, from_id: uuid.UUID, to_id: uuid.UUID) -> None:
@@ -366,10 +365,12 @@ async def move_children(scope: Scope, from_id: uuid.UUID, to_id: uuid.UUID) -> N
         """DELETE FROM customer_contact d WHERE d.tenant_id = $1 AND d.customer_id = $2 AND EXISTS (
              SELECT 1 FROM customer_contact s WHERE s.tenant_id = $1 AND s.customer_id = $3
                AND s.channel = d.channel AND s.normalized = d.normalized)""", [scope.tenant_id, from_id, to_id])
-    for table in CHILD_TABLES:
-        keep = " AND kind <> 'tier_changed'" if table == "customer_event" else ""
-        await conn.execute_query(f"UPDATE {table} SET customer_id = $3 WHERE tenant_id = $1 AND customer_id = $2{keep}",
-                                 [scope.tenant_id, from_id, to_id])
+    # every table that points at a customer, whichever module registered it (app/customer/links)
+    for t in links.CUSTOMER_TABLES.values():
+        if t.on_merge == "move":
+            keep = f" AND ({t.merge_where})" if t.merge_where else ""
+            await conn.execute_query(f"UPDATE {t.table} SET customer_id = $3 WHERE tenant_id = $1 AND customer_id = $2{keep}",
+                                     [scope.tenant_id, from_id, to_id])
     # exactly one primary contact point per channel afterwards: the earliest-created primary
     await conn.execute_query(
         """UPDATE customer_contact x SET is_primary = (x.id = p.keep)
@@ -382,18 +383,12 @@ async def move_children(scope: Scope, from_id: uuid.UUID, to_id: uuid.UUID) -> N
 
 
 async def erase_children(scope: Scope, customer_id: uuid.UUID) -> None:
-    """Delete what only identifies the person; keep anonymous history rows for aggregates."""
+    """Delete what only identifies the person; keep anonymous history rows for aggregates. What
+    each table does is registered with it (app/customer/links.customer_table)."""
     conn = db.conn()
-    t, c = scope.tenant_id, customer_id
-    await conn.execute_query("DELETE FROM customer_contact WHERE tenant_id = $1 AND customer_id = $2", [t, c])
-    await conn.execute_query("DELETE FROM customer_external_ref WHERE tenant_id = $1 AND customer_id = $2", [t, c])
-    await conn.execute_query(
-        "UPDATE customer_product SET serial = NULL, purchase_reason = NULL, usage_notes = NULL WHERE tenant_id = $1 AND customer_id = $2", [t, c])
-    await conn.execute_query(
-        "UPDATE customer_promise SET description = '[erased]', resolution_note = NULL, promised_by = '[erased]' WHERE tenant_id = $1 AND customer_id = $2", [t, c])
-    await conn.execute_query("UPDATE customer_interaction SET notes = NULL WHERE tenant_id = $1 AND customer_id = $2", [t, c])
-    await conn.execute_query("UPDATE customer_winback SET notes = NULL WHERE tenant_id = $1 AND customer_id = $2", [t, c])
-    await conn.execute_query("UPDATE customer_event SET summary = '{}'::jsonb WHERE tenant_id = $1 AND customer_id = $2", [t, c])
+    for t in links.CUSTOMER_TABLES.values():
+        for statement in t.erase:
+            await conn.execute_query(statement, [scope.tenant_id, customer_id])
 
 
 async def tier_policy(scope: Scope) -> TierPolicy | None:

@@ -19,6 +19,16 @@ from app.core.errors import AppError, InputErrors, NotFound, PermissionDenied, V
 from app.core.permissions import Perm
 from app.core.tenancy import Scope
 from app.customer import repository as repo
+from app.customer.enums import (
+    Channel,
+    ChurnStatus,
+    Gender,
+    InteractionKind,
+    InteractionOutcome,
+    LostType,
+    WinbackActionKind,
+    WinbackOutcome,
+)
 from app.customer.models import (
     ContactPoint,
     Customer,
@@ -29,16 +39,14 @@ from app.customer.models import (
 )
 from app.tenant import repository as tenant_repo
 
-CHANNELS = ("phone", "email", "wechat", "qq", "other_im")
-GENDERS = ("female", "male", "other")
-CHURN = ("active", "at_risk", "lost")
-# seed 003: the six kinds of lost customers
-LOST_TYPES = ("pushed_away_deliberately", "pushed_away_unintentionally", "pulled_by_competitor", "bought_off",
-              "left_without_reason", "moved_away")
-INTERACTION_KINDS = ("call", "visit", "message", "email")
-OUTCOMES = ("reached", "no_answer", "callback_requested", "resolved", "refused", "other")
-WINBACK_ACTIONS = ("contact", "offer", "apology", "visit", "other")
-WINBACK_OUTCOMES = ("pending", "won_back", "declined")
+CHANNELS = tuple(Channel)  # in this order: the first of each channel is primary
+GENDERS = frozenset(Gender)
+CHURN = frozenset(ChurnStatus)
+LOST_TYPES = frozenset(LostType)
+INTERACTION_KINDS = frozenset(InteractionKind)
+OUTCOMES = frozenset(InteractionOutcome)
+WINBACK_ACTIONS = frozenset(WinbackActionKind)
+WINBACK_OUTCOMES = frozenset(WinbackOutcome)
 TIER_JOB = "customer.recompute_tiers"
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,}$")
 DEFAULT_POLICY = {"w_purchases": 10.0, "w_spend": 1.0, "w_tenure": 2.0, "w_referrals": 5.0, "a_min": 40.0, "b_min": 15.0}

@@ -10,30 +10,35 @@ from strawberry.dataloader import DataLoader
 from app.core import clock
 from app.core.errors import ValidationFailed
 from app.core.permissions import Perm
-from app.customer import models
+from app.customer import enums, links, models
 from app.customer import repository as customer_repo
 from app.customer.service import mask
 from schema.relay import Node, gid, node_type
 from schema.tenant.types import Dealer
 
+Channel = strawberry.enum(enums.Channel)
+Gender = strawberry.enum(enums.Gender)
+Tier = strawberry.enum(enums.Tier, description="ABC value tier (brand-configurable formula).")
+ChurnStatus = strawberry.enum(enums.ChurnStatus)
+LostType = strawberry.enum(enums.LostType, description="The six kinds of lost customers.")
+InteractionKind = strawberry.enum(enums.InteractionKind)
+InteractionOutcome = strawberry.enum(enums.InteractionOutcome)
+PromiseStatus = strawberry.enum(enums.PromiseStatus)
+WinbackActionKind = strawberry.enum(enums.WinbackActionKind)
+WinbackOutcome = strawberry.enum(enums.WinbackOutcome)
 
-def _enum(name, values, description=None):
-    return strawberry.enum(Enum(name, {v.upper(): v for v in values}), description=description)
+
+def _timeline_kinds():
+    """TimelineKind: every kind registered by any module (app/customer/links), plus OTHER for
+    an entry whose kind this version does not know."""
+    links.load()
+    members = {name.upper(): name for name in links.TIMELINE_KINDS}
+    members["OTHER"] = links.OTHER_KIND
+    return strawberry.enum(Enum("TimelineKind", members), description="What a timeline entry records. OTHER: a kind this "
+                           "version of the API does not know (`kindName` names it).")
 
 
-Channel = _enum("Channel", ("phone", "email", "wechat", "qq", "other_im"))
-Gender = _enum("Gender", ("female", "male", "other"))
-Tier = _enum("Tier", ("A", "B", "C"), "ABC value tier (brand-configurable formula).")
-ChurnStatus = _enum("ChurnStatus", ("active", "at_risk", "lost"))
-LostType = _enum("LostType", ("pushed_away_deliberately", "pushed_away_unintentionally", "pulled_by_competitor",
-                              "bought_off", "left_without_reason", "moved_away"), "The six kinds of lost customers.")
-InteractionKind = _enum("InteractionKind", ("call", "visit", "message", "email"))
-InteractionOutcome = _enum("InteractionOutcome", ("reached", "no_answer", "callback_requested", "resolved", "refused", "other"))
-PromiseStatus = _enum("PromiseStatus", ("open", "kept", "broken"))
-WinbackActionKind = _enum("WinbackActionKind", ("contact", "offer", "apology", "visit", "other"))
-WinbackOutcome = _enum("WinbackOutcome", ("pending", "won_back", "declined"))
-TimelineKind = _enum("TimelineKind", ("created", "interaction", "promise", "promise_resolved", "purchase", "survey", "ticket",
-                                      "tier_changed", "churn_changed", "winback", "merged", "erased"))
+TimelineKind = _timeline_kinds()
 
 
 LIST_DEFAULT, LIST_MAX = 20, 100  # nested lists of a customer: `first` defaults to 20, at most 100
@@ -180,12 +185,10 @@ class TierChange:
     at: datetime
 
 
-TIMELINE_REF_TYPES = {"promise": "Promise", "product": "OwnedProduct", "customer": "Customer"}
-
-
 @strawberry.type(description="One entry of the customer's timeline.")
 class TimelineEntry:
     kind: TimelineKind
+    kind_name: str = strawberry.field(description="The kind as stored (the lower-case name of `kind`, or the unknown kind's name for OTHER).")
     occurred_at: datetime
     ref_id: strawberry.ID | None
     summary: strawberry.scalars.JSON = strawberry.field(description="What happened (who did it is `actor`; what it refers to is `refId`).")
@@ -215,8 +218,10 @@ class TimelineEntry:
         summary = dict(e.summary or {})
         by = summary.pop("by", None)
         summary.pop("merged", None)  # the raw id of the merged record: refId carries it as a global id
-        return cls(kind=TimelineKind(e.kind), occurred_at=e.occurred_at,
-                   ref_id=gid(TIMELINE_REF_TYPES[e.ref_type], e.ref_id) if e.ref_id and e.ref_type in TIMELINE_REF_TYPES else None,
+        known = e.kind in links.TIMELINE_KINDS
+        nodes = links.ref_nodes()
+        return cls(kind=TimelineKind(e.kind if known else links.OTHER_KIND), kind_name=e.kind, occurred_at=e.occurred_at,
+                   ref_id=gid(nodes[e.ref_type], e.ref_id) if e.ref_id and e.ref_type in nodes else None,
                    summary=summary, by=by)
 
 
