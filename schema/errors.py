@@ -6,25 +6,60 @@
 from __future__ import annotations
 
 import logging
+from enum import Enum
+from types import ModuleType
 
 import strawberry
 from graphql import GraphQLError
 
-from app.core.errors import AppError, InputErrors
+from app.core.errors import AppError, Conflict, InputErrors, InvalidId, NotFound, PermissionDenied, ValidationFailed
 
 log = logging.getLogger("huifang.graphql")
 
 
-@strawberry.type(description="A business error of a mutation; `code` is stable, `message` is for people.")
-class UserError:
-    field: str | None
-    code: str
-    message: str
+# codes any mutation may answer, whatever its module (the platform's errors)
+COMMON: tuple[type[AppError], ...] = (ValidationFailed, InvalidId, NotFound, PermissionDenied, Conflict)
 
 
-def user_errors(exc: AppError) -> list[UserError]:
-    errs = exc.errors if isinstance(exc, InputErrors) else [exc]
-    return [UserError(field=e.field, code=e.code, message=e.message) for e in errs]
+def domain_errors(prefix: str, module: ModuleType | None = None, description: str = "") -> type:
+    """`<prefix>Error { field code message }` with `code: <prefix>ErrorCode`: an enum of the
+    common codes plus every AppError subclass declared in `module` (app/<domain>/errors.py).
+    The type's `of(exc)` turns a raised error into entries; an error whose code the enum lacks
+    (another module's) is reported with the nearest code the enum has along its class's
+    ancestry, so a payload never fails to serialise."""
+    classes = list(COMMON)
+    if module is not None:
+        classes += [c for c in vars(module).values()
+                    if isinstance(c, type) and issubclass(c, AppError) and c.__module__ == module.__name__]
+    first = {}
+    for c in classes:
+        first.setdefault(c.code, c)
+    codes = list(first)
+    code_enum = strawberry.enum(Enum(f"{prefix}ErrorCode", {
+        code: strawberry.enum_value(code, description=first[code].message) for code in codes}),
+                                description=f"What went wrong in a {description or prefix} mutation; stable, switch on it.")
+    known = set(codes)
+
+    def to_code(exc: AppError) -> str:
+        if exc.code in known:
+            return exc.code
+        for base in type(exc).__mro__:
+            code = getattr(base, "code", None)
+            if code in known:
+                return code
+        return ValidationFailed.code
+
+    def of(cls, exc: AppError) -> list:
+        errs = exc.errors if isinstance(exc, InputErrors) else [exc]
+        return [cls(field=e.field, code=code_enum(to_code(e)), message=e.message) for e in errs]
+
+    # built with type(): the annotations must be the objects themselves, not strings
+    namespace = {"__annotations__": {"field": str | None, "code": code_enum, "message": str},
+                 "of": classmethod(of), "codes": code_enum, "__module__": __name__}
+    DomainError = strawberry.type(type(f"{prefix}Error", (), namespace), name=f"{prefix}Error", description=(
+        f"A business error of a {description or prefix} mutation: `code` is stable (an enum), `message` is for people, "
+        "`field` names the input at fault."))
+    return DomainError
 
 
 class _Refused(Exception):
@@ -34,10 +69,11 @@ class _Refused(Exception):
         self.payload = payload
 
 
-async def run_mutation(info, op, ok, failed):
+async def run_mutation(info, op, ok, failed, error_type):
     """Run a mutation's service call in its own savepoint: business errors become the payload's
-    `errors` (with stable codes) and undo this mutation's writes and jobs only; the other root
-    mutations of the document keep theirs. `ok(result)` builds the payload."""
+    `errors` (`error_type`, the domain's `<Domain>Error`, with stable codes) and undo this
+    mutation's writes and jobs only; the other root mutations of the document keep theirs.
+    `ok(result)` builds the payload."""
     from app.core import db
 
     try:
@@ -45,7 +81,7 @@ async def run_mutation(info, op, ok, failed):
             try:
                 result = await op()
             except AppError as e:
-                raise _Refused(failed(user_errors(e))) from None
+                raise _Refused(failed(error_type.of(e))) from None
             return ok(result)
     except _Refused as refused:
         return refused.payload

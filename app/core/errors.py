@@ -1,4 +1,7 @@
-"""Domain errors. Each carries a stable code; the GraphQL layer maps them, never masks them."""
+"""Errors of the platform, shared by every module. Each class carries a stable code; the GraphQL
+layer maps them, never masks them. A module declares its own business errors in
+`app/<domain>/errors.py` as subclasses of these (each with its code): schema.errors turns them
+into that domain's `<Domain>ErrorCode` enum of mutation payloads."""
 from __future__ import annotations
 
 
@@ -42,6 +45,31 @@ class ValidationFailed(AppError):
 class Conflict(AppError):
     code = "CONFLICT"
     message = "The object conflicts with an existing one."
+
+
+class InvalidCursor(ValidationFailed):
+    code = "INVALID_CURSOR"
+    message = "The cursor is malformed."
+
+
+class InvalidPagination(ValidationFailed):
+    code = "INVALID_PAGINATION"
+    message = "The page arguments are invalid."
+
+
+class BadRequest(AppError):
+    code = "BAD_REQUEST"
+    message = "The request is malformed."
+
+
+class PayloadTooLarge(AppError):
+    code = "PAYLOAD_TOO_LARGE"
+    message = "Request body too large."
+
+
+class UnsupportedMediaType(AppError):
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    message = "Unsupported media type."
 
 
 class Unauthenticated(AppError):

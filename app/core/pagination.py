@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import orjson
 
-from app.core.errors import ValidationFailed
+from app.core.errors import InvalidCursor, InvalidPagination
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
             raise ValueError
         return values
     except (ValueError, binascii.Error, orjson.JSONDecodeError, TypeError, AttributeError):
-        raise ValidationFailed("The cursor is malformed.", field="after", code="INVALID_CURSOR") from None
+        raise InvalidCursor("The cursor is malformed.", field="after") from None
 
 
 def parse_datetime(v):
@@ -73,12 +73,12 @@ def _text(v):
 def validate(args: PageArgs, *, default: int, maximum: int) -> tuple[int, bool]:
     """Returns (limit, backwards)."""
     if args.first is not None and args.last is not None:
-        raise ValidationFailed("Pass either first or last, not both.", field="first", code="INVALID_PAGINATION")
+        raise InvalidPagination("Pass either first or last, not both.", field="first")
     n = args.last if args.last is not None else args.first
     if n is None:
         n = default
     if n < 0 or n > maximum:
-        raise ValidationFailed(f"Page size must be between 0 and {maximum}.", field="first", code="INVALID_PAGINATION")
+        raise InvalidPagination(f"Page size must be between 0 and {maximum}.", field="first")
     return n, args.last is not None
 
 
@@ -102,7 +102,7 @@ def keyset_clause(
             try:
                 values = [p(v) if p else _text(v) for p, v in zip(parse[:-1], values[:-1])] + [values[-1]]
             except (TypeError, ValueError):
-                raise ValidationFailed("The cursor is malformed.", field="after", code="INVALID_CURSOR") from None
+                raise InvalidCursor("The cursor is malformed.", field="after") from None
             placeholders = ", ".join(f"${next_param + len(params) + i}" for i in range(len(values)))
             where += f" AND ({cols}) {op} ({placeholders})"
             params.extend(values)

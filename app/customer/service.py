@@ -18,6 +18,7 @@ from app.core import clock, jobs
 from app.core.errors import AppError, InputErrors, NotFound, PermissionDenied, ValidationFailed
 from app.core.permissions import Perm
 from app.core.tenancy import Scope
+from app.customer import errors as err
 from app.customer import repository as repo
 from app.customer.enums import (
     Channel,
@@ -86,27 +87,27 @@ def normalize_contact(channel: str, value: str, region: str = DEFAULT_REGION) ->
     """Raises ValidationFailed; returns the comparable form (E.164 phone, lower-case e-mail)."""
     v = clean_value(channel, value)
     if len(v) > 254:
-        raise ValidationFailed("A contact value is at most 254 characters.", field="contactPoints", code="TOO_LONG")
+        raise err.TooLong("A contact value is at most 254 characters.", field="contactPoints")
     if channel == "phone":
         if re.search(r"[^0-9\s\-+().]", v):  # no letters (vanity numbers), no extensions
-            raise ValidationFailed("A phone number holds digits, spaces, +, -, ( and ) only.", field="contactPoints", code="INVALID_PHONE")
+            raise err.InvalidPhone("A phone number holds digits, spaces, +, -, ( and ) only.", field="contactPoints")
         try:
             number = phonenumbers.parse(v, region)
         except phonenumbers.NumberParseException:
             number = None
         if number is None or not phonenumbers.is_valid_number(number):
-            raise ValidationFailed("Not a valid phone number (give the country code, e.g. +44, for numbers outside "
-                                   f"{region}).", field="contactPoints", code="INVALID_PHONE")
+            raise err.InvalidPhone("Not a valid phone number (give the country code, e.g. +44, for numbers outside "
+                                   f"{region}).", field="contactPoints")
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if channel == "email":
         if not EMAIL_RE.match(v) or len(v) > 254:
-            raise ValidationFailed("Not an e-mail address.", field="contactPoints", code="INVALID_EMAIL")
+            raise err.InvalidEmail("Not an e-mail address.", field="contactPoints")
         return v.lower()
     if channel in ("wechat", "qq", "other_im"):
         if not 1 <= len(v) <= 64 or (channel == "qq" and not (v.isascii() and v.isdigit())):
-            raise ValidationFailed(f"Not a valid {channel} id.", field="contactPoints", code="INVALID_IM_ID")
+            raise err.InvalidImId(f"Not a valid {channel} id.", field="contactPoints")
         return v.lower()
-    raise ValidationFailed("Unknown channel.", field="contactPoints", code="INVALID_CHANNEL")
+    raise err.InvalidChannel("Unknown channel.", field="contactPoints")
 
 
 def check_contact_bounds(channels: list[str], field: str = "contactPoints") -> None:
@@ -115,14 +116,14 @@ def check_contact_bounds(channels: list[str], field: str = "contactPoints") -> N
     for ch in channels:
         per[ch] = per.get(ch, 0) + 1
     if len(channels) > MAX_CONTACT_POINTS or any(n > MAX_CONTACT_POINTS_PER_CHANNEL for n in per.values()):
-        raise ValidationFailed(f"A customer has at most {MAX_CONTACT_POINTS} contact points, at most "
-                               f"{MAX_CONTACT_POINTS_PER_CHANNEL} per channel.", field=field, code="TOO_MANY_CONTACT_POINTS")
+        raise err.TooManyContactPoints(f"A customer has at most {MAX_CONTACT_POINTS} contact points, at most "
+                               f"{MAX_CONTACT_POINTS_PER_CHANNEL} per channel.", field=field)
 
 
 def check_text(value: str | None, field: str, limit: int, errors: list | None = None) -> None:
     """TOO_LONG past `limit` characters; appended to `errors` when given, else raised."""
     if value is not None and len(value) > limit:
-        e = ValidationFailed(f"At most {limit} characters.", field=field, code="TOO_LONG")
+        e = err.TooLong(f"At most {limit} characters.", field=field)
         if errors is None:
             raise e
         errors.append(e)
@@ -140,9 +141,9 @@ def check_datetime(value: datetime | None, field: str, *, not_future: bool = Fal
     except (OverflowError, ValueError):
         utc = None
     if utc is None or not EARLIEST <= utc < LATEST:
-        raise ValidationFailed(f"{field} must lie between 1900-01-01 and 2100-01-01 (UTC).", field=field, code="OUT_OF_RANGE")
+        raise err.OutOfRange(f"{field} must lie between 1900-01-01 and 2100-01-01 (UTC).", field=field)
     if not_future and utc > clock.now():
-        raise ValidationFailed(f"{field} cannot be in the future.", field=field, code="OUT_OF_RANGE")
+        raise err.OutOfRange(f"{field} cannot be in the future.", field=field)
     return utc
 
 
@@ -150,9 +151,9 @@ def check_date(value: date | None, field: str, *, not_future: bool = False) -> N
     if value is None:
         return
     if not EARLIEST.date() <= value < LATEST.date():
-        raise ValidationFailed(f"{field} must lie between 1900-01-01 and 2100-01-01.", field=field, code="OUT_OF_RANGE")
+        raise err.OutOfRange(f"{field} must lie between 1900-01-01 and 2100-01-01.", field=field)
     if not_future and value > clock.now().date():
-        raise ValidationFailed(f"{field} cannot be in the future.", field=field, code="OUT_OF_RANGE")
+        raise err.OutOfRange(f"{field} cannot be in the future.", field=field)
 
 
 def mask(channel: str, value: str) -> str:
@@ -187,10 +188,10 @@ def _clean_contacts(items: list[dict] | None, region: str = DEFAULT_REGION) -> l
         try:
             normalized = normalize_contact(channel, item.get("value", ""), region)
         except ValidationFailed as e:
-            errors.append(ValidationFailed(f"Contact point {i + 1}: {e.message}", field="contactPoints", code=e.code))
+            errors.append(type(e)(f"Contact point {i + 1}: {e.message}", field="contactPoints"))
             continue
         if item.get("label") is not None and len(item["label"]) > 40:
-            errors.append(ValidationFailed(f"Contact point {i + 1}: labels are at most 40 characters.", field="contactPoints", code="TOO_LONG"))
+            errors.append(err.TooLong(f"Contact point {i + 1}: labels are at most 40 characters.", field="contactPoints"))
             continue
         if (channel, normalized) in seen:
             continue
@@ -225,7 +226,7 @@ def _clean_refs(items: list[dict] | None) -> list[dict]:
         if not (source and ext):
             raise ValidationFailed("External references need a source (≤40) and an id (≤120).", field="externalRefs")
         if len(source) > 40 or len(ext) > 120:
-            raise ValidationFailed("External references need a source (≤40) and an id (≤120).", field="externalRefs", code="TOO_LONG")
+            raise err.TooLong("External references need a source (≤40) and an id (≤120).", field="externalRefs")
         if (source, ext) not in seen:
             seen.add((source, ext))
             out.append({"source": source, "external_id": ext})
@@ -239,7 +240,7 @@ def _check_profile(values: dict) -> None:
         if not values["name"]:
             errors.append(ValidationFailed(f"Name must be 1-{NAME_MAX} characters.", field="name"))
         elif len(values["name"]) > NAME_MAX:
-            errors.append(ValidationFailed(f"Name must be 1-{NAME_MAX} characters.", field="name", code="TOO_LONG"))
+            errors.append(err.TooLong(f"Name must be 1-{NAME_MAX} characters.", field="name"))
     if values.get("gender") is not None and values["gender"] not in GENDERS:
         errors.append(ValidationFailed("Unknown gender.", field="gender"))
     by = values.get("birth_year")
@@ -248,8 +249,7 @@ def _check_profile(values: dict) -> None:
     if values.get("tags") is not None:
         tags = values["tags"] = sorted({t.strip().lower() for t in values["tags"] if t and t.strip()})
         if len(tags) > 30 or any(len(t) > 40 for t in tags):
-            errors.append(ValidationFailed("At most 30 tags of at most 40 characters.", field="tags",
-                                           code="TOO_LONG" if len(tags) <= 30 else "INVALID"))
+            errors.append((err.TooLong if len(tags) <= 30 else ValidationFailed)("At most 30 tags of at most 40 characters.", field="tags"))
     for f, gql_name, limit in (("household_notes", "householdNotes", NOTES_MAX), ("hobby_notes", "hobbyNotes", NOTES_MAX),
                                ("preferred_contact_hours", "preferredContactHours", 200),
                                ("preferred_language", "preferredLanguage", 16)):
@@ -265,7 +265,7 @@ def _check_profile(values: dict) -> None:
 async def _check_dealer(scope: Scope, dealer_id: uuid.UUID | None, field: str = "dealerId") -> None:
     if dealer_id is None:
         if not scope.all_dealers:
-            raise ValidationFailed("Dealer staff must name their dealer.", field=field, code="DEALER_REQUIRED")
+            raise err.DealerRequired("Dealer staff must name their dealer.", field=field)
         return
     dealer = (await tenant_repo.dealers_by_ids(scope, [dealer_id])).get(dealer_id)
     if dealer is None:
@@ -296,7 +296,7 @@ async def _for_update(scope: Scope, customer_id: uuid.UUID, perm: Perm = Perm.CU
     if c is None:
         raise NotFound("No such customer.", field="id")
     if c.erased_at is not None or c.merged_into_id is not None:
-        raise ValidationFailed("This customer was erased or merged and cannot change.", field="id", code="CUSTOMER_CLOSED")
+        raise err.CustomerClosed("This customer was erased or merged and cannot change.", field="id")
     return c
 
 
@@ -312,7 +312,7 @@ async def _check_refs_free(scope: Scope, refs: list[dict], owner: uuid.UUID | No
             visible = bool(await repo.customers_by_ids(scope, [other])) and scope.can(Perm.CUSTOMERS_READ)
             message = (f"External id {r['source']}:{r['external_id']} belongs to another customer." if visible
                        else REF_UNUSABLE)
-            raise ValidationFailed(message, field="externalRefs", code="EXTERNAL_ID_TAKEN")
+            raise err.ExternalIdTaken(message, field="externalRefs")
 
 
 async def _replace_refs(scope: Scope, customer_id: uuid.UUID, refs: list[dict]) -> None:
@@ -321,7 +321,7 @@ async def _replace_refs(scope: Scope, customer_id: uuid.UUID, refs: list[dict]) 
     try:
         await repo.replace_external_refs(scope, customer_id, refs)
     except IntegrityError:
-        raise ValidationFailed(REF_UNUSABLE, field="externalRefs", code="EXTERNAL_ID_TAKEN") from None
+        raise err.ExternalIdTaken(REF_UNUSABLE, field="externalRefs") from None
 
 
 def enqueue_tier(scope: Scope, customer_id: uuid.UUID) -> None:
@@ -411,7 +411,7 @@ async def merge_customers(scope: Scope, survivor_id: uuid.UUID, duplicate_id: uu
     who may not read them could probe them with crafted duplicates. The duplicate's tier history
     stays with it (the survivor's tier is recomputed and records its own changes)."""
     if survivor_id == duplicate_id:
-        raise ValidationFailed("A customer cannot be merged into itself.", field="duplicateId", code="SAME_CUSTOMER")
+        raise err.SameCustomer("A customer cannot be merged into itself.", field="duplicateId")
     scope.require(Perm.CUSTOMERS_WRITE)
     require_pii(scope)
     locked = await repo.customers_for_update(scope, [survivor_id, duplicate_id])  # one statement, id order: no deadlock
@@ -420,7 +420,7 @@ async def merge_customers(scope: Scope, survivor_id: uuid.UUID, duplicate_id: uu
         raise NotFound("No such customer.", field="survivorId" if survivor is None else "duplicateId")
     for c in (survivor, duplicate):
         if c.erased_at is not None or c.merged_into_id is not None:
-            raise ValidationFailed("This customer was erased or merged and cannot change.", field="id", code="CUSTOMER_CLOSED")
+            raise err.CustomerClosed("This customer was erased or merged and cannot change.", field="id")
     both = await repo.contacts_of(scope, [survivor.id, duplicate.id])
     merged = {(x.channel, x.normalized) for x in both[survivor.id]} | {(x.channel, x.normalized) for x in both[duplicate.id]}
     check_contact_bounds([ch for ch, _ in merged], field="duplicateId")
@@ -498,7 +498,7 @@ async def resolve_promise(scope: Scope, promise_id: uuid.UUID, *, status: str, n
         raise ValidationFailed("A promise is resolved as kept or broken.", field="status")
     check_text(note, "note", REASON_MAX)
     if p.status != "open":
-        raise ValidationFailed("This promise is already resolved.", field="id", code="ALREADY_RESOLVED")
+        raise err.AlreadyResolved("This promise is already resolved.", field="id")
     p.status, p.resolved_at, p.resolution_note = status, clock.now(), note
     await p.save(update_fields=["status", "resolved_at", "resolution_note"])
     await repo.add_event(scope, p.customer_id, "promise_resolved", p.resolved_at, ref_type="promise", ref_id=p.id,
@@ -536,7 +536,7 @@ async def set_churn(scope: Scope, customer_id: uuid.UUID, *, status: str, lost_t
     if status not in CHURN:
         raise ValidationFailed("Unknown churn status.", field="status")
     if status == "lost" and lost_type not in LOST_TYPES:
-        raise ValidationFailed("A lost customer needs one of the six lost-customer types.", field="lostType", code="LOST_TYPE_REQUIRED")
+        raise err.LostTypeRequired("A lost customer needs one of the six lost-customer types.", field="lostType")
     if status != "lost" and lost_type is not None:
         raise ValidationFailed("Only lost customers have a lost type.", field="lostType")
     old = c.churn_status
@@ -669,14 +669,14 @@ async def update_tier_policy(scope: Scope, **values) -> dict:
             continue
         v = float(v)
         if not math.isfinite(v) or not 0 <= v <= POLICY_MAX:
-            errors.append(ValidationFailed(f"Weights and thresholds lie between 0 and {POLICY_MAX:,}.",
-                                           field=POLICY_FIELDS[k], code="INVALID_POLICY"))
+            errors.append(err.InvalidPolicy(f"Weights and thresholds lie between 0 and {POLICY_MAX:,}.",
+                                           field=POLICY_FIELDS[k]))
         current[k] = v
     if errors:
         raise InputErrors(errors)
     if current["a_min"] <= current["b_min"]:
-        raise ValidationFailed("Weights must not be negative and the A threshold must exceed the B threshold.",
-                               field="aMin", code="INVALID_POLICY")
+        raise err.InvalidPolicy("Weights must not be negative and the A threshold must exceed the B threshold.",
+                               field="aMin")
     await repo.save_tier_policy(scope, current)
     await audit.record(scope, "tier_policy.updated", target_type="TierPolicy", details=current)
     jobs.enqueue(TIER_JOB, scope.tenant_id, "", job_id=f"tier:{scope.tenant_id}:all")

@@ -24,7 +24,7 @@ from app.audit import service as audit
 from app.core import clock, db, ratelimit, secrets
 from app.core.auth.keys import keyring
 from app.core.auth.tokens import InvalidToken, verify_access_token
-from app.core.errors import AppError, Unauthenticated
+from app.core.errors import AppError, BadRequest, PayloadTooLarge, Unauthenticated, UnsupportedMediaType
 from app.core.netaddr import client_ip as _peer_ip
 from app.core.permissions import perms_for_roles
 from app.core.tenancy import Actor, Scope, scope_for
@@ -71,25 +71,25 @@ async def read_form(request: Request) -> FormData:
     chunked): the stream is counted as it arrives and reading stops past the limit."""
     length = request.headers.get("content-length")
     if length and (not length.isdigit() or int(length) > MAX_FORM_BYTES):
-        raise AppError("Request body too large.", code="PAYLOAD_TOO_LARGE")
+        raise PayloadTooLarge("Request body too large.")
     ctype = request.headers.get("content-type")
     media = ctype.split(";", 1)[0].strip().lower() if ctype else ""
     if media and media != FORM_TYPE:
-        raise AppError(f"Send the parameters as {FORM_TYPE} (RFC 6749), not {media[:60]}.", code="UNSUPPORTED_MEDIA_TYPE")
+        raise UnsupportedMediaType(f"Send the parameters as {FORM_TYPE} (RFC 6749), not {media[:60]}.")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM_BYTES:
-            raise AppError("Request body too large.", code="PAYLOAD_TOO_LARGE")
+            raise PayloadTooLarge("Request body too large.")
     if body and not media:
-        raise AppError(f"Send the parameters as {FORM_TYPE} (RFC 6749).", code="UNSUPPORTED_MEDIA_TYPE")
+        raise UnsupportedMediaType(f"Send the parameters as {FORM_TYPE} (RFC 6749).")
     try:
         items = parse_qsl(body.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="replace",
                           max_num_fields=MAX_FORM_FIELDS)
     except ValueError:
-        raise AppError(f"Too many form fields (at most {MAX_FORM_FIELDS}).", code="BAD_REQUEST") from None
+        raise BadRequest(f"Too many form fields (at most {MAX_FORM_FIELDS}).") from None
     if any("\x00" in k or "\x00" in v for k, v in items):
-        raise AppError("NUL characters are not allowed.", code="BAD_REQUEST")
+        raise BadRequest("NUL characters are not allowed.")
     return FormData(items)
 
 

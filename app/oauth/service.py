@@ -13,13 +13,15 @@ from app.core import clock, secrets
 from app.core.errors import AppError, InputErrors, NotFound, ValidationFailed
 from app.core.permissions import Perm
 from app.core.tenancy import Scope
+from app.oauth import errors as err
 from app.oauth import repository as repo
+from app.oauth.enums import ClientType, GrantType
 from app.oauth.models import PartnerApp
 from app.settings import get_settings
 from app.tenant import repository as tenant_repo
 
-GRANT_TYPES = ("client_credentials", "authorization_code", "refresh_token")
-CLIENT_TYPES = ("confidential", "public")
+GRANT_TYPES = frozenset(GrantType)
+CLIENT_TYPES = frozenset(ClientType)
 MAX_REDIRECT_URIS = 10
 MAX_OVERLAP_SECONDS = 7 * 24 * 3600
 
@@ -52,23 +54,23 @@ async def _check(scope: Scope, values: dict, *, creating: bool) -> None:
         if not grants or any(g not in GRANT_TYPES for g in grants):
             errors.append(ValidationFailed("Unknown or empty grant types.", field="grantTypes"))
         if "refresh_token" in grants and "authorization_code" not in grants:
-            errors.append(ValidationFailed("refresh_token needs authorization_code.", field="grantTypes", code="INVALID_GRANT_TYPES"))
+            errors.append(err.InvalidGrantTypes("refresh_token needs authorization_code.", field="grantTypes"))
     if "redirect_uris" in values and values["redirect_uris"] is not None:
         uris = values["redirect_uris"] = list(dict.fromkeys(values["redirect_uris"]))
         if len(uris) > MAX_REDIRECT_URIS or not all(_valid_redirect_uri(u) for u in uris):
-            errors.append(ValidationFailed(
+            errors.append(err.InvalidRedirectUri(
                 "Redirect URIs must be absolute https URLs (http only for loopback), without fragments; at most 10.",
-                field="redirectUris", code="INVALID_REDIRECT_URI"))
+                field="redirectUris"))
     if "scopes" in values and values["scopes"] is not None:
         known = {p.value for p in Perm}
         scopes = values["scopes"] = sorted(set(values["scopes"]))
         if not scopes or any(s not in known for s in scopes):
-            errors.append(ValidationFailed("Unknown or empty scopes.", field="scopes", code="INVALID_SCOPE"))
+            errors.append(err.InvalidScope("Unknown or empty scopes.", field="scopes"))
         elif not {Perm(s) for s in scopes} <= scope.actor.perms:
             # an app never gets more than the person (or app) registering it holds
             missing = sorted(s for s in scopes if Perm(s) not in scope.actor.perms)
-            errors.append(ValidationFailed(f"You cannot grant scopes you do not hold: {', '.join(missing)}.",
-                                           field="scopes", code="SCOPE_EXCEEDS_CALLER"))
+            errors.append(err.ScopeExceedsCaller(f"You cannot grant scopes you do not hold: {', '.join(missing)}.",
+                                           field="scopes"))
     if values.get("dealer_id"):
         if not (await tenant_repo.dealers_by_ids(scope, [values["dealer_id"]])):
             errors.append(NotFound("No such dealer.", field="dealerId"))
@@ -79,9 +81,9 @@ async def _check(scope: Scope, values: dict, *, creating: bool) -> None:
 def _check_combination(app_values: dict) -> None:
     grants = app_values["grant_types"]
     if app_values["client_type"] == "public" and "client_credentials" in grants:
-        raise ValidationFailed("Public clients cannot use client_credentials.", field="grantTypes", code="INVALID_GRANT_TYPES")
+        raise err.InvalidGrantTypes("Public clients cannot use client_credentials.", field="grantTypes")
     if "authorization_code" in grants and not app_values["redirect_uris"]:
-        raise ValidationFailed("authorization_code needs at least one redirect URI.", field="redirectUris", code="INVALID_REDIRECT_URI")
+        raise err.InvalidRedirectUri("authorization_code needs at least one redirect URI.", field="redirectUris")
 
 
 async def create_app(scope: Scope, *, name: str, client_type: str, grant_types: list[str], redirect_uris: list[str] | None,
@@ -162,7 +164,7 @@ async def rotate_secret(scope: Scope, app_id: uuid.UUID, *, overlap_seconds: int
                         ) -> tuple[PartnerApp, str]:
     app = await get_app(scope, app_id)
     if app.client_type != "confidential":
-        raise ValidationFailed("Public clients have no secret.", field="id", code="NO_SECRET")
+        raise err.NoSecret("Public clients have no secret.", field="id")
     overlap = get_settings().client_secret_overlap_seconds if overlap_seconds is None else overlap_seconds
     if not 0 <= overlap <= MAX_OVERLAP_SECONDS:
         raise ValidationFailed(f"overlapSeconds must be between 0 and {MAX_OVERLAP_SECONDS}.", field="overlapSeconds")

@@ -6,6 +6,7 @@ from typing import Awaitable, Callable
 import strawberry
 
 from app.core.permissions import Perm
+from app.customer import errors as customer_errors
 from app.customer import service
 from schema.customer.queries import TierPolicy
 from schema.customer.types import (
@@ -21,12 +22,14 @@ from schema.customer.types import (
     WinbackActionKind,
     WinbackOutcome,
 )
-from schema.errors import UserError, run_mutation
+from schema.errors import domain_errors, run_mutation
 from schema.permissions import describe, needs, requires
 from schema.relay import decode
 
 WRITE = needs(Perm.CUSTOMERS_WRITE)
 ADMIN = needs(Perm.ADMIN)
+
+CustomerError = domain_errors("Customer", customer_errors, "customer")
 
 
 @strawberry.input(description="Flags left out keep their stored value (on create: unverified, consent given, contactable).")
@@ -83,31 +86,31 @@ class CustomerUpdateInput:
 @strawberry.type
 class CustomerPayload:
     customer: Customer | None
-    errors: list[UserError]
+    errors: list[CustomerError]
 
 
 @strawberry.type
 class PromisePayload:
     promise: Promise | None
-    errors: list[UserError]
+    errors: list[CustomerError]
 
 
 @strawberry.type
 class ProductPayload:
     product: OwnedProduct | None
-    errors: list[UserError]
+    errors: list[CustomerError]
 
 
 @strawberry.type
 class CustomerExportPayload:
     data: strawberry.scalars.JSON | None
-    errors: list[UserError]
+    errors: list[CustomerError]
 
 
 @strawberry.type
 class TierPolicyPayload:
     policy: TierPolicy | None
-    errors: list[UserError]
+    errors: list[CustomerError]
 
 
 def _contacts(items):
@@ -128,7 +131,7 @@ def _run(info, op: Callable[[], Awaitable], payload, wrap, read: Perm | None = P
             return payload(None, [])
         return payload(wrap(result), [])
 
-    return run_mutation(info, op, ok, lambda errors: payload(None, errors))
+    return run_mutation(info, op, ok, lambda errors: payload(None, errors), CustomerError)
 
 
 
@@ -245,9 +248,9 @@ class CustomerMutation:
             scope = info.context.scope
             if len(survey) > 80 or not survey.strip():
                 from app.core.errors import ValidationFailed
+                from app.customer.errors import TooLong
 
-                raise ValidationFailed("Name the survey (1-80 characters).", field="survey",
-                                       code="TOO_LONG" if survey.strip() else "INVALID")
+                raise (TooLong if survey.strip() else ValidationFailed)("Name the survey (1-80 characters).", field="survey")
             return await service.record_survey_score(scope, decode(customer_id, "Customer")[1], score, survey=survey.strip(), at=answered_at)
 
         return await _customer(info, op)  # a survey-intake app writes scores; it does not read profiles

@@ -8,7 +8,7 @@ import strawberry
 from strawberry.dataloader import DataLoader
 
 from app.core import clock
-from app.core.errors import ValidationFailed
+from app.core.errors import InvalidPagination
 from app.core.permissions import Perm
 from app.customer import enums, links, models
 from app.customer import repository as customer_repo
@@ -47,7 +47,7 @@ LIST_DEFAULT, LIST_MAX = 20, 100  # nested lists of a customer: `first` defaults
 def _first(first: int | None) -> int:
     n = LIST_DEFAULT if first is None else first
     if not 0 <= n <= LIST_MAX:
-        raise ValidationFailed(f"first must be between 0 and {LIST_MAX}.", field="first", code="INVALID_PAGINATION")
+        raise InvalidPagination(f"first must be between 0 and {LIST_MAX}.", field="first")
     return n
 
 

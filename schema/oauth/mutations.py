@@ -5,12 +5,15 @@ from typing import Awaitable, Callable
 import strawberry
 
 from app.core.permissions import Perm
+from app.oauth import errors as oauth_errors
 from app.oauth import service
-from schema.errors import UserError, run_mutation
+from schema.errors import domain_errors, run_mutation
 from schema.oauth.types import ClientType, GrantType, PartnerApp
 from schema.permissions import describe, needs
 from schema.relay import decode
 from schema.tenant.types import Permission
+
+OAuthError = domain_errors("OAuth", oauth_errors, "partner app")
 
 
 @strawberry.type
@@ -18,13 +21,13 @@ class PartnerAppPayload:
     partner_app: PartnerApp | None
     client_secret: str | None = strawberry.field(
         description="Shown once, on creation and rotation; only a hash is stored. Null for public clients.")
-    errors: list[UserError]
+    errors: list[OAuthError]
 
 
 @strawberry.type
 class PartnerAppDeletePayload:
     deleted_id: strawberry.ID | None
-    errors: list[UserError]
+    errors: list[OAuthError]
 
 
 @strawberry.input
@@ -62,7 +65,7 @@ class PartnerAppRotateSecretInput:
 def _run(info, op: Callable[[], Awaitable]):
     return run_mutation(
         info, op, lambda r: PartnerAppPayload(partner_app=PartnerApp.from_row(r[0]), client_secret=r[1], errors=[]),
-        lambda errors: PartnerAppPayload(partner_app=None, client_secret=None, errors=errors))
+        lambda errors: PartnerAppPayload(partner_app=None, client_secret=None, errors=errors), OAuthError)
 
 
 ADMIN = needs(Perm.ADMIN)
@@ -120,4 +123,4 @@ class PartnerMutation:
     async def partner_app_delete(self, info: strawberry.Info, id: strawberry.ID) -> PartnerAppDeletePayload:
         return await run_mutation(
             info, lambda: service.delete_app(info.context.scope, decode(id, "PartnerApp")[1], ip=info.context.client_ip),
-            lambda _: PartnerAppDeletePayload(deleted_id=id, errors=[]), lambda errors: PartnerAppDeletePayload(deleted_id=None, errors=errors))
+            lambda _: PartnerAppDeletePayload(deleted_id=id, errors=[]), lambda errors: PartnerAppDeletePayload(deleted_id=None, errors=errors), OAuthError)

@@ -2,34 +2,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 
 from app.core.permissions import Perm
-from app.oauth import repository
+from app.oauth import enums, repository
 from app.oauth.models import PartnerApp as AppRow
 from schema.relay import Node, gid, node_type
 from schema.tenant.types import Dealer, Permission
 
-
-@strawberry.enum
-class ClientType(Enum):
-    CONFIDENTIAL = "confidential"
-    PUBLIC = "public"
-
-
-@strawberry.enum
-class GrantType(Enum):
-    CLIENT_CREDENTIALS = "client_credentials"
-    AUTHORIZATION_CODE = "authorization_code"
-    REFRESH_TOKEN = "refresh_token"
-
-
-@strawberry.enum
-class PartnerAppStatus(Enum):
-    ACTIVE = "active"
-    DISABLED = "disabled"
+ClientType = strawberry.enum(enums.ClientType)
+GrantType = strawberry.enum(enums.GrantType)
+PartnerAppStatus = strawberry.enum(enums.PartnerAppStatus)
 
 
 @strawberry.type(description="An OAuth client of the brand: a partner system or a brand front-end.")

@@ -6,17 +6,20 @@ import strawberry
 
 from app.core.permissions import Perm
 from app.core.permissions import Role as RoleEnum
+from app.tenant import errors as tenant_errors
 from app.tenant import service
-from schema.errors import UserError, run_mutation
+from schema.errors import domain_errors, run_mutation
 from schema.permissions import describe, needs
 from schema.relay import decode
 from schema.tenant.types import Dealer, Role, User
+
+TenantError = domain_errors("Tenant", tenant_errors, "dealer or staff")
 
 
 @strawberry.type
 class DealerPayload:
     dealer: Dealer | None
-    errors: list[UserError]
+    errors: list[TenantError]
 
 
 @strawberry.input
@@ -45,7 +48,7 @@ class DealerRecountCustomersInput:
 
 def run_dealer(info: strawberry.Info, op: Callable[[], Awaitable]):
     return run_mutation(info, op, lambda row: DealerPayload(dealer=Dealer.from_row(row), errors=[]),
-                        lambda errors: DealerPayload(dealer=None, errors=errors))
+                        lambda errors: DealerPayload(dealer=None, errors=errors), TenantError)
 
 
 @strawberry.type
@@ -101,7 +104,7 @@ class UserUpdateInput:
 @strawberry.type
 class UserPayload:
     user: User | None
-    errors: list[UserError]
+    errors: list[TenantError]
 
 
 def _grants(items: list[MembershipInput] | None):
@@ -115,7 +118,7 @@ def _grants(items: list[MembershipInput] | None):
 
 def run_user(info: strawberry.Info, op):
     return run_mutation(info, op, lambda row: UserPayload(user=User.from_row(row), errors=[]),
-                        lambda errors: UserPayload(user=None, errors=errors))
+                        lambda errors: UserPayload(user=None, errors=errors), TenantError)
 
 
 @strawberry.type
