@@ -114,7 +114,18 @@ async def service_target(database_url: str, app_role: str) -> PgTarget:
     return target
 
 
+def _orm_reads_the_clock() -> None:
+    """The ORM's auto_now / auto_now_add fields (created_at, updated_at) take their time from
+    app.core.clock like everything else (Tortoise's timezone.localtime() calls its now())."""
+    import tortoise.timezone
+
+    from app.core import clock
+
+    tortoise.timezone.now = clock.now
+
+
 async def init_orm(target: PgTarget, *, minsize: int = 1, maxsize: int = 10) -> None:
+    _orm_reads_the_clock()
     await Tortoise.init(
         config=tortoise_config(target, minsize=minsize, maxsize=maxsize), _enable_global_fallback=True
     )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Sequence
 
-from app.core import db
+from app.core import clock, db
 from app.core.pagination import Page, PageArgs, build_page, keyset_clause, parse_datetime, validate
 from app.core.permissions import Perm
 from app.core.tenancy import Scope
@@ -414,7 +414,8 @@ async def recompute_tiers(scope: Scope, p: TierPolicy | dict, customer_ids: Sequ
     # numeric throughout (parameters cast explicitly): fractional weights are not truncated to
     # the type PostgreSQL would infer from count(*), and large weights cannot overflow an integer
     params: list = [scope.tenant_id, *(Decimal(repr(float(get(k)))) for k in
-                                       ("w_purchases", "w_spend", "w_tenure", "w_referrals", "a_min", "b_min"))]
+                                       ("w_purchases", "w_spend", "w_tenure", "w_referrals", "a_min", "b_min")), clock.now()]
+    at = "$8::timestamptz"  # the one clock, not the database's now()
     only = ""
     if customer_ids is not None:
         params.append(list(customer_ids))
@@ -430,24 +431,24 @@ async def recompute_tiers(scope: Scope, p: TierPolicy | dict, customer_ids: Sequ
         ), scored AS (
           SELECT id, old_tier,
                  round($2::numeric * purchases::numeric + $3::numeric * service_spend::numeric / 1000 +
-                       $4::numeric * GREATEST(0, EXTRACT(EPOCH FROM now() - COALESCE(first_purchase::timestamptz, created_at)) / 31557600)::numeric +
+                       $4::numeric * GREATEST(0, EXTRACT(EPOCH FROM {at} - COALESCE(first_purchase::timestamptz, created_at)) / 31557600)::numeric +
                        $5::numeric * referrals::numeric, 2) AS exact
             FROM facts
         ), tiered AS (
           SELECT id, old_tier, exact::float8 AS score,
                  CASE WHEN exact >= $6::numeric THEN 'A' WHEN exact >= $7::numeric THEN 'B' ELSE 'C' END AS tier FROM scored
         ), updated AS (
-          UPDATE customer c SET tier = t.tier, tier_score = t.score, tier_updated_at = now()
+          UPDATE customer c SET tier = t.tier, tier_score = t.score, tier_updated_at = {at}
             FROM tiered t WHERE c.tenant_id = $1 AND c.id = t.id
              AND (c.tier IS DISTINCT FROM t.tier OR c.tier_score IS DISTINCT FROM t.score)
           RETURNING c.id, t.old_tier, t.tier, t.score
         ), history AS (
           INSERT INTO customer_tier_change (id, tenant_id, customer_id, from_tier, to_tier, score, at)
-          SELECT gen_random_uuid(), $1, id, old_tier, tier, score, now() FROM updated WHERE old_tier IS DISTINCT FROM tier
+          SELECT gen_random_uuid(), $1, id, old_tier, tier, score, {at} FROM updated WHERE old_tier IS DISTINCT FROM tier
           RETURNING customer_id, from_tier, to_tier
         ), events AS (
           INSERT INTO customer_event (id, tenant_id, customer_id, kind, occurred_at, ref_type, summary)
-          SELECT gen_random_uuid(), $1, customer_id, 'tier_changed', now(), 'tier',
+          SELECT gen_random_uuid(), $1, customer_id, 'tier_changed', {at}, 'tier',
                  jsonb_build_object('from', from_tier, 'to', to_tier) FROM history
           RETURNING 1
         )

@@ -6,7 +6,7 @@ from typing import Iterable, Sequence
 
 from tortoise.exceptions import IntegrityError
 
-from app.core import db
+from app.core import clock, db
 from app.core.errors import Conflict
 from app.core.pagination import Page, PageArgs, build_page, keyset_clause, validate
 from app.core.permissions import Role
@@ -90,9 +90,9 @@ async def recount_customers(scope: Scope, dealer_id: uuid.UUID) -> int | None:
     rows = await db.conn().execute_query_dict(
         """UPDATE dealer SET customer_count = (
                SELECT count(*) FROM customer WHERE tenant_id = $1 AND dealer_id = $2),
-             customer_count_at = now()
+             customer_count_at = $3
            WHERE tenant_id = $1 AND id = $2 RETURNING customer_count""",
-        [scope.tenant_id, dealer_id],
+        [scope.tenant_id, dealer_id, clock.now()],
     )
     return rows[0]["customer_count"] if rows else None
 

@@ -1,0 +1,33 @@
+"""Every "now" goes through app.core.clock: the ORM's created_at/updated_at, the tier job's
+timestamps and a dealer's recount time all follow a frozen clock (SLA arithmetic will too)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from app.core import clock, db
+from app.core.tenancy import Actor, scope_for
+from app.customer import repository as customer_repo
+from app.customer import service as customer_service
+from app.customer.models import Customer, TierChange
+from app.tenant import repository as tenant_repo
+from app.tenant.models import Dealer
+from tests.factories import make_customer
+
+AT = datetime(2031, 5, 17, 9, 30, tzinfo=timezone.utc)
+
+
+async def test_rows_written_under_a_frozen_clock_carry_its_time(brand_a):
+    with clock.freeze(AT):
+        c = await make_customer(brand_a)
+        scope = scope_for(Actor.system(brand_a.tenant_id))
+        async with db.tenant_transaction(brand_a.tenant_id):
+            await customer_service.add_product(scope, c.id, product_model="X1", purchase_date=AT.date(), serial=None)
+            await customer_repo.recompute_tiers(scope, customer_service.DEFAULT_POLICY, [c.id])
+            await tenant_repo.recount_customers(scope, brand_a.dealers["d1"].id)
+    async with db.tenant_transaction(brand_a.tenant_id):
+        row = await Customer.get(tenant_id=brand_a.tenant_id, id=c.id)
+        change = await TierChange.filter(tenant_id=brand_a.tenant_id, customer_id=c.id).first()
+        dealer = await Dealer.get(tenant_id=brand_a.tenant_id, id=brand_a.dealers["d1"].id)
+    assert row.created_at == AT and row.updated_at == AT
+    assert row.tier_updated_at == AT and change is not None and change.at == AT
+    assert dealer.customer_count_at == AT
