@@ -30,7 +30,7 @@ class _Declared(BasePermission):
     def on_unauthorized(self) -> None:
         raise PermissionDenied(
             f"Missing permission: this field needs the '{self.perm.value}' scope.",
-            code="PERMISSION_DENIED", extensions={"missingScope": self.perm.value},
+            extensions={"missingScope": self.perm.value},
         )
 
 

@@ -9,13 +9,12 @@ class AppError(Exception):
     code = "APP_ERROR"
     message = "Request failed."
 
-    def __init__(self, message: str | None = None, *, field: str | None = None, code: str | None = None,
-                 extensions: dict | None = None):
+    def __init__(self, message: str | None = None, *, field: str | None = None, extensions: dict | None = None):
+        # no `code` argument: a code belongs to a class (declared in app/<domain>/errors.py), so
+        # every code a caller can see is listed, in the GraphQL enums too
         self.message = message or self.message
         self.field = field
         self.extensions = extensions or {}
-        if code:
-            self.code = code
         super().__init__(self.message)
 
 

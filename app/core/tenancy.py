@@ -101,11 +101,11 @@ class Scope:
             # administration is brand-wide: a caller bound to a dealer (a dealer-restricted app,
             # a user through one) cannot administer the brand, even holding the scope
             raise PermissionDenied("Brand administration is not available to callers bound to a dealer.",
-                                   code="PERMISSION_DENIED", extensions={"missingScope": perm.value})
+                                   extensions={"missingScope": perm.value})
         if perm not in self.actor.perms:
             raise PermissionDenied(
                 f"Missing permission: this needs the '{perm.value}' scope.",
-                code="PERMISSION_DENIED", extensions={"missingScope": perm.value},
+                extensions={"missingScope": perm.value},
             )
 
     def may_see_dealer(self, dealer_id: uuid.UUID, region: str | None) -> bool:

@@ -10,12 +10,13 @@ from decimal import Decimal
 from tortoise.exceptions import IntegrityError
 
 from app.core import clock, db
-from app.core.errors import Conflict, ValidationFailed
+from app.core.errors import ValidationFailed
 from app.core.ids import uuid7
 from app.core.permissions import Perm, Role
 from app.core.secrets import hash_password
 from app.customer.models import Customer
 from app.tenant import repository as repo
+from app.tenant.errors import SlugTaken
 from app.tenant.models import Brand, Dealer, Membership, User
 from app.tenant.service import SLUG_RE
 
@@ -30,7 +31,7 @@ async def provision_brand(slug: str, name: str, admin_email: str) -> tuple[Brand
             admin = await User.create(tenant_id=tenant_id, email=admin_email.lower(), display_name=admin_email.split("@")[0])
             await Membership.create(tenant_id=tenant_id, user_id=admin.id, role=Role.BRAND_ADMIN)
     except IntegrityError:
-        raise Conflict(f"A brand with slug '{slug}' already exists.", field="slug", code="SLUG_TAKEN") from None
+        raise SlugTaken(f"A brand with slug '{slug}' already exists.", field="slug") from None
     return brand, admin
 
 

@@ -7,11 +7,11 @@ from typing import Iterable, Sequence
 from tortoise.exceptions import IntegrityError
 
 from app.core import clock, db
-from app.core.errors import Conflict
 from app.core.pagination import Page, PageArgs, build_page, keyset_clause, validate
 from app.core.permissions import Role
 from app.core.tenancy import Membership as MembershipGrant
 from app.core.tenancy import Scope
+from app.tenant import errors as err
 from app.tenant.models import BRAND_COLUMNS, DEALER_COLUMNS, BrandRow, Dealer, DealerRow, Membership, User
 
 DEALER_ORDERS = {"NAME": ("name", "id"), "CODE": ("code", "id")}
@@ -74,7 +74,7 @@ async def create_dealer(scope: Scope, **values) -> Dealer:
     try:
         return await Dealer.create(tenant_id=scope.tenant_id, **values)
     except IntegrityError:
-        raise Conflict("A dealer with this code already exists.", field="code", code="CODE_TAKEN") from None
+        raise err.CodeTaken("A dealer with this code already exists.", field="code") from None
 
 
 async def save_dealer(scope: Scope, dealer: Dealer, fields: list[str]) -> Dealer:
@@ -82,7 +82,7 @@ async def save_dealer(scope: Scope, dealer: Dealer, fields: list[str]) -> Dealer
     try:
         await dealer.save(update_fields=[*fields, "updated_at"])
     except IntegrityError:
-        raise Conflict("A dealer with this code already exists.", field="code", code="CODE_TAKEN") from None
+        raise err.CodeTaken("A dealer with this code already exists.", field="code") from None
     return dealer
 
 
@@ -142,7 +142,7 @@ async def create_user(scope: Scope, /, **values) -> User:
     try:
         return await User.create(tenant_id=scope.tenant_id, **values)
     except IntegrityError:
-        raise Conflict("A user with this e-mail already exists.", field="email", code="EMAIL_TAKEN") from None
+        raise err.EmailTaken("A user with this e-mail already exists.", field="email") from None
 
 
 async def save_user(scope: Scope, user: User, fields: list[str]) -> None:

@@ -12,6 +12,7 @@ from app.core.errors import AppError, InputErrors, NotFound, ValidationFailed
 from app.core.permissions import ROLE_PERMS, Perm, Role
 from app.core.tenancy import Membership as MembershipGrant
 from app.core.tenancy import Scope
+from app.tenant import errors as err
 from app.tenant import repository as repo
 from app.tenant.models import Dealer
 
@@ -36,16 +37,16 @@ def _zones() -> frozenset[str]:
 def _check_dealer_fields(values: dict) -> None:
     errors: list[AppError] = []
     if "code" in values and not CODE_RE.match(values["code"] or ""):
-        errors.append(ValidationFailed("Code: 1-32 letters, digits, '.', '_' or '-'.", field="code", code="INVALID"))
+        errors.append(ValidationFailed("Code: 1-32 letters, digits, '.', '_' or '-'.", field="code"))
     for name, limit in (("name", 200), ("region", 64), ("city", 100)):
         if name in values and values[name] is not None:
             v = values[name].strip()
             values[name] = v
             if not v or len(v) > limit:
-                errors.append(ValidationFailed(f"{name.capitalize()} must be 1-{limit} characters.", field=name, code="INVALID"))
+                errors.append(ValidationFailed(f"{name.capitalize()} must be 1-{limit} characters.", field=name))
     if "time_zone" in values and values["time_zone"] not in _zones():
-        errors.append(ValidationFailed("Not a canonical IANA time zone: use Area/Location, e.g. Asia/Shanghai, or UTC.",
-                                       field="timeZone", code="INVALID_TIME_ZONE"))
+        errors.append(err.InvalidTimeZone("Not a canonical IANA time zone: use Area/Location, e.g. Asia/Shanghai, or UTC.",
+                                       field="timeZone"))
     if errors:
         raise InputErrors(errors)
 
@@ -108,16 +109,16 @@ def _exceeding(scope: Scope, roles) -> list[str]:
 
 async def _check_grants(scope: Scope, grants: list[MembershipGrant]) -> list[MembershipGrant]:
     if not grants:
-        raise ValidationFailed("A user needs at least one role.", field="memberships", code="ROLE_REQUIRED")
+        raise err.RoleRequired("A user needs at least one role.", field="memberships")
     seen, out = set(), []
     for g in grants:
         if g.role in seen:
-            raise ValidationFailed(f"Role {g.role.value} is given twice.", field="memberships", code="DUPLICATE_ROLE")
+            raise err.DuplicateRole(f"Role {g.role.value} is given twice.", field="memberships")
         seen.add(g.role)
         if missing := _exceeding(scope, [g.role]):
             # like partnerAppCreate's SCOPE_EXCEEDS_CALLER: nobody hands out rights they lack
-            raise ValidationFailed(f"You cannot grant {g.role.value}: it brings permissions you do not hold "
-                                   f"({', '.join(missing)}).", field="memberships", code="ROLE_EXCEEDS_CALLER")
+            raise err.RoleExceedsCaller(f"You cannot grant {g.role.value}: it brings permissions you do not hold "
+                                   f"({', '.join(missing)}).", field="memberships")
         if g.role.is_dealer_role:
             if g.dealer_id is None or not (await repo.dealers_by_ids(scope, [g.dealer_id])):
                 raise NotFound("Dealer roles need an existing dealer.", field="memberships")
@@ -126,7 +127,7 @@ async def _check_grants(scope: Scope, grants: list[MembershipGrant]) -> list[Mem
         elif g.dealer_id is not None:
             raise ValidationFailed(f"{g.role.value} is not bound to a dealer.", field="memberships")
         if g.role is Role.REGIONAL_MANAGER and not g.regions:
-            raise ValidationFailed("A regional manager needs at least one region.", field="memberships", code="REGIONS_REQUIRED")
+            raise err.RegionsRequired("A regional manager needs at least one region.", field="memberships")
         if g.role is not Role.REGIONAL_MANAGER and g.regions:
             raise ValidationFailed("Only regional managers have regions.", field="memberships")
         out.append(g)
@@ -139,7 +140,7 @@ async def create_user(scope: Scope, *, email: str, display_name: str, grants: li
     display_name = (display_name or "").strip()
     errors: list[AppError] = []
     if not EMAIL_RE.match(email) or len(email) > 254:
-        errors.append(ValidationFailed("Not an e-mail address.", field="email", code="INVALID_EMAIL"))
+        errors.append(err.InvalidEmail("Not an e-mail address.", field="email"))
     if not 1 <= len(display_name) <= 200:
         errors.append(ValidationFailed("Display name must be 1-200 characters.", field="displayName"))
     if errors:
@@ -159,7 +160,7 @@ async def update_user(scope: Scope, user_id: uuid.UUID, *, display_name: str | N
     if user is None:
         raise NotFound("No such user.", field="id")
     if user.id == scope.actor.user_id and (is_active is False or (grants is not None and Role.BRAND_ADMIN not in {g.role for g in grants})):
-        raise ValidationFailed("You cannot deactivate yourself or drop your own admin role.", field="id", code="SELF_LOCKOUT")
+        raise err.SelfLockout("You cannot deactivate yourself or drop your own admin role.", field="id")
     if grants is not None:
         grants = await _check_grants(scope, grants)
     if is_active is not None or grants is not None:
@@ -167,8 +168,8 @@ async def update_user(scope: Scope, user_id: uuid.UUID, *, display_name: str | N
         # `admin` cannot demote or lock out a full brand admin)
         current = (await repo.memberships_of_users(scope, [user.id])).get(user.id, [])
         if missing := _exceeding(scope, [g.role for g in current]):
-            raise ValidationFailed(f"This user holds permissions you do not hold ({', '.join(missing)}).",
-                                   field="id", code="ROLE_EXCEEDS_CALLER")
+            raise err.RoleExceedsCaller(f"This user holds permissions you do not hold ({', '.join(missing)}).",
+                                   field="id")
     changed = []
     if display_name is not None:
         display_name = display_name.strip()
