@@ -24,7 +24,7 @@ from app.customer import repository as customer_repo
 from app.customer import service
 from app.customer.models import ContactPoint, Customer, CustomerImport, ImportChunk, OwnedProduct
 from app.settings import get_settings
-from app.tenant import repository as tenant_repo
+from app.tenant import service as tenant_service
 
 log = logging.getLogger(__name__)
 IMPORT_JOB = "customer.import"
@@ -301,7 +301,7 @@ async def _run_import(scope: Scope, import_id: str) -> str:
         await imp.save(update_fields=["status", "started_at"])
         chunks = await ImportChunk.filter(tenant_id=t, import_id=iid).order_by("seq")
         data = b"".join(bytes(c.data) for c in chunks)
-        dealers = await tenant_repo.dealer_ids_by_code(scope)
+        dealers = await tenant_service.dealer_ids_by_code(scope)
     progress = Progress()
     seen: dict[tuple[str, str], int] = {}
     batch: list[Row] = []

@@ -38,7 +38,7 @@ from app.customer.models import (
     Promise,
     WinbackAction,
 )
-from app.tenant import repository as tenant_repo
+from app.tenant import service as tenant_service
 
 CHANNELS = tuple(Channel)  # in this order: the first of each channel is primary
 GENDERS = frozenset(Gender)
@@ -267,7 +267,7 @@ async def _check_dealer(scope: Scope, dealer_id: uuid.UUID | None, field: str = 
         if not scope.all_dealers:
             raise err.DealerRequired("Dealer staff must name their dealer.", field=field)
         return
-    dealer = (await tenant_repo.dealers_by_ids(scope, [dealer_id])).get(dealer_id)
+    dealer = (await tenant_service.dealers_by_ids(scope, [dealer_id])).get(dealer_id)
     if dealer is None:
         raise NotFound("No such dealer.", field=field)
 
@@ -520,7 +520,7 @@ async def add_product(scope: Scope, customer_id: uuid.UUID, *, product_model: st
              lambda: check_date(purchase_date, "purchaseDate", not_future=True), lambda: check_date(warranty_end, "warrantyEnd"))
     if warranty_end and purchase_date and warranty_end < purchase_date:
         raise ValidationFailed("Warranty ends before the purchase.", field="warrantyEnd")
-    if purchase_dealer_id is not None and not (await tenant_repo.dealers_by_ids(scope, [purchase_dealer_id])):
+    if purchase_dealer_id is not None and not (await tenant_service.dealers_by_ids(scope, [purchase_dealer_id])):
         raise NotFound("No such dealer.", field="purchaseDealerId")
     row = await repo.add(scope, OwnedProduct, customer_id=c.id, product_model=product_model, serial=serial,
                          purchase_date=purchase_date, purchase_dealer_id=purchase_dealer_id,

@@ -44,7 +44,7 @@ from app.oauth.server import (
     server,
 )
 from app.settings import get_settings
-from app.tenant import repository as tenant_repo
+from app.tenant import service as tenant_service
 from app.tenant.models import Membership, User
 
 log = logging.getLogger("huifang.oauth")
@@ -422,7 +422,7 @@ async def authorize_endpoint(request: Request) -> Response:
             CTX.reset(reset)
         client: Client = grant.client
         target = grant.redirect_uri  # validated: exactly one of the client's registered URIs
-        brand = await tenant_repo.get_brand(scope)
+        brand = await tenant_service.get_brand(scope)
         brand_name = brand.name if brand else "Huifang"
         csrf = request.cookies.get(CSRF_COOKIE) if form is not None else None
         csrf = csrf or pysecrets.token_urlsafe(24)

@@ -117,3 +117,9 @@ async def purge_expired(scope: Scope, now: datetime) -> dict:
         "refresh_tokens": await RefreshToken.filter(tenant_id=scope.tenant_id, expires_at__lt=day).delete()
         + await RefreshToken.filter(tenant_id=scope.tenant_id, revoked_at__lt=day).delete(),
     }
+
+
+async def apps_by_client_ids(scope: Scope, client_ids) -> dict[str, PartnerApp]:
+    """One statement for a batch (the timeline's actor names)."""
+    rows = await PartnerApp.filter(tenant_id=scope.tenant_id, client_id__in=list(client_ids))
+    return {a.client_id: a for a in rows}

@@ -18,7 +18,7 @@ from app.oauth import repository as repo
 from app.oauth.enums import ClientType, GrantType
 from app.oauth.models import PartnerApp
 from app.settings import get_settings
-from app.tenant import repository as tenant_repo
+from app.tenant import service as tenant_service
 
 GRANT_TYPES = frozenset(GrantType)
 CLIENT_TYPES = frozenset(ClientType)
@@ -72,7 +72,7 @@ async def _check(scope: Scope, values: dict, *, creating: bool) -> None:
             errors.append(err.ScopeExceedsCaller(f"You cannot grant scopes you do not hold: {', '.join(missing)}.",
                                            field="scopes"))
     if values.get("dealer_id"):
-        if not (await tenant_repo.dealers_by_ids(scope, [values["dealer_id"]])):
+        if not (await tenant_service.dealers_by_ids(scope, [values["dealer_id"]])):
             errors.append(NotFound("No such dealer.", field="dealerId"))
     if errors:
         raise InputErrors(errors)
@@ -184,3 +184,11 @@ def secret_matches(app: PartnerApp, secret: str) -> bool:
     previous = secrets.matches(secret, app.previous_secret_hash)
     in_overlap = app.previous_secret_expires_at is not None and app.previous_secret_expires_at > clock.now()
     return current or (previous and in_overlap)
+
+
+# --- published for other modules: they call these, never this module's repository ---------
+
+async def revoke_user_refresh_tokens(scope: Scope, user_id: uuid.UUID) -> int:
+    """A deactivated user's refresh tokens end for good (access tokens end by the user's
+    tokens_valid_after)."""
+    return await repo.revoke_user_refresh_tokens(scope, user_id, clock.now())

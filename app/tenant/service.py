@@ -13,6 +13,7 @@ from app.core.permissions import ROLE_PERMS, Perm, Role
 from app.core.tenancy import Membership as MembershipGrant
 from app.core.tenancy import Scope
 from app.tenant import errors as err
+from app.tenant import links
 from app.tenant import repository as repo
 from app.tenant.models import Dealer
 
@@ -188,12 +189,27 @@ async def update_user(scope: Scope, user_id: uuid.UUID, *, display_name: str | N
         changed.append("tokens_valid_after")
     if changed:
         await repo.save_user(scope, user, changed)
-    if deactivated:
-        from app.oauth import repository as oauth_repo
-
-        await oauth_repo.revoke_user_refresh_tokens(scope, user.id, clock.now())
+    if deactivated:  # other modules act on it: oauth revokes the user's refresh tokens
+        await links.user_deactivated(scope, user.id, clock.now())
     if grants is not None:
         await repo.replace_memberships(scope, user.id, grants)
     await audit.record(scope, "user.updated", target_type="User", target_id=str(user.id),
                        details={"fields": changed, "roles": [g.role.value for g in grants] if grants is not None else None})
     return user
+
+
+# --- published for other modules: they call these, never this module's repository ---------
+
+async def get_brand(scope: Scope):
+    """The caller's brand (BrandRow), or None."""
+    return await repo.get_brand(scope)
+
+
+async def dealers_by_ids(scope: Scope, ids) -> dict:
+    """The dealers among `ids` the caller may see (DealerRow by id)."""
+    return await repo.dealers_by_ids(scope, ids)
+
+
+async def dealer_ids_by_code(scope: Scope) -> dict[str, uuid.UUID]:
+    """Every dealer of the brand: code -> id (imports resolve dealer codes with it)."""
+    return await repo.dealer_ids_by_code(scope)

@@ -82,17 +82,6 @@ def _first_purchases(info: strawberry.Info) -> DataLoader:
     return _cached_loader(info, "first_purchase", load)
 
 
-def _apps(info: strawberry.Info) -> DataLoader:
-    scope = info.context.scope
-
-    async def load(client_ids):
-        from app.oauth import repository as oauth_repo
-
-        return [await oauth_repo.app_by_client_id(scope, c) for c in client_ids]
-
-    return _cached_loader(info, "apps_by_client_id", load)
-
-
 @strawberry.type(description="A way to reach the customer. `value` is masked (138****5678) without `customers:pii`.")
 class ContactPoint:
     channel: Channel
@@ -209,7 +198,7 @@ class TimelineEntry:
         if kind == "app":
             if Perm.ADMIN not in info.context.actor.perms or not info.context.scope.all_dealers:
                 return "partner app"
-            app = await _apps(info).load(ident)
+            app = await info.context.loaders.app_by_client_id.load(ident)
             return app.name if app else "partner app"
         return self.by if self.by in ("import", "system") else None
 
