@@ -17,7 +17,7 @@ import importlib.util
 DOMAINS: tuple[str, ...] = ("tenant", "customer", "oauth", "audit")
 
 # SQL functions of the core itself (app/core): granted like a domain's
-CORE_FUNCTION_PREFIXES: tuple[str, ...] = ("outbox",)
+CORE_FUNCTION_PREFIXES: tuple[str, ...] = ("outbox", "events")
 
 
 def _exists(module: str) -> bool:

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import asyncpg
 import pytest
 
-from app.core import db
+from app.core import db, events
 from app.core.tenancy import Actor, scope_for
 from app.customer import importer
 from app.customer import service as customer_service
@@ -17,6 +17,14 @@ async def tenant_tables(conn) -> list[str]:
     """Every table with a tenant_id column: new tables are covered without editing this test."""
     return [r["table_name"] for r in await conn.fetch(
         "SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'tenant_id' ORDER BY 1")]
+
+
+RLS_CONSUMER = "tests.rls_probe"
+
+
+@events.consumer(RLS_CONSUMER, types={"customer.rls_probe"})
+async def _probe(scope, event) -> None:
+    """Only here so that event_cursor gets a row per brand."""
 
 
 async def populate(brand):
@@ -41,6 +49,9 @@ async def populate(brand):
         await customer_service.update_tier_policy(scope, a_min=41)
         await customer_service.recompute_tiers(scope)
         await importer.create_import(scope, b"external_source,external_id,name\n", "csv", None, "0" * 64)
+    async with db.tenant_transaction(brand.tenant_id):  # domain_event, and event_cursor below
+        await events.record(scope_for(Actor.system(brand.tenant_id)), "customer.rls_probe", subject_type="Customer", subject_id=c.id)
+    await events.deliver(brand.tenant_id, [RLS_CONSUMER])
     gone = await make_customer(brand)
     async with db.tenant_transaction(brand.tenant_id):
         await customer_service.erase_customer(scope_for(Actor.system(brand.tenant_id)), gone.id)  # leaves a tombstone

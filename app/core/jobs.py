@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 REGISTRY: dict[str, Function] = {}
 # name -> arq cron keyword arguments; a fan-out cron enqueues the job once per tenant
 PERIODIC: dict[str, dict] = {}
+CRONS: dict[str, tuple[Callable[[], Awaitable[Any]], dict]] = {}  # platform crons (not per tenant)
 _pool: ArqRedis | None = None
 _queue_name: str = "huifang:queue"
 
@@ -102,6 +103,19 @@ def periodic(name: str, **schedule):
     return deco
 
 
+def cron_task(name: str, **schedule):
+    """Register a platform cron `fn()` (not per tenant: it finds its brands itself), e.g. the
+    events sweep. arq cron arguments (second, minute, ...), UTC."""
+
+    def deco(fn):
+        if name in CRONS:
+            raise RuntimeError(f"cron {name} registered twice")
+        CRONS[name] = (fn, schedule)
+        return fn
+
+    return deco
+
+
 async def fan_out(name: str, run_key: str) -> int:
     """Enqueue periodic job `name` for every tenant (ids from the tenant_ids() function)."""
     _, rows = await db.conn().execute_query("SELECT tenant_ids() AS id")
@@ -124,6 +138,13 @@ def cron_jobs():
 
         run.__qualname__ = f"fanout:{name}"
         jobs_.append(cron(run, name=f"fanout:{name}", unique=True, **schedule))
+
+    for name, (fn, schedule) in CRONS.items():
+        async def run_cron(ctx, _fn=fn):
+            return await _fn()
+
+        run_cron.__qualname__ = name
+        jobs_.append(cron(run_cron, name=name, unique=True, **schedule))
 
     async def sweep(ctx):
         return await relay_outbox()
@@ -252,6 +273,7 @@ def load_task_modules() -> None:
 
     from app.domains import app_modules
 
+    importlib.import_module("app.core.events")  # the platform's own jobs (the event relay)
     for name in (*app_modules("tasks"), *app_modules("events")):
         importlib.import_module(name)
 

@@ -12,6 +12,8 @@ from app.domains import function_prefixes
 
 log = logging.getLogger(__name__)
 
+APPEND_ONLY = ("domain_event",)
+
 
 async def ensure_database(admin: PgTarget) -> None:
     conn = await admin.with_(database="postgres").connect()
@@ -67,6 +69,8 @@ async def setup_app_role(admin: PgTarget, service: PgTarget, app_role: str) -> s
         await conn.execute(f'GRANT USAGE ON SCHEMA public TO "{grantee}"')
         for t in tables:
             await conn.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON "{t}" TO "{grantee}"')
+        for t in APPEND_ONLY:  # a record of what happened: added to, never changed
+            await conn.execute(f'REVOKE UPDATE, DELETE, TRUNCATE ON "{t}" FROM "{grantee}"')
         await conn.execute(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{grantee}"')
         # each module's SQL functions are named after it (app/domains.py)
         patterns = [f"{prefix}\\_%" for prefix in function_prefixes()]

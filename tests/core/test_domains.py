@@ -31,7 +31,7 @@ def test_models_tasks_and_schema_parts_come_from_the_list():
     for name in app_modules("tasks"):
         assert importlib.import_module(name)
     # every job is named after the listed module whose tasks register it
-    assert {name.split(".", 1)[0] for name in jobs.REGISTRY} <= set(DOMAINS), sorted(jobs.REGISTRY)
+    assert {name.split(".", 1)[0] for name in jobs.REGISTRY} <= {*DOMAINS, "events"}, sorted(jobs.REGISTRY)
     assert {"customer.import", "customer.recompute_tiers", "tenant.recount_dealer_customers", "oauth.purge_expired"} <= set(jobs.REGISTRY)
 
 
@@ -75,5 +75,5 @@ async def test_each_listed_prefix_has_its_functions_granted(brand_a):
         "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public' AND p.prokind = 'f' "
         "AND p.proname LIKE ANY($1::text[])", [[f"{x}\\_%" for x in function_prefixes()]])
     names = {r[0]: r[1] for r in rows}
-    assert {"customer_search_ids", "tenant_ids", "outbox_tenants"} <= set(names)
+    assert {"customer_search_ids", "tenant_ids", "outbox_tenants", "events_tenants"} <= set(names)
     assert all(names.values()), {n for n, ok in names.items() if not ok}
