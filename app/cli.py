@@ -115,8 +115,9 @@ async def cmd_brand_create(args) -> None:
 
 
 async def ensure_demo(slug: str, name: str = "Demo Motors 演示汽车") -> tuple[uuid.UUID, dict]:
+    from app import demo
     from app.core.db import PgTarget
-    from app.tenant.provision import ensure_demo_partner_apps, provision_brand, seed_demo
+    from app.tenant.provision import provision_brand
 
     conn = await PgTarget.parse(get_settings().admin_url).connect()
     try:
@@ -129,9 +130,7 @@ async def ensure_demo(slug: str, name: str = "Demo Motors 演示汽车") -> tupl
         if tid is None:
             brand, _ = await provision_brand(slug, name, f"admin@{slug}.example")
             tid = brand.id
-        created = await seed_demo(tid, slug)
-        created["partner_apps"] = await ensure_demo_partner_apps(tid)
-        return created
+        return await demo.seed(tid, slug)
 
     created = await _with_orm(run)
     return tid, created

@@ -15,11 +15,10 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.asgi import GraphQL
 
 from app.core import db
-from app.core.auth.tokens import InvalidToken, verify_access_token
+from app.core.auth.bearer import BearerError, bearer_claims
 from app.core.errors import Unauthenticated
-from app.core.logging import actor_var, request_id_var
-from app.core.tenancy import scope_for
-from app.oauth.resource import load_actor
+from app.core.logging import request_id_var
+from app.oauth.resource import caller
 from app.settings import get_settings
 from schema import graphiql, schema
 from schema.context import Context
@@ -28,14 +27,11 @@ from schema.errors import format_errors
 log = logging.getLogger("huifang.graphql")
 
 
-def _unauthorized(message: str, error: str | None = "invalid_token") -> JSONResponse:
-    challenge = 'Bearer realm="huifang"'
-    if error:
-        challenge += f', error="{error}", error_description="{message}"'
+def _unauthorized(e: BearerError) -> JSONResponse:
     return JSONResponse(
-        {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]},
+        {"errors": [{"message": e.message, "extensions": {"code": e.code}}]},
         status_code=401,
-        headers={"WWW-Authenticate": challenge},
+        headers=e.headers,
     )
 
 
@@ -84,9 +80,8 @@ class HuifangGraphQL(GraphQL):
         body_done = False
         try:
             async with db.tenant_transaction(context.claims.tenant_id):
-                actor = await load_actor(context.claims)
-                actor_var.set(actor.label)
-                context.bind(actor, scope_for(actor))
+                actor, scope = await caller(context.claims)
+                context.bind(actor, scope)
                 result = await super().execute_single(
                     request=request, request_adapter=request_adapter, sub_response=sub_response,
                     context=context, root_value=root_value, request_data=request_data,
@@ -174,23 +169,17 @@ async def graphql_endpoint(request: Request) -> Response:
     if b"\x00" in raw or b"\\u0000" in raw:
         return _bad_request("Strings must not contain NUL characters.")
 
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if not header:
-        return _unauthorized("Authentication required: send 'Authorization: Bearer <token>'.", error=None)
-    if scheme.lower() != "bearer" or not token.strip():
-        return _unauthorized("The Authorization header must be 'Bearer <token>'.", error="invalid_request")
     try:
-        request.state.claims = verify_access_token(token.strip())
-    except InvalidToken as e:
-        return _unauthorized(e.message)
+        request.state.claims = bearer_claims(request.headers.get("authorization"))
+    except BearerError as e:
+        return _unauthorized(e)
     try:
         return await view.run(request)
     except db.TenantBusy:
         return JSONResponse({"errors": [{"message": "Too many operations of this brand are running at once; retry shortly.",
                                          "extensions": {"code": "TENANT_BUSY"}}]}, status_code=503, headers={"Retry-After": "1"})
-    except Unauthenticated as e:
-        return _unauthorized(e.message)
+    except Unauthenticated as e:  # the token's user or app refused (app.oauth.resource)
+        return _unauthorized(BearerError.of(e))
     except HTTPException as e:
         return _bad_request(e.reason, e.status_code)
     except UnicodeDecodeError:

@@ -2,9 +2,11 @@
 
 `requires(Perm.X)` — the actor must hold permission X: a user through one of their roles, an
 OAuth app through a granted scope, and a user's token never beyond that user's roles (see
-Actor.perms). `PUBLIC` — any authenticated actor of the brand. A denied field fails with
-`PERMISSION_DENIED` and `extensions.missingScope`. tests/test_permissions.py walks the schema
-and fails on any root field without a declaration; node types declare theirs in NODE_PERMS."""
+Actor.perms); a brand-wide permission (`admin`) only when the caller sees every dealer. That
+is Scope.can, the check services make with Scope.require. `PUBLIC` — any authenticated actor
+of the brand. A denied field fails with `PERMISSION_DENIED` and `extensions.missingScope`.
+tests/test_permissions.py walks the schema and fails on any root field without a declaration;
+node types declare theirs in NODE_PERMS."""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -21,11 +23,9 @@ class _Declared(BasePermission):
     perm: Perm | None = None
 
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
-        if self.perm is None:
-            return True
-        if self.perm is Perm.ADMIN and not info.context.scope.all_dealers:
-            return False  # administration is brand-wide (see Scope.require)
-        return self.perm in info.context.actor.perms
+        # Scope.can: held by the actor, and brand-wide permissions (admin) only for callers
+        # seeing every dealer
+        return self.perm is None or info.context.scope.can(self.perm)
 
     def on_unauthorized(self) -> None:
         raise PermissionDenied(

@@ -38,6 +38,12 @@ class Perm(str, Enum):
 
 ALL_PERMS = frozenset(Perm)
 
+# permissions only a caller seeing every dealer of the brand may use: administration is
+# brand-wide, so a caller bound to a dealer (a dealer-restricted app, a user through one, dealer
+# staff) cannot administer the brand even holding the scope. Applied by app.core.tenancy.Scope.can
+# (and so Scope.require and the GraphQL field permissions), nowhere else.
+BRAND_WIDE_PERMS: frozenset[Perm] = frozenset({Perm.ADMIN})
+
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.BRAND_ADMIN: ALL_PERMS,
     Role.BRAND_ANALYST: frozenset(

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from app.core.errors import PermissionDenied
-from app.core.permissions import Perm, Role, parse_scope_string, perms_for_roles
+from app.core.permissions import BRAND_WIDE_PERMS, Perm, Role, parse_scope_string, perms_for_roles
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,19 +94,20 @@ class Scope:
         return self.dealer_ids is None
 
     def can(self, perm: Perm) -> bool:
-        return perm in self.actor.perms
+        """The actor holds `perm` and, for a brand-wide one (BRAND_WIDE_PERMS: administration),
+        sees every dealer of the brand. The one place this rule is applied."""
+        return perm in self.actor.perms and (self.all_dealers or perm not in BRAND_WIDE_PERMS)
 
     def require(self, perm: Perm) -> None:
-        if perm is Perm.ADMIN and not self.all_dealers and perm in self.actor.perms:
-            # administration is brand-wide: a caller bound to a dealer (a dealer-restricted app,
-            # a user through one) cannot administer the brand, even holding the scope
+        if self.can(perm):
+            return
+        if perm in self.actor.perms:  # held, but brand-wide and this caller is bound to dealers
             raise PermissionDenied("Brand administration is not available to callers bound to a dealer.",
                                    extensions={"missingScope": perm.value})
-        if perm not in self.actor.perms:
-            raise PermissionDenied(
-                f"Missing permission: this needs the '{perm.value}' scope.",
-                extensions={"missingScope": perm.value},
-            )
+        raise PermissionDenied(
+            f"Missing permission: this needs the '{perm.value}' scope.",
+            extensions={"missingScope": perm.value},
+        )
 
     def may_see_dealer(self, dealer_id: uuid.UUID, region: str | None) -> bool:
         if self.dealer_ids is None:

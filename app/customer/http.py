@@ -35,14 +35,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from app.core import db
-from app.core.auth.tokens import InvalidToken, verify_access_token
+from app.core.auth.bearer import BearerError, bearer_claims
 from app.core.errors import Unauthenticated
 from app.core.ids import to_global_id
-from app.core.logging import actor_var
 from app.core.permissions import Perm
-from app.core.tenancy import scope_for
 from app.customer import importer
-from app.oauth.resource import load_actor
+from app.oauth.resource import caller
 from app.settings import get_settings
 
 MULTIPART = "multipart/form-data"
@@ -64,6 +62,10 @@ ENVELOPE_BYTES = 64 * 1024
 
 def _error(status: int, code: str, message: str, headers: dict | None = None) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+def _unauthorized(e: BearerError) -> JSONResponse:
+    return _error(401, e.code, e.message, e.headers)
 
 
 class _Refused(Exception):
@@ -216,13 +218,10 @@ async def _read_multipart(request: Request, params: dict[bytes, bytes], limit: i
 
 async def upload_customers(request: Request) -> JSONResponse:
     s = get_settings()
-    token = request.headers.get("authorization", "")
-    if not token.lower().startswith("bearer "):
-        return _error(401, "UNAUTHENTICATED", "Send 'Authorization: Bearer <token>'.", {"WWW-Authenticate": 'Bearer realm="huifang"'})
     try:
-        claims = verify_access_token(token[7:].strip())
-    except InvalidToken as e:
-        return _error(401, "UNAUTHENTICATED", e.message, {"WWW-Authenticate": f'Bearer realm="huifang", error="invalid_token", error_description="{e.message}"'})
+        claims = bearer_claims(request.headers.get("authorization"))
+    except BearerError as e:
+        return _unauthorized(e)
     media, params = parse_options_header(request.headers.get("content-type", ""))
     media_type = media.decode("latin-1")
     if media_type != MULTIPART and media_type not in RAW_TYPES:
@@ -249,11 +248,9 @@ async def upload_customers(request: Request) -> JSONResponse:
         return _error(400, "FILE_EMPTY", "The file is empty.")
     async with db.tenant_transaction(claims.tenant_id):
         try:
-            actor = await load_actor(claims)
-        except Unauthenticated as e:
-            return _error(401, "UNAUTHENTICATED", e.message)
-        actor_var.set(actor.label)
-        scope = scope_for(actor)
+            actor, scope = await caller(claims)
+        except Unauthenticated as e:  # the token's user or app refused
+            return _unauthorized(BearerError.of(e))
         if Perm.CUSTOMERS_WRITE not in actor.perms:
             return _error(403, "PERMISSION_DENIED", "Missing permission: this needs the 'customers:write' scope.")
         if not scope.all_dealers:

@@ -3,7 +3,10 @@
 Refuses (Unauthenticated) tokens whose user is gone or deactivated, whose app is disabled or
 deleted, or that were revoked (by jti, or their whole refresh family), and tokens issued at or
 before the user's or the app's `tokens_valid_after` (set on deactivation / disabling, so that
-reactivating a user or re-enabling an app does not bring its old tokens back)."""
+reactivating a user or re-enabling an app does not bring its old tokens back).
+
+An endpoint authenticates with `app.core.auth.bearer.bearer_claims` (header and token, no
+database), opens the tenant transaction, then calls `caller(claims)`."""
 from __future__ import annotations
 
 import uuid
@@ -12,9 +15,10 @@ from datetime import datetime
 from app.core import db
 from app.core.auth.tokens import AccessClaims
 from app.core.errors import Unauthenticated
+from app.core.logging import actor_var
 from app.core.permissions import Role
 from app.core.secrets import PREFIX_CLIENT, tenant_of
-from app.core.tenancy import Actor
+from app.core.tenancy import Actor, Scope, scope_for
 from app.core.tenancy import Membership as Grant
 
 _REVOKED = ("EXISTS (SELECT 1 FROM oauth_revocation r WHERE r.tenant_id = $1 AND (r.jti = $3 OR r.family_id = $4))")
@@ -75,3 +79,11 @@ async def load_actor(claims: AccessClaims) -> Actor:
         raise Unauthenticated("The token's app is disabled or no longer exists.")
     grants = [Grant(Role(r["role"]), r["dealer_id"], frozenset(r["regions"] or ())) for r in rows if r["role"]]
     return Actor.user(tid, user_id, grants, scope=claims.scope, client_id=oauth_client, app_dealer_id=first["client_dealer"])
+
+
+async def caller(claims: AccessClaims) -> tuple[Actor, Scope]:
+    """The request's actor and data scope, inside the tenant transaction of `claims.tenant_id`;
+    the actor is logged with every line of the request. Unauthenticated when refused."""
+    actor = await load_actor(claims)
+    actor_var.set(actor.label)
+    return actor, scope_for(actor)

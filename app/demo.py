@@ -1,0 +1,117 @@
+"""The demo brand (`python -m app demo-seed`, `make run`): composition code, like app/cli.py and
+app/dev.py, so it may use every module; no domain module imports it.
+
+Each part goes through its module: the tenant's dealers and users of every role
+(app.tenant.provision.seed_demo_staff), customers with their history through the customer
+service, partner apps through the oauth service. Running it twice leaves the same data."""
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+from app.core import clock, db
+from app.core.permissions import Perm
+from app.core.tenancy import Actor, scope_for
+from app.customer import service as customer_service
+from app.customer.models import Customer
+from app.oauth import service as oauth_service
+from app.oauth.models import PartnerApp
+from app.tenant import service as tenant_service
+from app.tenant.provision import seed_demo_staff
+
+DEMO_CUSTOMERS = {
+    "BJ-001": [("王伟", "13812345678", "wang.wei@example.cn"), ("李娜", "13987654321", None), ("张敏", "13700001111", "zhang.min@example.cn")],
+    "SH-002": [("刘洋", "13600002222", "liu.yang@example.cn"), ("陈静", "13500003333", None)],
+}
+# (model, years ago, survey score, at risk) per demo customer, in the order above
+DEMO_HISTORY = [("Huifang S7", 4, 3.0, True), ("Huifang S5", 1, 8.5, False), ("Huifang X9", 6, 9.0, False),
+                ("Huifang S5", 2, 4.5, True), ("Huifang S7", 3, 7.0, False)]
+
+DEV_CALLBACK_PATH = "/dev/callback"  # served by the API itself in development (app/main.py)
+DEMO_CONSOLE = "Demo brand console"    # first-party: sign-in only
+DEMO_PORTAL = "Demo partner portal"    # third-party: sign-in, then the consent page
+
+
+def demo_redirect_uri() -> str:
+    """The development callback page of this service; http is allowed on loopback only, so
+    when the public URL is not loopback (HOST=0.0.0.0 ...) 127.0.0.1 on the same port is used."""
+    from app.oauth.service import _valid_redirect_uri
+    from app.settings import get_settings
+
+    s = get_settings()
+    uri = s.base_url.rstrip("/") + DEV_CALLBACK_PATH
+    return uri if _valid_redirect_uri(uri) else f"http://127.0.0.1:{s.port}{DEV_CALLBACK_PATH}"
+
+
+async def seed_demo(tenant_id: uuid.UUID, slug: str) -> dict:
+    """Dealers, users of every role and customers with some history, in one transaction."""
+    created = {"dealers": 0, "users": 0, "customers": 0, "passwords": 0}
+    scope = scope_for(Actor.system(tenant_id))
+    async with db.tenant_transaction(tenant_id):
+        dealers = await seed_demo_staff(tenant_id, slug, created)
+        history = iter(DEMO_HISTORY)
+        for code, people in DEMO_CUSTOMERS.items():
+            dealer = dealers[code]
+            for i, (name, phone, email) in enumerate(people):
+                model, years, score, at_risk = next(history)
+                if await Customer.exists(tenant_id=tenant_id, dealer_id=dealer.id, name=name):
+                    continue
+                c = await customer_service.create_customer(
+                    scope, name=name, dealer_id=dealer.id, gender="female" if i % 2 else "male", birth_year=1970 + 7 * i,
+                    contact_points=[{"channel": "phone", "value": phone}] + ([{"channel": "email", "value": email}] if email else []),
+                    external_refs=[{"source": "dms", "external_id": f"{code}-{i + 1:04d}"}],
+                    tags=["demo"] + (["vip"] if score >= 8.5 else []), service_spend=Decimal(3000 * (years + 1)))
+                await customer_service.add_product(scope, c.id, product_model=model, serial=f"LHF{code[-3:]}{i:05d}",
+                                                   purchase_date=clock.today().replace(year=clock.today().year - years, day=1),
+                                                   purchase_dealer_id=dealer.id, purchase_reason="family car")
+                await customer_service.add_interaction(scope, c.id, kind="call", outcome="reached", occurred_at=None,
+                                                       notes="Routine satisfaction follow-up.")
+                await customer_service.record_survey_score(scope, c.id, score, survey="routine satisfaction survey")
+                if at_risk:
+                    await customer_service.add_promise(scope, c.id, description="Replace the rattling door trim at next visit.",
+                                                       due_date=clock.today() + timedelta(days=14), promised_by="service advisor")
+                    await customer_service.set_churn(scope, c.id, status="at_risk", lost_type=None)
+                created["customers"] += 1
+        await customer_service.recompute_tiers(scope)
+        for dealer in dealers.values():
+            await tenant_service.recount_dealer_customers(scope, str(dealer.id))
+    return created
+
+
+async def ensure_demo_partner_apps(tenant_id: uuid.UUID) -> dict:
+    """The demo call-centre (client credentials), the brand console (first-party public client,
+    authorization code + PKCE: sign-in only) and a partner portal (third-party public client:
+    sign-in, then consent). The code apps redirect to the development callback page. The call
+    centre's secret is rotated on every call (no overlap) so it can be printed."""
+    async with db.tenant_transaction(tenant_id):
+        scope = scope_for(Actor.system(tenant_id))
+        cc = await PartnerApp.get_or_none(tenant_id=tenant_id, name="Demo call centre")
+        if cc is None:
+            cc, secret = await oauth_service.create_app(
+                scope, name="Demo call centre", client_type="confidential", grant_types=["client_credentials"],
+                redirect_uris=[], scopes=["customers:read", "tickets:read", "tickets:write", "scores:read"])
+        else:
+            cc, secret = await oauth_service.rotate_secret(scope, cc.id, overlap_seconds=0)
+        redirect = demo_redirect_uri()
+        code_apps = {}
+        for name, scopes, first_party in ((DEMO_CONSOLE, [p.value for p in Perm], True),
+                                          (DEMO_PORTAL, ["customers:read", "tickets:read", "scores:read"], False)):
+            app = await PartnerApp.get_or_none(tenant_id=tenant_id, name=name)
+            if app is None:
+                app, _ = await oauth_service.create_app(
+                    scope, name=name, client_type="public", grant_types=["authorization_code", "refresh_token"],
+                    redirect_uris=[redirect], scopes=scopes, first_party=first_party)
+            elif app.redirect_uris != [redirect]:  # an older seed, or another port
+                app = await oauth_service.update_app(scope, app.id, redirect_uris=[redirect])
+            code_apps[name] = app
+    return {"call_centre_id": cc.client_id, "call_centre_secret": secret, "console_id": code_apps[DEMO_CONSOLE].client_id,
+            "portal_id": code_apps[DEMO_PORTAL].client_id, "redirect_uri": redirect}
+
+
+async def seed(tenant_id: uuid.UUID, slug: str) -> dict:
+    """The whole demo of a brand that exists: what `demo-seed` creates, and the partner apps
+    under "partner_apps"."""
+    created = await seed_demo(tenant_id, slug)
+    created["partner_apps"] = await ensure_demo_partner_apps(tenant_id)
+    return created
