@@ -120,7 +120,7 @@ def create_app() -> Starlette:
             await db.close_orm()
 
     dev_routes = []
-    if settings.env == "development":  # the demo apps' redirect URI (app/tenant/provision.py)
+    if settings.env == "development":  # the demo apps' redirect URI (app/demo.py)
         dev_routes.append(Route("/dev/callback", oauth.dev_callback_endpoint, methods=["GET"]))
     return Starlette(
         routes=[

@@ -7,13 +7,12 @@ from functools import lru_cache
 from zoneinfo import available_timezones
 
 from app.audit import service as audit
-from app.core import clock, jobs
+from app.core import clock, events, jobs
 from app.core.errors import AppError, InputErrors, NotFound, ValidationFailed
 from app.core.permissions import ROLE_PERMS, Perm, Role
 from app.core.tenancy import Membership as MembershipGrant
 from app.core.tenancy import Scope
 from app.tenant import errors as err
-from app.tenant import links
 from app.tenant import repository as repo
 from app.tenant.models import Dealer
 
@@ -189,8 +188,8 @@ async def update_user(scope: Scope, user_id: uuid.UUID, *, display_name: str | N
         changed.append("tokens_valid_after")
     if changed:
         await repo.save_user(scope, user, changed)
-    if deactivated:  # other modules act on it: oauth revokes the user's refresh tokens
-        await links.user_deactivated(scope, user.id, clock.now())
+    if deactivated:  # other modules act on it (app/oauth/events.py revokes the refresh tokens)
+        await events.record(scope, "tenant.user_deactivated", subject_type="User", subject_id=user.id)
     if grants is not None:
         await repo.replace_memberships(scope, user.id, grants)
     await audit.record(scope, "user.updated", target_type="User", target_id=str(user.id),

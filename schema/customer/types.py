@@ -196,7 +196,7 @@ class TimelineEntry:
             user = await info.context.loaders.user.load(pk)
             return user.display_name if user else None
         if kind == "app":
-            if Perm.ADMIN not in info.context.actor.perms or not info.context.scope.all_dealers:
+            if not info.context.scope.can(Perm.ADMIN):  # the brand-wide admin rule (Scope.can)
                 return "partner app"
             app = await info.context.loaders.app_by_client_id.load(ident)
             return app.name if app else "partner app"

@@ -1,6 +1,6 @@
-"""Modules meet through published events: the tenant module announces a user's deactivation
-(app.tenant.links) without importing oauth, and oauth's handler (app/oauth/events.py) revokes
-the user's refresh tokens in the same transaction."""
+"""Modules meet through domain events: the tenant module records a user's deactivation
+(`tenant.user_deactivated`) without importing oauth, and oauth's in-transaction handler
+(app/oauth/events.py) revokes the user's refresh tokens in the same transaction."""
 from __future__ import annotations
 
 import subprocess
@@ -18,8 +18,8 @@ UPDATE_USER = "mutation($i: UserUpdateInput!) { userUpdate(input: $i) { user { i
 
 def test_delivering_an_event_loads_every_handler_first():
     """A process that imported nothing of oauth (a fresh interpreter) still reaches its handler."""
-    code = ("import sys; from app.tenant import links; assert 'app.oauth.events' not in sys.modules; links.load(); "
-            "assert [h.__module__ for h in links.USER_DEACTIVATED] == ['app.oauth.events'], links.USER_DEACTIVATED")
+    code = ("import sys; from app.core import events; assert 'app.oauth.events' not in sys.modules; events.load(); "
+            "hs = events.HANDLERS['tenant.user_deactivated']; assert [h.__module__ for h in hs] == ['app.oauth.events'], hs")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
 
