@@ -156,6 +156,18 @@ async def events_of(scope: Scope, subject_id: uuid.UUID, *, limit: int = 100) ->
     return [_event(r) for r in rows]
 
 
+async def events_of_subjects(scope: Scope, subject_ids, *, limit: int = 100) -> dict[uuid.UUID, list[Event]]:
+    """Each subject's events, oldest first, at most `limit` each: one statement for a batch."""
+    rows = await db.fetch(
+        "SELECT x.id, x.tenant_id, x.type, x.subject_type, x.subject_id, x.actor, x.payload, x.occurred_at, x.request_id "
+        "FROM unnest($2::uuid[]) AS s(id) CROSS JOIN LATERAL (SELECT * FROM domain_event e WHERE e.tenant_id = $1 "
+        "AND e.subject_id = s.id ORDER BY e.id LIMIT $3) x", [scope.tenant_id, list(subject_ids), limit])
+    out: dict[uuid.UUID, list[Event]] = {i: [] for i in subject_ids}
+    for r in rows:
+        out[r[4]].append(_event(r))
+    return out
+
+
 def _event(r) -> Event:
     payload = r[6]
     if isinstance(payload, (str, bytes)):

@@ -136,3 +136,16 @@ def scope_for(actor: Actor) -> Scope:
         allowed = {actor.app_dealer_id} if dealer_ids is None else dealer_ids & {actor.app_dealer_id}
         dealer_ids, regions = frozenset(allowed), frozenset()
     return Scope(actor.tenant_id, actor, dealer_ids, regions, _SCOPE_KEY)
+
+
+def dealer_visibility_sql(scope: Scope, params: list, column: str = "dealer_id") -> str:
+    """The SQL condition (appended with AND) limiting rows whose `column` names a dealer to the
+    dealers the scope may see: its dealers, or dealers in its regions (a subquery on dealer, `$1`
+    being the tenant id); nothing for a brand-wide scope. Rows with no dealer are brand-only."""
+    if scope.all_dealers:
+        return ""
+    params.append(list(scope.dealer_ids or ()))
+    params.append(list(scope.regions))
+    a, b = len(params) - 1, len(params)
+    return (f" AND ({column} = ANY(${a}::uuid[]) OR {column} IN "
+            f"(SELECT d.id FROM dealer d WHERE d.tenant_id = $1 AND d.region = ANY(${b}::text[])))")

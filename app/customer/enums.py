@@ -91,7 +91,6 @@ class CustomerEventKind(StrEnum):
     PROMISE_RESOLVED = "promise_resolved"
     PURCHASE = "purchase"
     SURVEY = "survey"
-    TICKET = "ticket"  # kept for the API's sake (it has been in TimelineKind); the ticket module writes it
     TIER_CHANGED = "tier_changed"
     CHURN_CHANGED = "churn_changed"
     WINBACK = "winback"

@@ -9,7 +9,7 @@ from typing import Sequence
 from app.core import clock, db
 from app.core.pagination import Page, PageArgs, build_page, keyset_clause, parse_datetime, validate
 from app.core.permissions import Perm
-from app.core.tenancy import Scope
+from app.core.tenancy import Scope, dealer_visibility_sql
 from app.customer import links
 from app.customer.models import (
     ContactPoint,
@@ -49,13 +49,7 @@ class CustomerFilter:
 def visibility_sql(scope: Scope, params: list, alias: str = "c.") -> str:
     """Dealer staff: their dealers' customers; regional managers: customers of dealers in their
     regions; brand staff and unrestricted apps: every customer of the brand."""
-    if scope.all_dealers:
-        return ""
-    params.append(list(scope.dealer_ids or ()))
-    params.append(list(scope.regions))
-    a, b = len(params) - 1, len(params)
-    return (f" AND ({alias}dealer_id = ANY(${a}::uuid[]) OR {alias}dealer_id IN "
-            f"(SELECT d.id FROM dealer d WHERE d.tenant_id = $1 AND d.region = ANY(${b}::text[])))")
+    return dealer_visibility_sql(scope, params, f"{alias}dealer_id")
 
 
 def _escape_like(s: str) -> str:
@@ -490,3 +484,8 @@ async def tombstoned(scope: Scope, hashes: Sequence[str]) -> set[str]:
     rows = await db.fetch("SELECT ref_hash FROM customer_tombstone WHERE tenant_id = $1 AND ref_hash = ANY($2::text[])",
                           [scope.tenant_id, list(hashes)])
     return {r[0] for r in rows}
+
+
+async def adjust_open_tickets(scope: Scope, customer_id: uuid.UUID, delta: int) -> None:
+    await db.fetch("UPDATE customer SET open_ticket_count = GREATEST(0, open_ticket_count + $3) WHERE tenant_id = $1 AND id = $2",
+                   [scope.tenant_id, customer_id, delta])

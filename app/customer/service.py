@@ -704,3 +704,14 @@ def parse_decimal(v) -> Decimal:
 def require_pii(scope: Scope) -> None:
     if not scope.can(Perm.CUSTOMERS_PII):
         raise PermissionDenied("Missing permission: this needs the 'customers:pii' scope.", extensions={"missingScope": "customers:pii"})
+
+
+# --- published for other modules: they call these, never this module's repository ---------
+
+async def visible_customer(scope: Scope, customer_id: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID | None] | None:
+    """(id, dealer id) of a live customer the caller may see, else None; no permission of its
+    own (the calling module checks its own: e.g. tickets:write for opening a ticket)."""
+    c = (await repo.customers_by_ids(scope, [customer_id])).get(customer_id)
+    if c is None or c.merged_into_id is not None or c.erased_at is not None:
+        return None
+    return c.id, c.dealer_id

@@ -155,3 +155,11 @@ async def replace_memberships(scope: Scope, user_id: uuid.UUID, grants: list[Mem
     for g in grants:
         await Membership.create(tenant_id=scope.tenant_id, user_id=user_id, role=g.role, dealer_id=g.dealer_id,
                                 regions=sorted(g.regions))
+
+
+async def is_dealer_staff(scope: Scope, user_id: uuid.UUID, dealer_id: uuid.UUID) -> bool:
+    rows = await db.fetch(
+        "SELECT 1 FROM membership m JOIN app_user u ON u.tenant_id = m.tenant_id AND u.id = m.user_id "
+        "WHERE m.tenant_id = $1 AND m.user_id = $2 AND m.dealer_id = $3 AND m.role IN ('dealer_manager', 'dealer_agent') "
+        "AND u.is_active", [scope.tenant_id, user_id, dealer_id])
+    return bool(rows)

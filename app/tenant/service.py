@@ -212,3 +212,10 @@ async def dealers_by_ids(scope: Scope, ids) -> dict:
 async def dealer_ids_by_code(scope: Scope) -> dict[str, uuid.UUID]:
     """Every dealer of the brand: code -> id (imports resolve dealer codes with it)."""
     return await repo.dealer_ids_by_code(scope)
+
+
+async def works_at(scope: Scope, user_id: uuid.UUID, dealer_id: uuid.UUID) -> bool:
+    """The user is active staff (dealer manager or agent) of that dealer, which the caller may see."""
+    if not await repo.dealers_by_ids(scope, [dealer_id]):
+        return False
+    return await repo.is_dealer_staff(scope, user_id, dealer_id)

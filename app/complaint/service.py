@@ -1,0 +1,229 @@
+"""Complaint tickets: opening, the workflow (app/complaint/workflow.py is the only source of
+truth for what may happen), the recovery record, rounds. Every change is a domain event
+(`complaint.ticket_opened`, `complaint.ticket_changed`), which is the ticket's history and, through
+the customer module's handler, its timeline."""
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal, InvalidOperation
+
+from app.complaint import errors as err
+from app.complaint import repository as repo
+from app.complaint import workflow
+from app.complaint.enums import CompensationKind, ContactChannel, Dimension, Priority, Severity, TicketAction, TicketSource, TicketStatus
+from app.complaint.models import Ticket
+from app.core import clock, events
+from app.core.errors import InputErrors, NotFound, ValidationFailed
+from app.core.permissions import Perm, Role
+from app.core.tenancy import Scope
+from app.customer import service as customer_service
+from app.tenant import service as tenant_service
+
+TITLE_MAX, TEXT_MAX = 200, 4000
+MAX_ROUNDS = 2  # past this many rounds the brand takes the ticket over from the dealer
+APPROVAL_THRESHOLD = Decimal("1000")  # compensation above this needs a brand approver
+OPENED, CHANGED = "complaint.ticket_opened", "complaint.ticket_changed"
+
+
+def _text(value: str | None, field: str, limit: int = TEXT_MAX, *, required: bool = False) -> str | None:
+    value = value.strip() if isinstance(value, str) else value
+    if not value:
+        if required:
+            raise err.RecordRequired(f"{field} is required.", field=field)
+        return None
+    if len(value) > limit:
+        raise err.TooLong(f"At most {limit} characters.", field=field)
+    return value
+
+
+async def get_ticket(scope: Scope, ticket_id: uuid.UUID) -> Ticket:
+    scope.require(Perm.TICKETS_READ)
+    t = (await repo.tickets_by_ids(scope, [ticket_id])).get(ticket_id)
+    if t is None:
+        raise NotFound("No such ticket.", field="id")
+    return t
+
+
+async def create_ticket(scope: Scope, *, customer_id: uuid.UUID, source: str, title: str, verbatim: str | None = None,
+                        channel: str | None = None, dealer_id: uuid.UUID | None = None, category_code: str | None = None,
+                        dimension: str | None = None, severity: str = "medium", priority: str = "normal",
+                        tags: list[str] | None = None, external_ref: str | None = None) -> Ticket:
+    """A complaint from any source. It goes to the customer's dealer unless another is named
+    (then it is assigned at once); without a dealer it waits, NEW, for the brand to assign it."""
+    scope.require(Perm.TICKETS_WRITE)
+    errors = []
+    for value, allowed_values, field in ((source, TicketSource, "source"), (severity, Severity, "severity"),
+                                         (priority, Priority, "priority"), (dimension, Dimension, "dimension")):
+        if value is not None and value not in set(allowed_values):
+            errors.append(ValidationFailed(f"Unknown {field}.", field=field))
+    try:
+        title_ = _text(title, "title", TITLE_MAX, required=True)
+        verbatim_ = _text(verbatim, "verbatim")
+        channel_ = _text(channel, "channel", 40)
+        external_ref_ = _text(external_ref, "externalRef", 120)
+    except ValidationFailed as e:
+        errors.append(e)
+    tags_ = sorted({t.strip().lower() for t in tags or [] if t and t.strip()})
+    if len(tags_) > 20 or any(len(t) > 40 for t in tags_):
+        errors.append(err.TooLong("At most 20 tags of at most 40 characters.", field="tags"))
+    if errors:
+        raise InputErrors(errors)
+    found = await customer_service.visible_customer(scope, customer_id)
+    if found is None:
+        raise NotFound("No such customer.", field="customerId")
+    dealer = dealer_id or found[1]
+    if dealer is not None and not await tenant_service.dealers_by_ids(scope, [dealer]):
+        raise NotFound("No such dealer.", field="dealerId")
+    category_id = None
+    if category_code:
+        await repo.ensure_categories(scope)
+        cat = await repo.category_by_code(scope, category_code)
+        if cat is None:
+            raise err.UnknownCategory(f"No category {category_code[:64]!r}.", field="categoryCode")
+        category_id = cat.id
+    now = clock.now()
+    number = await repo.next_number(scope, now.year)
+    status = TicketStatus.ASSIGNED if dealer else TicketStatus.NEW
+    t = await Ticket.create(
+        tenant_id=scope.tenant_id, number=f"T-{now.year}-{number:06d}", customer_id=customer_id, dealer_id=dealer,
+        status=status.value, source=source, channel=channel_, external_ref=external_ref_, category_id=category_id,
+        dimension=dimension, severity=severity, priority=priority, tags=tags_, title=title_, verbatim=verbatim_,
+        created_by=scope.actor.label)
+    await events.record(scope, OPENED, subject_type="Ticket", subject_id=t.id, payload={
+        "number": t.number, "status": t.status, "source": source, "customer_id": str(customer_id),
+        "dealer_id": str(dealer) if dealer else None, "round": 1})
+    return t
+
+
+def _level(scope: Scope) -> workflow.Who:
+    if scope.all_dealers:
+        return workflow.Who.BRAND
+    if scope.actor.roles & {Role.REGIONAL_MANAGER, Role.DEALER_MANAGER}:
+        return workflow.Who.MANAGER
+    return workflow.Who.AGENT
+
+
+def available_actions(scope: Scope, t: Ticket) -> list[TicketAction]:
+    if not scope.can(Perm.TICKETS_WRITE):
+        return []
+    level = _level(scope)
+    return [tr.action for tr in workflow.allowed(TicketStatus(t.status)) if level >= tr.who]
+
+
+async def act(scope: Scope, ticket_id: uuid.UUID, action: TicketAction | str, *, expected_version: int | None = None,
+              **record) -> Ticket:
+    """Take `action` on the ticket, as the transition table allows: from the ticket's status, by
+    the caller's level, recording what the action requires. A ticket changed by someone else
+    in the meantime (or at `expected_version` no longer) is a TICKET_CHANGED conflict."""
+    scope.require(Perm.TICKETS_WRITE)
+    action = TicketAction(action)
+    tr = workflow.BY_ACTION[action]
+    t = (await repo.tickets_by_ids(scope, [ticket_id])).get(ticket_id)
+    if t is None:
+        raise NotFound("No such ticket.", field="id")
+    if expected_version is not None and expected_version != t.version:
+        raise err.TicketChanged(f"The ticket is at version {t.version}, not {expected_version}.", field="expectedVersion")
+    current = TicketStatus(t.status)
+    if current not in tr.sources:
+        raise err.TransitionNotAllowed(
+            f"A ticket in status {current.name} cannot {action.name}; allowed now: "
+            f"{', '.join(a.name for a in available_actions(scope, t)) or 'nothing'}.",
+            field="id", extensions={"status": current.name})
+    if _level(scope) < tr.who:
+        raise err.ActionNotPermitted(f"{action.name} needs a {tr.who.name.lower()}-level caller.", field="id")
+    for name in tr.requires:
+        value = record.get(name)
+        if not (value.strip() if isinstance(value, str) else value):
+            raise err.RecordRequired(f"{action.name} must record {name}.", field=_camel(name))
+    changes = await _changes(scope, t, action, record)
+    changes["status"] = tr.target.value
+    if tr.target is TicketStatus.ASSIGNED and action is TicketAction.REOPEN:
+        changes["round"] = t.round + 1
+        changes["brand_flagged"] = True
+        if t.round + 1 > MAX_ROUNDS:  # the brand takes it over
+            changes["status"] = TicketStatus.ESCALATED.value
+            changes["brand_owned"] = True
+    now = clock.now()
+    if changes["status"] == TicketStatus.RESOLVED.value:
+        changes["resolved_at"] = now
+    if changes["status"] == TicketStatus.CLOSED.value:
+        changes["closed_at"] = now
+    changes["updated_at"] = now
+    updated = await repo.update_ticket(scope, t.id, t.version, changes)
+    if updated is None:
+        raise err.TicketChanged("The ticket changed while you were acting on it; reload it and try again.", field="id")
+    await events.record(scope, CHANGED, subject_type="Ticket", subject_id=t.id, payload={
+        "number": t.number, "action": action.value, "from": current.value, "to": updated.status, "round": updated.round,
+        "customer_id": str(t.customer_id), "dealer_id": str(updated.dealer_id) if updated.dealer_id else None,
+        "agent_id": str(updated.agent_id) if updated.agent_id else None, "reason": changes.get("status_reason")})
+    return updated
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.capitalize() for p in rest)
+
+
+async def _changes(scope: Scope, t: Ticket, action: TicketAction, r: dict) -> dict:
+    """What the action writes besides the status (validated)."""
+    out: dict = {}
+    if r.get("reason") is not None:
+        out["status_reason"] = _text(r["reason"], "reason")
+    if action in (TicketAction.ASSIGN, TicketAction.REASSIGN):
+        dealer_id = r.get("dealer_id") or t.dealer_id
+        if dealer_id is None:
+            raise err.RecordRequired("Name the dealer to assign the ticket to.", field="dealerId")
+        if dealer_id != t.dealer_id and not await tenant_service.dealers_by_ids(scope, [dealer_id]):
+            raise NotFound("No such dealer.", field="dealerId")
+        agent_id = r.get("agent_id")
+        if agent_id is not None and not await tenant_service.works_at(scope, agent_id, dealer_id):
+            raise err.AgentNotAtDealer(field="agentId")
+        out.update(dealer_id=dealer_id, agent_id=agent_id if agent_id is not None else (t.agent_id if dealer_id == t.dealer_id else None))
+    if action is TicketAction.RECORD_CONTACT:
+        if r["contact_channel"] not in set(ContactChannel):
+            raise ValidationFailed("Unknown contact channel.", field="contactChannel")
+        out.update(contact_channel=r["contact_channel"], contact_notes=_text(r["contact_notes"], "contactNotes"))
+    if action in (TicketAction.PROPOSE_SOLUTION, TicketAction.RESOLVE):
+        out["solution"] = _text(r["solution"], "solution", required=True)
+        for key, field in (("root_cause", "rootCause"), ("follow_up", "followUp")):
+            if r.get(key) is not None:
+                out[key] = _text(r[key], field)
+    if action is TicketAction.RESOLVE and r.get("compensation_kind"):
+        out.update(await _compensation(scope, r))
+    if action is TicketAction.MARK_DUPLICATE:
+        other = (await repo.tickets_by_ids(scope, [r["duplicate_of"]])).get(r["duplicate_of"])
+        if other is None or other.id == t.id:
+            raise NotFound("No such other ticket.", field="duplicateOf")
+        out["duplicate_of_id"] = other.id
+    return out
+
+
+async def _compensation(scope: Scope, r: dict) -> dict:
+    kind = r["compensation_kind"]
+    if kind not in set(CompensationKind):
+        raise ValidationFailed("Unknown compensation kind.", field="compensationKind")
+    value = None
+    if r.get("compensation_value") is not None:
+        try:
+            value = Decimal(str(r["compensation_value"]))
+        except InvalidOperation:
+            raise err.InvalidAmount("Not a number.", field="compensationValue") from None
+        if not value.is_finite() or value < 0 or value > Decimal("1000000") or value != value.quantize(Decimal("0.01")):
+            raise err.InvalidAmount("An amount between 0 and 1,000,000 with at most two decimals.", field="compensationValue")
+    currency = (r.get("compensation_currency") or "CNY").upper()
+    if len(currency) != 3 or not currency.isalpha():
+        raise ValidationFailed("A three-letter ISO 4217 currency code.", field="compensationCurrency")
+    approved_by = None
+    if value is not None and value > APPROVAL_THRESHOLD:
+        if not scope.all_dealers or scope.actor.user_id is None:
+            raise err.ApprovalRequired(f"Over {APPROVAL_THRESHOLD} {currency}, a brand staff member must resolve it.",
+                                       field="compensationValue")
+        approved_by = scope.actor.user_id
+    return {"compensation_kind": kind, "compensation_value": value, "compensation_currency": currency,
+            "compensation_approved_by": approved_by}
+
+
+async def list_categories(scope: Scope):
+    scope.require(Perm.TICKETS_READ)
+    await repo.ensure_categories(scope)
+    return await repo.categories(scope)

@@ -1,0 +1,93 @@
+"""Queries of complaint tickets."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from app.complaint import repository, service
+from app.core.pagination import PageArgs
+from app.core.permissions import Perm
+from app.settings import get_settings
+from schema.complaint.types import Dimension, Priority, Ticket, TicketCategory, TicketCount, TicketSource, TicketStatus
+from schema.permissions import describe, needs
+from schema.relay import Connection, decode, gid
+
+READ = needs(Perm.TICKETS_READ)
+MAX_FILTER_VALUES = 100
+
+
+@strawberry.enum
+class TicketOrderField(Enum):
+    CREATED_AT = "CREATED_AT"
+    UPDATED_AT = "UPDATED_AT"
+
+
+@strawberry.input
+class TicketFilter:
+    statuses: list[TicketStatus] | None = None
+    dealer_ids: list[strawberry.ID] | None = None
+    regions: list[str] | None = None
+    category_ids: list[strawberry.ID] | None = None
+    dimensions: list[Dimension] | None = None
+    priorities: list[Priority] | None = None
+    sources: list[TicketSource] | None = None
+    rounds: list[int] | None = None
+    agent_id: strawberry.ID | None = None
+    customer_id: strawberry.ID | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+
+
+def _filter(f: TicketFilter | None) -> repository.TicketFilter:
+    from app.core.errors import ValidationFailed
+
+    if f is None:
+        return repository.TicketFilter()
+    for name in ("statuses", "dealer_ids", "regions", "category_ids", "dimensions", "priorities", "sources", "rounds"):
+        if len(getattr(f, name) or ()) > MAX_FILTER_VALUES:
+            raise ValidationFailed(f"At most {MAX_FILTER_VALUES} values per filter.", field=name)
+    return repository.TicketFilter(
+        statuses=[s.value for s in f.statuses] if f.statuses else None,
+        dealer_ids=[decode(i, "Dealer")[1] for i in f.dealer_ids] if f.dealer_ids else None,
+        regions=f.regions, category_ids=[decode(i, "TicketCategory")[1] for i in f.category_ids] if f.category_ids else None,
+        dimensions=[d.value for d in f.dimensions] if f.dimensions else None,
+        priorities=[p.value for p in f.priorities] if f.priorities else None,
+        sources=[s.value for s in f.sources] if f.sources else None, rounds=f.rounds,
+        agent_id=decode(f.agent_id, "User")[1] if f.agent_id else None,
+        customer_id=decode(f.customer_id, "Customer")[1] if f.customer_id else None,
+        created_after=f.created_after, created_before=f.created_before, updated_after=f.updated_after, updated_before=f.updated_before)
+
+
+@strawberry.type
+class ComplaintQuery:
+    @strawberry.field(description=describe(Perm.TICKETS_READ, "One ticket by id (dealer staff: their dealer's only)."), permission_classes=READ)
+    async def ticket(self, info: strawberry.Info, id: strawberry.ID) -> Ticket | None:
+        _, pk = decode(id, "Ticket")
+        row = await info.context.loaders.ticket.load(pk)
+        return Ticket.from_row(row) if row else None
+
+    @strawberry.field(description=describe(Perm.TICKETS_READ, "Tickets visible to the caller, newest first, filtered and keyset-paginated."),
+                      permission_classes=READ)
+    async def tickets(self, info: strawberry.Info, first: int | None = None, after: str | None = None, last: int | None = None,
+                      before: str | None = None, filter: TicketFilter | None = None,
+                      order_by: TicketOrderField = TicketOrderField.CREATED_AT) -> Connection[Ticket]:
+        page = await repository.list_tickets(info.context.scope, _filter(filter), PageArgs(first, after, last, before),
+                                             order=order_by.value, max_size=get_settings().graphql_page_max)
+        for t in page.items:  # the nested fields' loaders start warm
+            info.context.loaders.ticket.prime(t.id, t)
+        return Connection.of(page, Ticket.from_row)
+
+    @strawberry.field(description=describe(Perm.TICKETS_READ, "Ticket counts by status and dealer (the same filters), for dashboards."),
+                      permission_classes=READ)
+    async def ticket_counts(self, info: strawberry.Info, filter: TicketFilter | None = None) -> list[TicketCount]:
+        rows = await repository.count_tickets(info.context.scope, _filter(filter))
+        return [TicketCount(status=TicketStatus(s), dealer_id=gid("Dealer", d) if d else None, count=n) for s, d, n in rows]
+
+    @strawberry.field(description=describe(Perm.TICKETS_READ, "The brand's complaint-cause tree (seeded with the causes of seed 003)."),
+                      permission_classes=READ)
+    async def ticket_categories(self, info: strawberry.Info) -> list[TicketCategory]:
+        return [TicketCategory.from_row(c) for c in await service.list_categories(info.context.scope)]

@@ -1,0 +1,189 @@
+"""GraphQL types of complaint tickets."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+import strawberry
+
+from app.complaint import enums, service
+from app.complaint import models as m
+from app.core import events
+from app.core.permissions import Perm
+from schema.customer.types import Customer
+from schema.relay import Node, gid, node_type
+from schema.tenant.types import Dealer, User
+
+TicketStatus = strawberry.enum(enums.TicketStatus, description="Where a ticket stands (app/complaint/workflow.py).")
+TicketAction = strawberry.enum(enums.TicketAction, description="What can be done to a ticket; each is its own mutation.")
+TicketSource = strawberry.enum(enums.TicketSource)
+Severity = strawberry.enum(enums.Severity)
+Priority = strawberry.enum(enums.Priority)
+Dimension = strawberry.enum(enums.Dimension, description="The five service-quality dimensions (SERVQUAL).")
+ContactChannel = strawberry.enum(enums.ContactChannel)
+CompensationKind = strawberry.enum(enums.CompensationKind)
+
+
+@strawberry.type(description="A node of the brand's complaint-cause tree.")
+class TicketCategory(Node):
+    id: strawberry.ID
+    code: str
+    name: str
+    name_zh: str | None
+    parent_id: strawberry.ID | None
+
+    @classmethod
+    def from_row(cls, c: m.TicketCategory) -> "TicketCategory":
+        return cls(id=gid("TicketCategory", c.id), code=c.code, name=c.name, name_zh=c.name_zh,
+                   parent_id=gid("TicketCategory", c.parent_id) if c.parent_id else None)
+
+
+@strawberry.type(description="Compensation given with a resolution.")
+class Compensation:
+    kind: CompensationKind
+    value: Decimal | None
+    currency: str | None
+    approved_by_id: strawberry.ID | None
+
+
+@strawberry.type(description="One change of a ticket (its history is append-only).")
+class TicketEvent:
+    at: datetime
+    action: TicketAction | None = strawberry.field(description="null for the opening.")
+    from_status: TicketStatus | None
+    to_status: TicketStatus
+    round: int
+    reason: str | None
+    by: strawberry.Private[str]
+
+    @strawberry.field(description="Who did it: a staff member's display name, \"partner app\" or \"system\".")
+    async def actor(self, info: strawberry.Info) -> str | None:
+        kind, _, ident = self.by.partition(":")
+        if kind == "user":
+            user = await info.context.loaders.user.load(uuid.UUID(ident))
+            return user.display_name if user else None
+        return "partner app" if kind == "app" else self.by
+
+    @classmethod
+    def from_event(cls, e: events.Event) -> "TicketEvent":
+        p = e.payload
+        opened = e.type == service.OPENED
+        return cls(at=e.occurred_at, action=None if opened else TicketAction(p["action"]),
+                   from_status=None if opened else TicketStatus(p["from"]),
+                   to_status=TicketStatus(p["status"] if opened else p["to"]), round=p.get("round", 1),
+                   reason=p.get("reason"), by=e.actor)
+
+
+@strawberry.type(description="A complaint ticket: one unhappy customer's recovery, round after round.")
+class Ticket(Node):
+    id: strawberry.ID
+    number: str = strawberry.field(description="Human-readable, per brand: T-<year>-<six digits>.")
+    status: TicketStatus
+    round: int = strawberry.field(description="1 for the first round of care; a re-survey that finds the customer still "
+                                              "dissatisfied reopens the same ticket as round 2.")
+    version: int = strawberry.field(description="Changes with every change: pass it as expectedVersion to act only on what you saw.")
+    source: TicketSource
+    channel: str | None
+    external_ref: str | None
+    title: str
+    verbatim: str | None = strawberry.field(description="The complainant's own words, as given.")
+    severity: Severity
+    priority: Priority
+    dimension: Dimension | None
+    tags: list[str]
+    brand_flagged: bool
+    brand_owned: bool = strawberry.field(description="Past the brand's round limit the brand works the ticket itself.")
+    contact_channel: ContactChannel | None
+    contact_notes: str | None
+    root_cause: str | None
+    solution: str | None
+    follow_up: str | None
+    status_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    row: strawberry.Private[m.Ticket]
+
+    @classmethod
+    def from_row(cls, t: m.Ticket) -> "Ticket":
+        return cls(id=gid("Ticket", t.id), number=t.number, status=TicketStatus(t.status), round=t.round, version=t.version,
+                   source=TicketSource(t.source), channel=t.channel, external_ref=t.external_ref, title=t.title, verbatim=t.verbatim,
+                   severity=Severity(t.severity), priority=Priority(t.priority), dimension=Dimension(t.dimension) if t.dimension else None,
+                   tags=list(t.tags or []), brand_flagged=t.brand_flagged, brand_owned=t.brand_owned,
+                   contact_channel=ContactChannel(t.contact_channel) if t.contact_channel else None, contact_notes=t.contact_notes,
+                   root_cause=t.root_cause, solution=t.solution, follow_up=t.follow_up, status_reason=t.status_reason,
+                   created_at=t.created_at, updated_at=t.updated_at, resolved_at=t.resolved_at, closed_at=t.closed_at, row=t)
+
+    @strawberry.field(description="The customer (null for callers without customers:read).")
+    async def customer(self, info: strawberry.Info) -> Customer | None:
+        if not info.context.scope.can(Perm.CUSTOMERS_READ):
+            return None
+        row = await info.context.loaders.customer.load(self.row.customer_id)
+        return Customer.from_row(row) if row else None
+
+    @strawberry.field
+    def customer_id(self) -> strawberry.ID:
+        return gid("Customer", self.row.customer_id)
+
+    @strawberry.field
+    async def dealer(self, info: strawberry.Info) -> Dealer | None:
+        if self.row.dealer_id is None:
+            return None
+        row = await info.context.loaders.dealer.load(self.row.dealer_id)
+        return Dealer.from_row(row) if row else None
+
+    @strawberry.field(description="The agent working it (null when none, or when the caller may not see that user).")
+    async def agent(self, info: strawberry.Info) -> User | None:
+        if self.row.agent_id is None:
+            return None
+        row = await info.context.loaders.user.load(self.row.agent_id)
+        return User.from_row(row) if row else None
+
+    @strawberry.field
+    async def category(self, info: strawberry.Info) -> TicketCategory | None:
+        if self.row.category_id is None:
+            return None
+        row = await info.context.loaders.ticket_category.load(self.row.category_id)
+        return TicketCategory.from_row(row) if row else None
+
+    @strawberry.field
+    def compensation(self) -> Compensation | None:
+        t = self.row
+        if not t.compensation_kind:
+            return None
+        return Compensation(kind=CompensationKind(t.compensation_kind), value=t.compensation_value, currency=t.compensation_currency,
+                            approved_by_id=gid("User", t.compensation_approved_by) if t.compensation_approved_by else None)
+
+    @strawberry.field
+    def duplicate_of_id(self) -> strawberry.ID | None:
+        return gid("Ticket", self.row.duplicate_of_id) if self.row.duplicate_of_id else None
+
+    @strawberry.field(description="What the caller may do next, from the workflow's transition table.")
+    def available_actions(self, info: strawberry.Info) -> list[TicketAction]:
+        return [TicketAction(a) for a in service.available_actions(info.context.scope, self.row)]
+
+    @strawberry.field(description="Every change, oldest first (at most 100).")
+    async def events(self, info: strawberry.Info) -> list[TicketEvent]:
+        found = await info.context.loaders.ticket_events.load(self.row.id)
+        return [TicketEvent.from_event(e) for e in found if e.type in (service.OPENED, service.CHANGED)]
+
+
+@strawberry.type(description="How many tickets are in one status at one dealer.")
+class TicketCount:
+    status: TicketStatus
+    dealer_id: strawberry.ID | None
+    count: int
+
+
+@node_type("TicketCategory", perm=Perm.TICKETS_READ)
+async def _category_node(info: strawberry.Info, pk: uuid.UUID):
+    row = await info.context.loaders.ticket_category.load(pk)
+    return TicketCategory.from_row(row) if row else None
+
+
+@node_type("Ticket", perm=Perm.TICKETS_READ)
+async def _ticket_node(info: strawberry.Info, pk: uuid.UUID):
+    row = await info.context.loaders.ticket.load(pk)
+    return Ticket.from_row(row) if row else None

@@ -1,0 +1,212 @@
+"""Complaint tickets: one complaint's journey through the workflow, its history and the
+customer's timeline; isolation (another brand, another dealer) for every query and mutation;
+refusals with stable codes; two concurrent resolutions; statement counts for `tickets`."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from app.complaint import service
+from app.complaint.enums import TicketAction, TicketStatus
+from app.core import db
+from app.core.errors import AppError
+from app.core.ids import to_global_id
+from app.core.tenancy import Actor, scope_for
+from tests.factories import make_customer
+from tests.querycount import count_queries
+
+CREATE = """mutation($i: TicketCreateInput!) { ticketCreate(input: $i) {
+  ticket { id number status round version dealer { code } customerId availableActions } errors { field code message } } }"""
+TICKET = """query($id: ID!) { ticket(id: $id) { id number status round brandFlagged solution
+  events { action fromStatus toStatus round actor } } }"""
+
+
+def _gid(kind, pk):
+    return to_global_id(kind, pk)
+
+
+async def _open(gql, brand, customer, token=None, **extra):
+    body = await gql(token or brand.token(), CREATE, {"i": {"customerId": _gid("Customer", customer.id), "source": "HOTLINE",
+                                                            "title": "车门异响", "verbatim": "修了三次还是响！", **extra}})
+    payload = body["data"]["ticketCreate"]
+    assert payload["errors"] == [], payload
+    return payload["ticket"]
+
+
+async def _do(gql, token, mutation: str, input_type: str, values: dict):
+    body = await gql(token, f"mutation($i: {input_type}!) {{ {mutation}(input: $i) {{ ticket {{ status round version }} "
+                            f"errors {{ field code message }} }} }}", {"i": values}, errors_ok=True)
+    return body["data"][mutation] if body.get("data") else body
+
+
+async def test_one_complaints_journey(gql, brand_a):
+    customer = await make_customer(brand_a, "d1")
+    t = await _open(gql, brand_a, customer, categoryCode="service_failure.broken_promise", priority="HIGH")
+    assert t["status"] == "ASSIGNED" and t["dealer"]["code"] == "N-001" and t["number"].startswith("T-") and t["round"] == 1
+    agent = brand_a.token("d1_agent")
+    r = await _do(gql, agent, "ticketRecordContact", "TicketRecordContactInput",
+                  {"id": t["id"], "channel": "PHONE", "notes": "道歉并倾听：客户第三次来店"})
+    assert r["errors"] == [] and r["ticket"]["status"] == "CONTACTED"
+    r = await _do(gql, agent, "ticketResolve", "TicketResolveInput",
+                  {"id": t["id"], "solution": "更换门锁总成", "rootCause": "装配公差", "compensationKind": "VOUCHER",
+                   "compensationValue": "200.00"})
+    assert r["errors"] == [] and r["ticket"]["status"] == "RESOLVED"
+    admin = brand_a.token()
+    for mutation in ("ticketRequestResurvey", "ticketReportStillDissatisfied", "ticketReopen"):
+        r = await _do(gql, admin, mutation, "TicketStepInput", {"id": t["id"]})
+        assert r["errors"] == [], (mutation, r)
+    assert r["ticket"] == {"status": "ASSIGNED", "round": 2, "version": r["ticket"]["version"]}
+
+    body = await gql(admin, TICKET, {"id": t["id"]})
+    ticket = body["data"]["ticket"]
+    assert ticket["brandFlagged"] is True and ticket["solution"] == "更换门锁总成"
+    steps = [(e["action"], e["fromStatus"], e["toStatus"], e["round"]) for e in ticket["events"]]
+    assert steps == [(None, None, "ASSIGNED", 1), ("RECORD_CONTACT", "ASSIGNED", "CONTACTED", 1),
+                     ("RESOLVE", "CONTACTED", "RESOLVED", 1), ("REQUEST_RESURVEY", "RESOLVED", "AWAITING_RESURVEY", 1),
+                     ("REPORT_STILL_DISSATISFIED", "AWAITING_RESURVEY", "STILL_DISSATISFIED", 1),
+                     ("REOPEN", "STILL_DISSATISFIED", "ASSIGNED", 2)]
+    assert ticket["events"][1]["actor"] == "d1_agent"
+
+    # the customer's timeline has each step, and the archive counts the open ticket
+    body = await gql(admin, """query($id: ID!) { customerTimeline(customerId: $id, kinds: [TICKET]) { edges { node { kind refId summary } } }
+      customers(filter: {hasOpenTicket: true}, first: 50) { edges { node { id } } } }""", {"id": _gid("Customer", customer.id)})
+    entries = [e["node"] for e in body["data"]["customerTimeline"]["edges"]]
+    assert len(entries) == 6 and {e["refId"] for e in entries} == {t["id"]}
+    assert {e["summary"]["action"] for e in entries} >= {"opened", "resolve", "reopen"}
+    assert _gid("Customer", customer.id) in [e["node"]["id"] for e in body["data"]["customers"]["edges"]]
+
+
+async def test_closing_clears_the_open_ticket_count(gql, brand_a):
+    customer = await make_customer(brand_a, "d1")
+    t = await _open(gql, brand_a, customer)
+    r = await _do(gql, brand_a.token(), "ticketCancel", "TicketReasonInput", {"id": t["id"], "reason": "客户撤回"})
+    assert r["ticket"]["status"] == "CANCELLED"
+    body = await gql(brand_a.token(), "query($id: ID!) { customer(id: $id) { id } customers(filter: {hasOpenTicket: true}, first: 100) "
+                                      "{ edges { node { id } } } }", {"id": _gid("Customer", customer.id)})
+    assert _gid("Customer", customer.id) not in [e["node"]["id"] for e in body["data"]["customers"]["edges"]]
+
+
+async def test_refusals_carry_stable_codes(gql, brand_a):
+    customer = await make_customer(brand_a, "d1")
+    t = await _open(gql, brand_a, customer)
+    agent = brand_a.token("d1_agent")
+    r = await _do(gql, agent, "ticketResolve", "TicketResolveInput", {"id": t["id"], "solution": "x"})
+    assert r["errors"][0]["code"] == "TRANSITION_NOT_ALLOWED" and "ASSIGNED" in r["errors"][0]["message"]
+    r = await _do(gql, agent, "ticketCancel", "TicketReasonInput", {"id": t["id"], "reason": "no"})
+    assert r["errors"][0]["code"] == "ACTION_NOT_PERMITTED"
+    r = await _do(gql, agent, "ticketEscalate", "TicketReasonInput", {"id": t["id"], "reason": "   "})
+    assert r["errors"][0] == {"field": "reason", "code": "RECORD_REQUIRED", "message": r["errors"][0]["message"]}
+    r = await _do(gql, agent, "ticketRecordContact", "TicketRecordContactInput",
+                  {"id": t["id"], "channel": "PHONE", "notes": "n", "expectedVersion": 99})
+    assert r["errors"][0]["code"] == "TICKET_CHANGED"
+    big = await _do(gql, agent, "ticketRecordContact", "TicketRecordContactInput", {"id": t["id"], "channel": "PHONE", "notes": "x" * 5000})
+    assert big["errors"][0]["code"] == "TOO_LONG"
+    # compensation above the brand's threshold: dealer staff may not grant it
+    await _do(gql, agent, "ticketRecordContact", "TicketRecordContactInput", {"id": t["id"], "channel": "PHONE", "notes": "n"})
+    r = await _do(gql, agent, "ticketResolve", "TicketResolveInput", {"id": t["id"], "solution": "s", "compensationKind": "REFUND",
+                                                                       "compensationValue": "5000"})
+    assert r["errors"][0]["code"] == "APPROVAL_REQUIRED"
+    body = await gql(brand_a.token(), CREATE, {"i": {"customerId": _gid("Customer", customer.id), "source": "HOTLINE", "title": "",
+                                                     "categoryCode": "nope"}})
+    assert {e["code"] for e in body["data"]["ticketCreate"]["errors"]} == {"RECORD_REQUIRED"}
+    body = await gql(brand_a.token(), CREATE, {"i": {"customerId": _gid("Customer", customer.id), "source": "HOTLINE", "title": "t",
+                                                     "categoryCode": "nope"}})
+    assert body["data"]["ticketCreate"]["errors"][0]["code"] == "UNKNOWN_CATEGORY"
+
+
+async def test_another_brand_and_another_dealer_see_nothing(gql, brand_a, brand_b):
+    customer = await make_customer(brand_a, "d1")
+    t = await _open(gql, brand_a, customer)
+    other_dealer = brand_a.token("d3_agent")
+    for token in (brand_b.token(), other_dealer):
+        body = await gql(token, TICKET, {"id": t["id"]})
+        assert body["data"]["ticket"] is None
+        body = await gql(token, "{ tickets(first: 50) { edges { node { id } } } ticketCounts { status count } }")
+        assert t["id"] not in [e["node"]["id"] for e in body["data"]["tickets"]["edges"]]
+        body = await gql(token, "query($id: ID!) { node(id: $id) { id } }", {"id": t["id"]})
+        assert body["data"]["node"] is None
+        r = await _do(gql, token, "ticketEscalate", "TicketReasonInput", {"id": t["id"], "reason": "r"})
+        assert r["errors"][0]["code"] == "NOT_FOUND"
+        # nor open tickets for another brand's (or dealer's) customer
+        body = await gql(token, CREATE, {"i": {"customerId": _gid("Customer", customer.id), "source": "HOTLINE", "title": "t"}})
+        assert body["data"]["ticketCreate"]["errors"][0]["code"] == "NOT_FOUND"
+    counts = await gql(brand_b.token(), "{ ticketCounts { count } }")
+    assert sum(c["count"] for c in counts["data"]["ticketCounts"]) == 0
+    # the dealer's own staff do see it
+    body = await gql(brand_a.token("d1_agent"), TICKET, {"id": t["id"]})
+    assert body["data"]["ticket"]["id"] == t["id"]
+
+
+async def test_permissions_for_partner_apps(gql, brand_a):
+    from app.core.auth.tokens import mint_access_token
+
+    customer = await make_customer(brand_a, "d1")
+    t = await _open(gql, brand_a, customer)
+    read_only = mint_access_token(tenant_id=brand_a.tenant_id, subject=str(brand_a.users["admin"].id), scope="tickets:read")
+    body = await gql(read_only, TICKET, {"id": t["id"]})
+    assert body["data"]["ticket"]["id"] == t["id"]
+    body = await gql(read_only, 'mutation($i: TicketReasonInput!) { ticketEscalate(input: $i) { errors { code } } }',
+                     {"i": {"id": t["id"], "reason": "r"}}, errors_ok=True)
+    assert body["errors"][0]["extensions"]["code"] == "PERMISSION_DENIED"
+    write_only = mint_access_token(tenant_id=brand_a.tenant_id, subject=str(brand_a.users["admin"].id), scope="tickets:write")
+    r = await _do(gql, write_only, "ticketEscalate", "TicketReasonInput", {"id": t["id"], "reason": "r"})
+    assert r == {"ticket": None, "errors": []}  # done, and nothing read back
+
+
+async def test_two_concurrent_resolutions_one_wins(brand_a):
+    customer = await make_customer(brand_a, "d1")
+    scope = scope_for(Actor.system(brand_a.tenant_id))
+    async with db.tenant_transaction(brand_a.tenant_id):
+        t = await service.create_ticket(scope, customer_id=customer.id, source="hotline", title="t")
+        t = await service.act(scope, t.id, TicketAction.RECORD_CONTACT, contact_channel="phone", contact_notes="n")
+    both = asyncio.Event()
+    arrived = 0
+
+    async def resolve(solution: str):
+        nonlocal arrived
+        async with db.tenant_transaction(brand_a.tenant_id):
+            seen = (await service.get_ticket(scope, t.id)).version
+            arrived += 1
+            if arrived == 2:
+                both.set()
+            await both.wait()  # both have read the same version before either writes
+            return await service.act(scope, t.id, TicketAction.RESOLVE, expected_version=seen, solution=solution)
+
+    results = await asyncio.gather(resolve("a"), resolve("b"), return_exceptions=True)
+    wins = [r for r in results if not isinstance(r, BaseException)]
+    losses = [r for r in results if isinstance(r, BaseException)]
+    assert len(wins) == 1 and len(losses) == 1, results
+    assert isinstance(losses[0], AppError) and losses[0].code == "TICKET_CHANGED"
+    async with db.tenant_transaction(brand_a.tenant_id):
+        final = await service.get_ticket(scope, t.id)
+        events = await db.fetch("SELECT count(*) FROM domain_event WHERE tenant_id = $1 AND subject_id = $2 AND payload->>'action' = 'resolve'",
+                                [brand_a.tenant_id, t.id])
+    assert final.status == TicketStatus.RESOLVED and final.solution == wins[0].solution and events[0][0] == 1
+
+
+async def test_statements_for_a_page_of_tickets_do_not_grow(gql, brand_a):
+    customers = [await make_customer(brand_a, key) for key in ("d1", "d2", "d3")]
+    query = """{ tickets(first: 50) { edges { node { number status customer { name } dealer { code } agent { displayName }
+      category { code } events { action actor } } } } }"""
+    counts = []
+    for n in (3, 12):
+        while True:
+            body = await gql(brand_a.token(), "{ ticketCounts { count } }")
+            if sum(c["count"] for c in body["data"]["ticketCounts"]) >= n:
+                break
+            await _open(gql, brand_a, customers[len(counts) % 3], categoryCode="misuse")
+        with count_queries() as c:
+            body = await gql(brand_a.token(), query)
+        assert len(body["data"]["tickets"]["edges"]) >= n
+        counts.append(c.count)
+    assert counts[0] == counts[1], counts  # a constant number of statements, whatever the page holds
+    assert counts[1] <= 12, counts
+
+
+@pytest.mark.parametrize("bad", [{"rounds": list(range(101))}, {"dealerIds": ["nope"]}])
+async def test_bad_filters_are_input_errors(gql, brand_a, bad):
+    body = await gql(brand_a.token(), "query($f: TicketFilter) { tickets(first: 5, filter: $f) { edges { node { id } } } }",
+                     {"f": bad}, errors_ok=True)
+    assert body["data"]["tickets"] is None
+    assert body["errors"][0]["extensions"]["code"] in ("INVALID", "INVALID_ID")
