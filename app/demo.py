@@ -10,6 +10,9 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
+from app.complaint import service as complaint_service
+from app.complaint.enums import TicketAction as A
+from app.complaint.models import Ticket
 from app.core import clock, db
 from app.core.permissions import Perm
 from app.core.tenancy import Actor, scope_for
@@ -109,9 +112,80 @@ async def ensure_demo_partner_apps(tenant_id: uuid.UUID) -> dict:
             "portal_id": code_apps[DEMO_PORTAL].client_id, "redirect_uri": redirect}
 
 
+# (title, the complainant's words, category, priority, the actions that bring it to its state):
+# one ticket in every status of the workflow, two rounds included
+DEMO_TICKETS = [
+    ("Walk-in complaint, no dealer yet", "我在展厅等了四十分钟没人接待。", "service_failure.bad_attitude", "normal", None, []),
+    ("Door trim rattles", "车门饰板异响，修了两次还是响。", "product_defect.manufacturer", "high", "BJ-001", []),
+    ("Wrong invoice amount", "发票金额和合同不一致。", "service_failure.money_error", "high", "BJ-001", ["contact"]),
+    ("Promised call-back never came", "说好第二天回电话，一直没有。", "service_failure.broken_promise", "normal", "SH-002",
+     ["contact", "propose"]),
+    ("Waiting for parts", "配件要等多久？", "service_failure.delivery_problem", "normal", "SH-002", ["contact", "wait"]),
+    ("Scratched on delivery", "提车时发现划痕。", "service_failure.delivery_problem", "high", "BJ-001", ["contact", "resolve"]),
+    ("Infotainment freezes", "中控屏经常死机。", "product_defect.manufacturer", "normal", "SH-002",
+     ["contact", "resolve", "resurvey"]),
+    ("Rude service advisor", "服务顾问态度很差。", "service_failure.bad_attitude", "urgent", "BJ-001",
+     ["contact", "resolve", "resurvey", "recovered"]),
+    ("Noise after repair", "维修后噪音更大了。", "product_defect.seller", "high", "SH-002",
+     ["contact", "resolve", "resurvey", "still"]),
+    ("Second round: AC still weak", "空调还是不凉，第二次投诉。", "product_defect.manufacturer", "urgent", "BJ-001",
+     ["contact", "resolve", "resurvey", "still", "reopen"]),
+    ("Threatens to go to the media", "再不解决我就找媒体。", "service_failure.staff_misconduct", "urgent", "SH-002", ["escalate"]),
+    ("Complaint withdrawn", "误会，已经解决了。", "service_failure.insufficient_explanation", "low", "BJ-001", ["cancel"]),
+    ("Same rattle, reported twice", "车门饰板异响（重复）。", "product_defect.manufacturer", "normal", "BJ-001", ["duplicate"]),
+    ("Gift wrap torn", "礼品包装破损。", "service_failure.poor_gift_packaging", "low", "SH-002", ["contact", "resolve", "close"]),
+]
+_STEPS = {
+    "contact": (A.RECORD_CONTACT, {"contact_channel": "phone", "contact_notes": "道歉并确认问题；客户描述了经过。"}),
+    "propose": (A.PROPOSE_SOLUTION, {"solution": "免费更换并上门取送车。"}),
+    "wait": (A.WAIT_FOR_CUSTOMER, {"reason": "等待客户确认到店时间。"}),
+    "resolve": (A.RESOLVE, {"solution": "已免费维修，赠送一次保养。", "root_cause": "装配公差", "compensation_kind": "voucher",
+                            "compensation_value": Decimal("300.00"), "compensation_currency": "CNY"}),
+    "resurvey": (A.REQUEST_RESURVEY, {}),
+    "recovered": (A.CONFIRM_RECOVERED, {}),
+    "still": (A.REPORT_STILL_DISSATISFIED, {}),
+    "reopen": (A.REOPEN, {}),
+    "escalate": (A.ESCALATE, {"reason": "客户要求品牌介入。"}),
+    "cancel": (A.CANCEL, {"reason": "客户撤回投诉。"}),
+    "close": (A.CLOSE, {}),
+}
+
+
+async def seed_demo_tickets(tenant_id: uuid.UUID) -> int:
+    """One ticket in every status (once: nothing if the brand has tickets)."""
+    scope = scope_for(Actor.system(tenant_id))
+    async with db.tenant_transaction(tenant_id):
+        if await Ticket.exists(tenant_id=tenant_id):
+            return 0
+        dealers = await tenant_service.dealer_ids_by_code(scope)
+        walk_in = await Customer.get_or_none(tenant_id=tenant_id, name="Walk-in 到店客户", dealer_id=None)
+        if walk_in is None:
+            walk_in = await customer_service.create_customer(scope, name="Walk-in 到店客户", dealer_id=None,
+                                                             contact_points=[{"channel": "phone", "value": "13900000000"}])
+        first = None
+        for i, (title, words, category, priority, dealer_code, steps) in enumerate(DEMO_TICKETS):
+            if dealer_code is None:
+                customer_id = walk_in.id
+            else:
+                customers = await Customer.filter(tenant_id=tenant_id, dealer_id=dealers[dealer_code]).order_by("created_at")
+                customer_id = customers[i % len(customers)].id
+            t = await complaint_service.create_ticket(scope, customer_id=customer_id, source=("hotline", "survey", "web_form", "dealer")[i % 4],
+                                                      title=title, verbatim=words, category_code=category, priority=priority,
+                                                      channel="400 hotline" if i % 4 == 0 else None)
+            first = first or (t if dealer_code else None)
+            for step in steps:
+                if step == "duplicate":
+                    t = await complaint_service.act(scope, t.id, A.MARK_DUPLICATE, duplicate_of=first.id)
+                    continue
+                action, record = _STEPS[step]
+                t = await complaint_service.act(scope, t.id, action, **record)
+    return len(DEMO_TICKETS)
+
+
 async def seed(tenant_id: uuid.UUID, slug: str) -> dict:
     """The whole demo of a brand that exists: what `demo-seed` creates, and the partner apps
     under "partner_apps"."""
     created = await seed_demo(tenant_id, slug)
+    created["tickets"] = await seed_demo_tickets(tenant_id)
     created["partner_apps"] = await ensure_demo_partner_apps(tenant_id)
     return created

@@ -210,3 +210,19 @@ async def test_bad_filters_are_input_errors(gql, brand_a, bad):
                      {"f": bad}, errors_ok=True)
     assert body["data"]["tickets"] is None
     assert body["errors"][0]["extensions"]["code"] in ("INVALID", "INVALID_ID")
+
+
+async def test_the_demo_has_a_ticket_in_every_status():
+    from app import demo
+    from app.tenant.provision import provision_brand
+
+    slug = f"demo-{__import__('uuid').uuid4().hex[:8]}"
+    brand, _ = await provision_brand(slug, "Demo", f"admin@{slug}.test")
+    await demo.seed_demo(brand.id, slug)
+    assert await demo.seed_demo_tickets(brand.id) == len(demo.DEMO_TICKETS)
+    assert await demo.seed_demo_tickets(brand.id) == 0  # once
+    async with db.tenant_transaction(brand.id):
+        rows = await db.fetch("SELECT status, max(round) FROM ticket WHERE tenant_id = $1 GROUP BY status", [brand.id])
+    statuses = {r[0]: r[1] for r in rows}
+    assert set(statuses) == {s.value for s in TicketStatus}
+    assert statuses["assigned"] == 2  # the second round is there too
