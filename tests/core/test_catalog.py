@@ -1,20 +1,9 @@
 """Walks the PostgreSQL catalog: every tenant-owned table must be isolated and Citus-ready."""
-import pytest
-
-from app.core.db import PgTarget
-from app.settings import get_settings
 
 # tables that are not tenant-owned, and why
 NOT_TENANT_OWNED = {"tortoise_migrations": "migration history (no tenant data; the service role has no access)"}
 # unique constraints allowed without tenant_id, and why
 GLOBAL_UNIQUES = {("brand", "brand_slug_key"): "a brand's slug is its global address", ("brand", "brand_pkey"): "id is the tenant id"}
-
-
-@pytest.fixture
-async def admin_conn():
-    conn = await PgTarget.parse(get_settings().admin_url).connect()
-    yield conn
-    await conn.close()
 
 
 # policies beyond the tenant policy, and why (each must be SELECT-only and not granted to the service)

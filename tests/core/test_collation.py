@@ -12,9 +12,6 @@ import uuid
 
 import pytest
 
-from app.core.db import PgTarget
-from app.settings import get_settings
-
 COLUMNS = [("customer", "name"), ("dealer", "name"), ("dealer", "region")]
 
 CUSTOMER_NAMES = ["张三", "李四", "王五", "王五", "阿明", "艾伦", "陈晨", "赵六", "周七", "李明", "Zoe", "bob", "Alice"]
@@ -37,13 +34,6 @@ DEALER_CREATE = """mutation($i: DealerCreateInput!) { dealerCreate(input: $i) { 
 DEALER_PAGE = """query($first: Int, $after: String, $last: Int, $before: String, $f: DealerFilter) {
   dealers(first: $first, after: $after, last: $last, before: $before, filter: $f, orderBy: NAME) {
     edges { cursor node { id name } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"""
-
-
-@pytest.fixture
-async def admin_conn():
-    conn = await PgTarget.parse(get_settings().admin_url).connect()
-    yield conn
-    await conn.close()
 
 
 async def _collations(conn) -> dict[tuple[str, str], tuple[str, str]]:
