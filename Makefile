@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-customers install schema clean lint
+.PHONY: run test bench bench-customers bench-tickets install schema clean lint
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,3 +41,7 @@ clean:
 ## Customer search at 1,000,000 customers and import throughput (BENCH_ARGS="--customers 200000").
 bench-customers: $(STAMP)
 	$(BIN)/python -m bench.customer_bench $(BENCH_ARGS)
+
+## The tickets dashboard filters at 1,000,000 tickets (BENCH_ARGS="--tickets 200000").
+bench-tickets: $(STAMP)
+	$(BIN)/python -m bench.ticket_bench $(BENCH_ARGS)

@@ -6,7 +6,7 @@ Tortoise has no composite primary keys, so this migration:
 - enables and FORCES row-level security with one policy per table on
   `tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid`.
 With no tenant set, reads return no rows and writes fail. New tenant tables must do the same
-(use `app.core.rls.tenant_table_sql()`); tests/test_catalog.py walks the catalog and fails otherwise."""
+(use `app.core.rls.tenant_table_sql()`); tests/core/test_catalog.py walks the catalog and fails otherwise."""
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 

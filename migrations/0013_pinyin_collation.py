@@ -10,7 +10,7 @@
 A candidate is kept only if it really sorts pinyin (阿 A < 李 Li < 张 Zhang; ICU data without the
 zh tailoring would not). Find out what a database got with
 `SELECT collname, collprovider FROM pg_attribute a JOIN pg_collation c ON c.oid = a.attcollation
-WHERE attrelid = 'customer'::regclass AND attname = 'name'` (tests/test_collation.py does).
+WHERE attrelid = 'customer'::regclass AND attname = 'name'` (tests/core/test_collation.py does).
 
 ALTER COLUMN ... TYPE keeps the type (read from the catalog) and only changes the collation: no
 table rewrite, but every index on the column is rebuilt with it (customer_name_idx,

@@ -5,7 +5,7 @@ OAuth app through a granted scope, and a user's token never beyond that user's r
 Actor.perms); a brand-wide permission (`admin`) only when the caller sees every dealer. That
 is Scope.can, the check services make with Scope.require. `PUBLIC` — any authenticated actor
 of the brand. A denied field fails with `PERMISSION_DENIED` and `extensions.missingScope`.
-tests/test_permissions.py walks the schema and fails on any root field without a declaration;
+tests/core/test_permissions.py walks the schema and fails on any root field without a declaration;
 node types declare theirs in NODE_PERMS."""
 from __future__ import annotations
 

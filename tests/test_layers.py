@@ -8,12 +8,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _imports(path: Path):
     tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = path.relative_to(ROOT).parent.parts  # ("tests", "customer") for tests/customer/test_x.py
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             yield from (a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            yield node.module
-            yield from (f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # a relative import: resolved against the file's package
+                base = ".".join(package[: len(package) - node.level + 1])
+                module = f"{base}.{node.module}" if node.module else base
+            else:
+                module = node.module
+            if module:
+                yield module
+                yield from (f"{module}.{a.name}" for a in node.names)
 
 
 def _owner(path: Path) -> str | None:

@@ -3,7 +3,7 @@
 # versions), keep only the minified browser builds and each package's LICENSE, and rewrite
 # VERSIONS with each tarball's integrity. To upgrade: change a version below, run
 #   bash schema/graphiql/vendor.sh
-# then `make test` (tests/test_graphiql.py, tests/browser/test_graphiql_offline.py) and commit.
+# then `make test` (tests/core/test_graphiql.py, tests/browser/test_graphiql_offline.py) and commit.
 # GraphiQL 4.x is the last line with a UMD build and 5.x has none (ESM + bundler only): stay on a
 # version whose package ships graphiql.min.js expecting the React/ReactDOM globals.
 set -euo pipefail

@@ -14,7 +14,7 @@ from schema import schema
 from schema.errors import COMMON, domain_errors
 
 PAYLOAD_ERRORS = {"app.customer.errors": "CustomerErrorCode", "app.tenant.errors": "TenantErrorCode",
-                  "app.oauth.errors": "OAuthErrorCode"}
+                  "app.oauth.errors": "OAuthErrorCode", "app.complaint.errors": "ComplaintErrorCode"}
 
 
 def _declared(module_name: str) -> list[type[AppError]]:

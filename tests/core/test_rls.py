@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 import asyncpg
 import pytest
 
+from app.complaint import service as complaint_service
 from app.core import db, events
 from app.core.tenancy import Actor, scope_for
 from app.customer import importer
@@ -52,6 +53,9 @@ async def populate(brand):
     async with db.tenant_transaction(brand.tenant_id):  # domain_event, and event_cursor below
         await events.record(scope_for(Actor.system(brand.tenant_id)), "customer.rls_probe", subject_type="Customer", subject_id=c.id)
     await events.deliver(brand.tenant_id, [RLS_CONSUMER])
+    async with db.tenant_transaction(brand.tenant_id):  # ticket, ticket_category, ticket_counter
+        await complaint_service.create_ticket(scope_for(Actor.system(brand.tenant_id)), customer_id=c.id, source="hotline",
+                                              title="t", category_code="misuse")
     gone = await make_customer(brand)
     async with db.tenant_transaction(brand.tenant_id):
         await customer_service.erase_customer(scope_for(Actor.system(brand.tenant_id)), gone.id)  # leaves a tombstone
