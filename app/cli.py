@@ -9,7 +9,8 @@ import uuid
 
 from app.settings import get_settings
 
-DEV_ENV_KEYS = ("DATABASE_URL", "DATABASE_ADMIN_URL", "REDIS_URL", "JWT_KEYS_FILE")
+# PUBLIC_URL and JWT_ISSUER too: a token minted in another terminal carries the issuer the API expects
+DEV_ENV_KEYS = ("DATABASE_URL", "DATABASE_ADMIN_URL", "REDIS_URL", "JWT_KEYS_FILE", "PUBLIC_URL", "JWT_ISSUER")
 
 
 def dev_env_path():
@@ -22,7 +23,8 @@ def write_dev_env(values: dict) -> None:
     path = dev_env_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(f"{k}={values[k]}\n" for k in DEV_ENV_KEYS if values.get(k)))
+    # single-quoted, so that the file can also be sourced in a shell (URLs hold '&')
+    tmp.write_text("".join(f"{k}='{values[k]}'\n" for k in DEV_ENV_KEYS if values.get(k) and "'" not in values[k]))
     os.chmod(tmp, 0o600)
     tmp.replace(path)
 
@@ -39,6 +41,8 @@ def load_dev_env() -> bool:
         return False
     for line in lines:
         key, sep, value = line.partition("=")
+        if len(value) >= 2 and value[0] == value[-1] == "'":
+            value = value[1:-1]
         if sep and key in DEV_ENV_KEYS and not os.environ.get(key):
             os.environ[key] = value
     get_settings.cache_clear()
@@ -204,6 +208,12 @@ def cmd_export_schema(args) -> None:
 def cmd_serve(args) -> None:
     import uvicorn
 
+    # --host/--port are the settings HOST/PORT: the advertised URLs (PUBLIC_URL's default, the
+    # token issuer, the OAuth metadata) follow them
+    for flag, name in ((args.host, "HOST"), (args.port, "PORT")):
+        if flag:
+            os.environ[name] = str(flag)
+    get_settings.cache_clear()
     s = get_settings()
     # proxy_headers=False: uvicorn would otherwise take X-Forwarded-For from 127.0.0.1 as the
     # client address; app/core/netaddr.client_ip believes it only from TRUSTED_PROXIES
@@ -246,10 +256,10 @@ def main(argv: list[str] | None = None) -> None:
         return dev_main()
     if args.cmd == "export-schema":
         return cmd_export_schema(args)
+    if args.cmd in ("token", "user", "demo-seed", "brand", "migrate", "serve"):
+        load_dev_env()
     if args.cmd == "serve":
         return cmd_serve(args)
-    if args.cmd in ("token", "user", "demo-seed", "brand", "migrate"):
-        load_dev_env()
     handlers = {"migrate": cmd_migrate, "demo-seed": cmd_demo_seed, "token": cmd_token}
     handlers["user"] = cmd_set_password
     handler = cmd_brand_create if args.cmd == "brand" else handlers[args.cmd]

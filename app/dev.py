@@ -76,8 +76,22 @@ def _banner(settings, token: str, agent_token: str, apps: dict) -> str:
 """
 
 
+def _port_is_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def main() -> None:
     settings = get_settings()
+    if not _port_is_free(settings.host, settings.port):
+        sys.exit(f"Port {settings.port} on {settings.host} is in use (another `make run`?). "
+                 f"Pick another: PORT={settings.port + 1} make run")
     data = settings.data_dir
     data.mkdir(parents=True, exist_ok=True)
     servers = []
@@ -101,6 +115,8 @@ def main() -> None:
     os.environ.setdefault("JWT_KEYS_FILE", str(data / "jwks.json"))
     get_settings.cache_clear()
     settings = get_settings()
+    os.environ.setdefault("PUBLIC_URL", settings.base_url)  # recorded in dev.env: tokens minted elsewhere match
+    os.environ.setdefault("JWT_ISSUER", settings.issuer)
     from app.cli import dev_env_path, write_dev_env
 
     if settings.env == "development":  # `python -m app token` in another terminal finds these servers

@@ -53,6 +53,7 @@ class Ticket(TenantModel):
         unique_together = (("tenant_id", "number"),)
         indexes = (("tenant_id", "created_at", "id"), ("tenant_id", "status", "created_at", "id"),
                    ("tenant_id", "dealer_id", "status", "created_at", "id"), ("tenant_id", "customer_id", "created_at"))
+        # (tenant_id, updated_at, id) for orderBy UPDATED_AT: migration 0019
 
 
 class TicketCategory(TenantModel):

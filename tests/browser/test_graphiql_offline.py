@@ -114,6 +114,16 @@ async def test_graphiql_runs_a_query_with_no_other_origin(graphiql_server, brand
     await page.get_by_role("button", name="Show Documentation Explorer").click()
     await expect(page.locator(".graphiql-doc-explorer")).to_contain_text("Query", timeout=15_000)
 
+    # nothing of the session is kept in the browser: no token in localStorage (GraphiQL's query
+    # history would otherwise hold the Authorization header) nor in sessionStorage
+    stored = await page.evaluate("JSON.stringify([Object.assign({}, localStorage), Object.assign({}, sessionStorage)])")
+    assert brand_a.token()[:40] not in stored and "Bearer ey" not in stored, stored[:300]
+    assert stored == "[{},{}]", stored[:300]
+    await page.reload()
+    await page.locator(".graphiql-query-editor .CodeMirror").wait_for(state="visible", timeout=15_000)
+    hint = await page.eval_on_selector(headers_editor, "el => el.CodeMirror.getValue()")
+    assert json.loads(hint) == {"Authorization": "Bearer <token>"}  # a reload starts clean
+
     assert blocked == [], f"the page tried other origins: {blocked}"
     violations = await page.evaluate("window.__csp")
     csp_console = [m for m in console if "Content Security Policy" in m or "Refused to" in m]

@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 import uuid
+from types import SimpleNamespace
 
 from app.core.auth.tokens import verify_access_token
 from app.settings import ROOT
@@ -152,3 +153,66 @@ def test_banner_names_users_apps_and_a_token_command_that_works(tmp_path):
     r = subprocess.run(["/bin/sh", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert verify_access_token(r.stdout.strip()).subject
+
+
+def test_dev_env_carries_the_issuer_and_can_be_sourced(tmp_path):
+    """`PORT=8001 make run`: a token minted from another terminal carries the issuer the API on
+    8001 expects (dev.env records PUBLIC_URL and JWT_ISSUER), and dev.env is valid shell."""
+    import base64
+    import json
+
+    from app.cli import write_dev_env
+    from app.settings import get_settings
+
+    old = dict(os.environ)
+    try:
+        os.environ["DATA_DIR"] = str(tmp_path)
+        get_settings.cache_clear()
+        write_dev_env({"DATABASE_URL": old["DATABASE_URL"], "REDIS_URL": old["REDIS_URL"],
+                       "PUBLIC_URL": "http://127.0.0.1:8001", "JWT_ISSUER": "http://127.0.0.1:8001"})
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+        get_settings.cache_clear()
+    cli("demo-seed", "--brand", "demo")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DATABASE_ADMIN_URL", "REDIS_URL", "JWT_ISSUER", "PUBLIC_URL")}
+    env.update(DATA_DIR=str(tmp_path), ENV="development")
+    r = subprocess.run([sys.executable, "-m", "app", "token", "--user", "admin@demo.example", "--brand", "demo"],
+                       env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    payload = r.stdout.strip().split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["iss"] == "http://127.0.0.1:8001"
+    sourced = subprocess.run(["/bin/sh", "-c", f". '{tmp_path}/dev.env' && printf %s \"$DATABASE_URL\""], capture_output=True, text=True)
+    assert sourced.returncode == 0 and sourced.stdout == old["DATABASE_URL"], sourced.stderr
+
+
+def test_serve_flags_move_the_advertised_urls(monkeypatch):
+    import uvicorn
+
+    from app import cli as cli_mod
+    from app.settings import get_settings
+
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: seen.update(kw, base=get_settings().base_url, iss=get_settings().issuer))
+    monkeypatch.delenv("PUBLIC_URL", raising=False)
+    monkeypatch.delenv("JWT_ISSUER", raising=False)
+    monkeypatch.setenv("PORT", "8000")
+    try:
+        cli_mod.cmd_serve(SimpleNamespace(host="127.0.0.1", port=8123, workers=1))
+    finally:
+        get_settings.cache_clear()
+    assert seen["port"] == 8123 and seen["base"] == "http://127.0.0.1:8123" and seen["iss"] == "http://127.0.0.1:8123"
+
+
+def test_make_run_refuses_a_busy_port_with_a_hint():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        env.update(PORT=str(port), HOST="127.0.0.1", ENV="development")
+        r = subprocess.run([sys.executable, "-m", "app", "dev"], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert r.returncode != 0 and f"PORT={port + 1} make run" in r.stderr, r.stderr

@@ -30,6 +30,17 @@
     }).then(function (r) { return r.json(); });
   }
 
+  // Nothing of the IDE is kept in the browser: GraphiQL's tabs and query history (which would
+  // hold the Authorization header, bearer token included) live in memory for this page only.
+  var memory = {};
+  var storage = {
+    getItem: function (k) { return Object.prototype.hasOwnProperty.call(memory, k) ? memory[k] : null; },
+    setItem: function (k, v) { memory[k] = String(v); },
+    removeItem: function (k) { delete memory[k]; },
+    clear: function () { memory = {}; },
+    get length() { return Object.keys(memory).length; },
+  };
+
   var root = ReactDOM.createRoot(document.getElementById("graphiql"));
   root.render(React.createElement(GraphiQL, {
     fetcher: fetcher,
@@ -37,6 +48,7 @@
     defaultHeaders: hint,
     isHeadersEditorEnabled: true,
     shouldPersistHeaders: false, // a bearer token never goes to localStorage
+    storage: storage,
     defaultEditorToolsVisibility: "headers",
   }));
 })();
