@@ -129,8 +129,10 @@ def main() -> None:
 
     keyring()  # generate the dev signing key once, before the children read it
 
+    notes: list[str] = []
+
     async def prepare():
-        await setup(settings.admin_url, settings.database_url, settings.app_db_role)
+        notes.extend(await setup(settings.admin_url, settings.database_url, settings.app_db_role))
         _, created = await ensure_demo("demo")
         admin = await mint_user_token("admin@demo.example", "demo", 12 * 3600, None)
         agent = await mint_user_token("bj.agent@demo.example", "demo", 12 * 3600, None)
@@ -153,6 +155,8 @@ def main() -> None:
     signal.signal(signal.SIGTERM, stop)
     time.sleep(1.5)
     print(_banner(settings, token, agent_token, apps), flush=True)
+    for note in notes:
+        print(f" Note: {note}", flush=True)
     code = 0
     while not stopping:
         for name, proc in children.items():

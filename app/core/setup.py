@@ -95,6 +95,9 @@ async def setup(admin_url: str, database_url: str, app_role: str) -> list[str]:
             warnings.append("migrations did not run as a superuser: customer search is not index-assisted and "
                             "tenant_ids() returns nothing, so scheduled per-tenant jobs will not run (README, "
                             "'Against external PostgreSQL and Redis')")
+        if not await conn.fetchval("SELECT to_regcollation('public.zh_pinyin') IS NOT NULL"):
+            warnings.append("this PostgreSQL has neither ICU nor a zh_CN.UTF-8 locale: Chinese names and regions sort "
+                            "by code point, not pinyin (README, 'GraphQL API'; the embedded server of `make run` is built without ICU)")
         owner = await conn.fetchval("SELECT tableowner FROM pg_tables WHERE tablename = 'customer'")
         if role == owner:
             warnings.append(f"the service connects as {role}, the tables' owner: use a separate non-owner role")

@@ -496,7 +496,8 @@ async def dev_callback_endpoint(request: Request) -> Response:
     params = {k: request.query_params.get(k) for k in ("code", "state", "error", "error_description")}
     if any(v and "\x00" in v for v in params.values()):
         return _html(pages.error_page("NUL characters are not allowed."), 400)
-    resp = _html(pages.dev_callback_page(params=params, token_url=f"{get_settings().base_url}/oauth/token"))
+    base = get_settings().base_url
+    resp = _html(pages.dev_callback_page(params=params, token_url=f"{base}/oauth/token", redirect_uri=f"{base}{request.url.path}"))
     resp.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'none'"
     return resp
 

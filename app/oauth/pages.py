@@ -61,7 +61,7 @@ def error_page(message: str) -> str:
     return _page("Authorization error", f'<h1>Cannot continue</h1><p class="err">{escape(message)}</p>')
 
 
-def dev_callback_page(*, params: dict, token_url: str) -> str:
+def dev_callback_page(*, params: dict, token_url: str, redirect_uri: str) -> str:
     """Development only: where the demo apps' authorization codes land (nothing else listens)."""
     if params.get("error"):
         body = (f'<h1>Authorization refused</h1><p class="err">{escape(params["error"])}: '
@@ -72,6 +72,8 @@ def dev_callback_page(*, params: dict, token_url: str) -> str:
     body += f'<p>state: <code id="state">{escape(params.get("state") or "")}</code></p>'
     if params.get("code"):
         body += (f"<pre>curl -s {escape(token_url)} -d grant_type=authorization_code \\\n  -d client_id=&lt;client_id&gt; "
-                 f"-d redirect_uri=&lt;this page&gt; -d code_verifier=&lt;verifier&gt; \\\n  "
-                 f"-d code={escape(params['code'])}</pre>")
+                 f"-d redirect_uri={escape(redirect_uri)} -d code_verifier=&lt;verifier&gt; \\\n  "
+                 f"-d code={escape(params['code'])}</pre><p class=\"sub\">client_id: the app you signed in to "
+                 f"(the banner of <code>make run</code> lists them); the verifier: the string you made the S256 "
+                 f"challenge from.</p>")
     return _page("Development callback", body)
