@@ -163,3 +163,11 @@ async def is_dealer_staff(scope: Scope, user_id: uuid.UUID, dealer_id: uuid.UUID
         "WHERE m.tenant_id = $1 AND m.user_id = $2 AND m.dealer_id = $3 AND m.role IN ('dealer_manager', 'dealer_agent') "
         "AND u.is_active", [scope.tenant_id, user_id, dealer_id])
     return bool(rows)
+
+
+async def dealer_staff_ids(scope: Scope, dealer_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await db.fetch(
+        "SELECT DISTINCT m.user_id FROM membership m JOIN app_user u ON u.tenant_id = m.tenant_id AND u.id = m.user_id "
+        "WHERE m.tenant_id = $1 AND m.dealer_id = $2 AND m.role IN ('dealer_manager', 'dealer_agent') AND u.is_active "
+        "ORDER BY m.user_id", [scope.tenant_id, dealer_id])
+    return [r[0] for r in rows]

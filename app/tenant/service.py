@@ -219,3 +219,8 @@ async def works_at(scope: Scope, user_id: uuid.UUID, dealer_id: uuid.UUID) -> bo
     if not await repo.dealers_by_ids(scope, [dealer_id]):
         return False
     return await repo.is_dealer_staff(scope, user_id, dealer_id)
+
+
+async def dealer_staff(scope: Scope, dealer_id: uuid.UUID) -> list[uuid.UUID]:
+    """The active managers and agents of a dealer (user ids); for notifying them."""
+    return await repo.dealer_staff_ids(scope, dealer_id)

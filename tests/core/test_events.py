@@ -157,3 +157,13 @@ async def test_the_sweep_and_the_relay_job_deliver(brand_a):
         events.CONSUMERS.clear()
         events.CONSUMERS.update(saved)
     assert "s1" in _seen_by(brand_a)
+
+
+async def test_the_relay_job_runs_the_consumers(brand_a):
+    """What the worker runs after a recording transaction commits: `events.relay` for the brand."""
+    await _ping(brand_a, "job1")
+    run = jobs.REGISTRY[events.RELAY_JOB].coroutine
+    await run({"job_id": "test-relay"}, str(brand_a.tenant_id))
+    assert _seen_by(brand_a) == ["job1"]
+    await run({"job_id": "test-relay-2"}, str(brand_a.tenant_id))
+    assert _seen_by(brand_a) == ["job1"]

@@ -6,6 +6,9 @@ from schema.relay import NODE_PERMS, NODE_RESOLVERS
 # Root fields open to any authenticated caller of the brand, on purpose:
 PUBLIC_FIELDS = {
     "Query.node": "checks the node type's own permission (NODE_PERMS)",
+    "Query.notifications": "the caller's own notifications only",
+    "Query.unreadNotificationCount": "the caller's own notifications only",
+    "Mutation.notificationsMarkRead": "the caller's own notifications only",
     "Query.nodes": "same as node",
     "Query.viewer": "who am I",
     "Query.brand": "the caller's own brand",
@@ -53,6 +56,7 @@ NON_NODE_TYPES = {
     "TicketEvent": "Ticket.events (tickets:read)",
     "TicketCount": "Query.ticketCounts (tickets:read)",
     "TicketPayload": "ticket mutations (tickets:write; the ticket only with tickets:read)",
+    "NotificationsMarkReadPayload": "notificationsMarkRead (the caller's own)",
     "PageInfo": "connections",
     "DealerPayload": "dealer mutations (admin)",
     "UserPayload": "user mutations (admin)",

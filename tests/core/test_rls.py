@@ -56,6 +56,7 @@ async def populate(brand):
     async with db.tenant_transaction(brand.tenant_id):  # ticket, ticket_category, ticket_counter
         await complaint_service.create_ticket(scope_for(Actor.system(brand.tenant_id)), customer_id=c.id, source="hotline",
                                               title="t", category_code="misuse")
+    await events.deliver(brand.tenant_id, ["notification.tickets"])  # notification
     gone = await make_customer(brand)
     async with db.tenant_transaction(brand.tenant_id):
         await customer_service.erase_customer(scope_for(Actor.system(brand.tenant_id)), gone.id)  # leaves a tombstone
