@@ -50,3 +50,8 @@ class UnknownCategory(ValidationFailed):
 class AgentNotAtDealer(ValidationFailed):
     code = "AGENT_NOT_AT_DEALER"
     message = "The agent does not work at the ticket's dealer."
+
+
+class CategoryTaken(Conflict):
+    code = "CATEGORY_TAKEN"
+    message = "A category with this code exists."

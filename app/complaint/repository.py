@@ -172,3 +172,9 @@ async def categories_by_ids(scope: Scope, ids: Sequence[uuid.UUID]) -> dict[uuid
     rows = await db.conn().execute_query_dict("SELECT * FROM ticket_category WHERE tenant_id = $1 AND id = ANY($2::uuid[])",
                                               [scope.tenant_id, list(ids)])
     return {r["id"]: TicketCategory._init_from_db(**r) for r in rows}
+
+
+async def add_category(scope: Scope, *, code: str, name: str, name_zh: str | None, parent_id: uuid.UUID | None) -> TicketCategory:
+    rows = await db.fetch("SELECT coalesce(max(position), 0) + 1 FROM ticket_category WHERE tenant_id = $1", [scope.tenant_id])
+    return await TicketCategory.create(tenant_id=scope.tenant_id, code=code, name=name, name_zh=name_zh, parent_id=parent_id,
+                                       position=rows[0][0])

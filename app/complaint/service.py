@@ -227,3 +227,25 @@ async def list_categories(scope: Scope):
     scope.require(Perm.TICKETS_READ)
     await repo.ensure_categories(scope)
     return await repo.categories(scope)
+
+
+async def create_category(scope: Scope, *, code: str, name: str, name_zh: str | None = None, parent_code: str | None = None):
+    """A brand's own cause, under one of its categories or at the top (brand admins)."""
+    import re
+
+    scope.require(Perm.ADMIN)
+    code = (code or "").strip().lower()
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,30}(\.[a-z][a-z0-9_]{0,30}){0,2}", code):
+        raise ValidationFailed("Code: lower-case letters, digits and '_', dotted levels (e.g. 'service_failure.parking').",
+                               field="code")
+    name_ = _text(name, "name", 120, required=True)
+    name_zh_ = _text(name_zh, "nameZh", 120)
+    await repo.ensure_categories(scope)
+    parent = None
+    if parent_code:
+        parent = await repo.category_by_code(scope, parent_code)
+        if parent is None:
+            raise err.UnknownCategory(f"No category {parent_code[:64]!r}.", field="parentCode")
+    if await repo.category_by_code(scope, code):
+        raise err.CategoryTaken(f"A category {code!r} exists.", field="code")
+    return await repo.add_category(scope, code=code, name=name_, name_zh=name_zh_, parent_id=parent.id if parent else None)

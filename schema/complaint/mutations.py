@@ -10,7 +10,7 @@ from app.complaint import errors as complaint_errors
 from app.complaint import service
 from app.complaint.enums import TicketAction as A
 from app.core.permissions import Perm
-from schema.complaint.types import CompensationKind, ContactChannel, Dimension, Priority, Severity, Ticket, TicketSource
+from schema.complaint.types import CompensationKind, ContactChannel, Dimension, Priority, Severity, Ticket, TicketCategory, TicketSource
 from schema.errors import domain_errors, run_mutation
 from schema.permissions import describe, needs
 from schema.relay import decode
@@ -125,7 +125,31 @@ def _doc(action: A, text: str) -> str:
 
 
 @strawberry.type
+class TicketCategoryPayload:
+    category: TicketCategory | None
+    errors: list[ComplaintError]
+
+
+@strawberry.input
+class TicketCategoryCreateInput:
+    code: str = strawberry.field(description="Dotted, lower case: e.g. service_failure.parking (unique in the brand).")
+    name: str
+    name_zh: str | None = None
+    parent_code: str | None = None
+
+
+@strawberry.type
 class ComplaintMutation:
+    @strawberry.mutation(description=describe(Perm.ADMIN, "Add one of the brand's own complaint causes to its tree."),
+                         permission_classes=needs(Perm.ADMIN))
+    async def ticket_category_create(self, info: strawberry.Info, input: TicketCategoryCreateInput) -> TicketCategoryPayload:
+        async def op():
+            return await service.create_category(info.context.scope, code=input.code, name=input.name, name_zh=input.name_zh,
+                                                 parent_code=input.parent_code)
+
+        return await run_mutation(info, op, lambda c: TicketCategoryPayload(category=TicketCategory.from_row(c), errors=[]),
+                                  lambda errors: TicketCategoryPayload(category=None, errors=errors), ComplaintError)
+
     @strawberry.mutation(description=describe(Perm.TICKETS_WRITE, "Open a ticket for a complaint from any source; it goes to the "
                                               "customer's dealer unless another is named."), permission_classes=WRITE)
     async def ticket_create(self, info: strawberry.Info, input: TicketCreateInput) -> TicketPayload:

@@ -226,3 +226,27 @@ async def test_the_demo_has_a_ticket_in_every_status():
     statuses = {r[0]: r[1] for r in rows}
     assert set(statuses) == {s.value for s in TicketStatus}
     assert statuses["assigned"] == 2  # the second round is there too
+
+
+async def test_brands_add_their_own_causes(gql, brand_a, brand_b):
+    add = """mutation($i: TicketCategoryCreateInput!) { ticketCategoryCreate(input: $i) { category { id code name parentId }
+      errors { field code } } }"""
+    body = await gql(brand_a.token(), add, {"i": {"code": "service_failure.parking", "name": "No parking", "nameZh": "停车难",
+                                                  "parentCode": "service_failure"}})
+    cat = body["data"]["ticketCategoryCreate"]["category"]
+    assert cat["code"] == "service_failure.parking" and cat["parentId"]
+    again = await gql(brand_a.token(), add, {"i": {"code": "service_failure.parking", "name": "x"}})
+    assert again["data"]["ticketCategoryCreate"]["errors"] == [{"field": "code", "code": "CATEGORY_TAKEN"}]
+    bad = await gql(brand_a.token(), add, {"i": {"code": "Bad Code!", "name": "x"}})
+    assert bad["data"]["ticketCategoryCreate"]["errors"][0]["code"] == "INVALID"
+    orphan = await gql(brand_a.token(), add, {"i": {"code": "x.y", "name": "x", "parentCode": "nope"}})
+    assert orphan["data"]["ticketCategoryCreate"]["errors"][0]["code"] == "UNKNOWN_CATEGORY"
+    denied = await gql(brand_a.token("d1_manager"), add, {"i": {"code": "mine", "name": "x"}}, errors_ok=True)
+    assert denied["errors"][0]["extensions"]["code"] == "PERMISSION_DENIED"
+    # usable on tickets of this brand, unknown to another
+    customer = await make_customer(brand_a, "d1")
+    t = await _open(gql, brand_a, customer, categoryCode="service_failure.parking")
+    assert t["status"] == "ASSIGNED"
+    codes_b = await gql(brand_b.token(), "{ ticketCategories { code } }")
+    assert "service_failure.parking" not in [c["code"] for c in codes_b["data"]["ticketCategories"]]
+    assert len(codes_b["data"]["ticketCategories"]) == 15  # the seeded tree of seed 003

@@ -57,6 +57,7 @@ NON_NODE_TYPES = {
     "TicketCount": "Query.ticketCounts (tickets:read)",
     "TicketPayload": "ticket mutations (tickets:write; the ticket only with tickets:read)",
     "NotificationsMarkReadPayload": "notificationsMarkRead (the caller's own)",
+    "TicketCategoryPayload": "ticketCategoryCreate (admin)",
     "PageInfo": "connections",
     "DealerPayload": "dealer mutations (admin)",
     "UserPayload": "user mutations (admin)",
