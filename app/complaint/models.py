@@ -86,3 +86,15 @@ links.timeline_kind("ticket", ref_type="ticket", ref_node="Ticket",
 _WHO = "WHERE tenant_id = $1 AND customer_id = $2"
 links.customer_table("ticket", erase=(
     f"UPDATE ticket SET verbatim = NULL, contact_notes = NULL, title = '[erased]', follow_up = NULL {_WHO}",))
+
+
+class TicketPolicy(TenantModel):
+    """The brand's rules for its tickets (one row per brand; defaults until it sets them)."""
+
+    max_rounds = fields.IntField(default=2)  # past this many rounds the brand takes a ticket over
+    approval_threshold = fields.DecimalField(max_digits=12, decimal_places=2, default=1000)  # compensation above: brand staff only
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "ticket_policy"
+        unique_together = (("tenant_id",),)

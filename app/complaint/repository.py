@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Sequence
 
-from app.complaint.models import Ticket, TicketCategory
-from app.core import db
+from app.complaint.models import Ticket, TicketCategory, TicketPolicy
+from app.core import clock, db
 from app.core.pagination import Page, PageArgs, build_page, keyset_clause, parse_datetime, validate
 from app.core.tenancy import Scope, dealer_visibility_sql
 
@@ -178,3 +178,14 @@ async def add_category(scope: Scope, *, code: str, name: str, name_zh: str | Non
     rows = await db.fetch("SELECT coalesce(max(position), 0) + 1 FROM ticket_category WHERE tenant_id = $1", [scope.tenant_id])
     return await TicketCategory.create(tenant_id=scope.tenant_id, code=code, name=name, name_zh=name_zh, parent_id=parent_id,
                                        position=rows[0][0])
+
+
+async def policy(scope: Scope) -> TicketPolicy | None:
+    return await TicketPolicy.get_or_none(tenant_id=scope.tenant_id)
+
+
+async def save_policy(scope: Scope, max_rounds: int, approval_threshold) -> None:
+    await db.fetch(
+        "INSERT INTO ticket_policy (id, tenant_id, max_rounds, approval_threshold, updated_at) VALUES (gen_random_uuid(), $1, $2, $3, $4) "
+        "ON CONFLICT (tenant_id) DO UPDATE SET max_rounds = EXCLUDED.max_rounds, approval_threshold = EXCLUDED.approval_threshold, "
+        "updated_at = EXCLUDED.updated_at", [scope.tenant_id, max_rounds, approval_threshold, clock.now()])

@@ -20,6 +20,7 @@ from app.customer import service as customer_service
 from app.tenant import service as tenant_service
 
 TITLE_MAX, TEXT_MAX = 200, 4000
+# the brand's defaults until it sets its own (ticketPolicyUpdate)
 MAX_ROUNDS = 2  # past this many rounds the brand takes the ticket over from the dealer
 APPROVAL_THRESHOLD = Decimal("1000")  # compensation above this needs a brand approver
 OPENED, CHANGED = "complaint.ticket_opened", "complaint.ticket_changed"
@@ -140,7 +141,7 @@ async def act(scope: Scope, ticket_id: uuid.UUID, action: TicketAction | str, *,
     if tr.target is TicketStatus.ASSIGNED and action is TicketAction.REOPEN:
         changes["round"] = t.round + 1
         changes["brand_flagged"] = True
-        if t.round + 1 > MAX_ROUNDS:  # the brand takes it over
+        if t.round + 1 > (await get_policy(scope))["max_rounds"]:  # the brand takes it over
             changes["status"] = TicketStatus.ESCALATED.value
             changes["brand_owned"] = True
     now = clock.now()
@@ -214,9 +215,10 @@ async def _compensation(scope: Scope, r: dict) -> dict:
     if len(currency) != 3 or not currency.isalpha():
         raise ValidationFailed("A three-letter ISO 4217 currency code.", field="compensationCurrency")
     approved_by = None
-    if value is not None and value > APPROVAL_THRESHOLD:
+    threshold = (await get_policy(scope))["approval_threshold"]
+    if value is not None and value > threshold:
         if not scope.all_dealers or scope.actor.user_id is None:
-            raise err.ApprovalRequired(f"Over {APPROVAL_THRESHOLD} {currency}, a brand staff member must resolve it.",
+            raise err.ApprovalRequired(f"Over {threshold} {currency}, a brand staff member must resolve it.",
                                        field="compensationValue")
         approved_by = scope.actor.user_id
     return {"compensation_kind": kind, "compensation_value": value, "compensation_currency": currency,
@@ -249,3 +251,33 @@ async def create_category(scope: Scope, *, code: str, name: str, name_zh: str | 
     if await repo.category_by_code(scope, code):
         raise err.CategoryTaken(f"A category {code!r} exists.", field="code")
     return await repo.add_category(scope, code=code, name=name_, name_zh=name_zh_, parent_id=parent.id if parent else None)
+
+
+async def get_policy(scope: Scope) -> dict:
+    row = await repo.policy(scope)
+    return {"max_rounds": row.max_rounds if row else MAX_ROUNDS,
+            "approval_threshold": row.approval_threshold if row else APPROVAL_THRESHOLD}
+
+
+async def update_policy(scope: Scope, *, max_rounds: int | None = None, approval_threshold=None) -> dict:
+    """The brand's round limit (1-10) and compensation approval threshold (0-1,000,000)."""
+    scope.require(Perm.ADMIN)
+    current = await get_policy(scope)
+    errors = []
+    if max_rounds is not None:
+        if not 1 <= max_rounds <= 10:
+            errors.append(ValidationFailed("Between 1 and 10 rounds.", field="maxRounds"))
+        current["max_rounds"] = max_rounds
+    if approval_threshold is not None:
+        try:
+            value = Decimal(str(approval_threshold))
+        except InvalidOperation:
+            value = Decimal("NaN")
+        if not value.is_finite() or not 0 <= value <= Decimal("1000000") or value != value.quantize(Decimal("0.01")):
+            errors.append(err.InvalidAmount("An amount between 0 and 1,000,000 with at most two decimals.", field="approvalThreshold"))
+        else:
+            current["approval_threshold"] = value
+    if errors:
+        raise InputErrors(errors)
+    await repo.save_policy(scope, current["max_rounds"], current["approval_threshold"])
+    return current

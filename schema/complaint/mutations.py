@@ -10,7 +10,17 @@ from app.complaint import errors as complaint_errors
 from app.complaint import service
 from app.complaint.enums import TicketAction as A
 from app.core.permissions import Perm
-from schema.complaint.types import CompensationKind, ContactChannel, Dimension, Priority, Severity, Ticket, TicketCategory, TicketSource
+from schema.complaint.types import (
+    CompensationKind,
+    ContactChannel,
+    Dimension,
+    Priority,
+    Severity,
+    Ticket,
+    TicketCategory,
+    TicketPolicy,
+    TicketSource,
+)
 from schema.errors import domain_errors, run_mutation
 from schema.permissions import describe, needs
 from schema.relay import decode
@@ -139,7 +149,22 @@ class TicketCategoryCreateInput:
 
 
 @strawberry.type
+class TicketPolicyPayload:
+    policy: TicketPolicy | None
+    errors: list[ComplaintError]
+
+
+@strawberry.type
 class ComplaintMutation:
+    @strawberry.mutation(description=describe(Perm.ADMIN, "Set the brand's round limit and compensation approval threshold."),
+                         permission_classes=needs(Perm.ADMIN))
+    async def ticket_policy_update(self, info: strawberry.Info, max_rounds: int | None = None,
+                                   approval_threshold: Decimal | None = None) -> TicketPolicyPayload:
+        return await run_mutation(
+            info, lambda: service.update_policy(info.context.scope, max_rounds=max_rounds, approval_threshold=approval_threshold),
+            lambda p: TicketPolicyPayload(policy=TicketPolicy(**p), errors=[]),
+            lambda errors: TicketPolicyPayload(policy=None, errors=errors), ComplaintError)
+
     @strawberry.mutation(description=describe(Perm.ADMIN, "Add one of the brand's own complaint causes to its tree."),
                          permission_classes=needs(Perm.ADMIN))
     async def ticket_category_create(self, info: strawberry.Info, input: TicketCategoryCreateInput) -> TicketCategoryPayload:

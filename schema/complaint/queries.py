@@ -10,7 +10,7 @@ from app.complaint import repository, service
 from app.core.pagination import PageArgs
 from app.core.permissions import Perm
 from app.settings import get_settings
-from schema.complaint.types import Dimension, Priority, Ticket, TicketCategory, TicketCount, TicketSource, TicketStatus
+from schema.complaint.types import Dimension, Priority, Ticket, TicketCategory, TicketCount, TicketPolicy, TicketSource, TicketStatus
 from schema.permissions import describe, needs
 from schema.relay import Connection, decode, gid
 
@@ -86,6 +86,10 @@ class ComplaintQuery:
     async def ticket_counts(self, info: strawberry.Info, filter: TicketFilter | None = None) -> list[TicketCount]:
         rows = await repository.count_tickets(info.context.scope, _filter(filter))
         return [TicketCount(status=TicketStatus(s), dealer_id=gid("Dealer", d) if d else None, count=n) for s, d, n in rows]
+
+    @strawberry.field(description=describe(Perm.TICKETS_READ, "The brand's rules for its tickets."), permission_classes=READ)
+    async def ticket_policy(self, info: strawberry.Info) -> TicketPolicy:
+        return TicketPolicy(**await service.get_policy(info.context.scope))
 
     @strawberry.field(description=describe(Perm.TICKETS_READ, "The brand's complaint-cause tree (seeded with the causes of seed 003)."),
                       permission_classes=READ)

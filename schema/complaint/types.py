@@ -170,6 +170,12 @@ class Ticket(Node):
         return [TicketEvent.from_event(e) for e in found if e.type in (service.OPENED, service.CHANGED)]
 
 
+@strawberry.type(description="The brand's rules for its tickets.")
+class TicketPolicy:
+    max_rounds: int = strawberry.field(description="Past this many rounds of care the brand takes a ticket over from the dealer.")
+    approval_threshold: Decimal = strawberry.field(description="Compensation above this needs brand staff (recorded as approver).")
+
+
 @strawberry.type(description="How many tickets are in one status at one dealer.")
 class TicketCount:
     status: TicketStatus

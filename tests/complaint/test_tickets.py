@@ -250,3 +250,30 @@ async def test_brands_add_their_own_causes(gql, brand_a, brand_b):
     codes_b = await gql(brand_b.token(), "{ ticketCategories { code } }")
     assert "service_failure.parking" not in [c["code"] for c in codes_b["data"]["ticketCategories"]]
     assert len(codes_b["data"]["ticketCategories"]) == 15  # the seeded tree of seed 003
+
+
+async def test_the_brand_sets_its_round_limit_and_approval_threshold(gql, brand_a, brand_b):
+    update = """mutation($r: Int, $a: Decimal) { ticketPolicyUpdate(maxRounds: $r, approvalThreshold: $a) {
+      policy { maxRounds approvalThreshold } errors { field code } } }"""
+    body = await gql(brand_a.token(), update, {"r": 1, "a": "100.00"})
+    assert body["data"]["ticketPolicyUpdate"] == {"policy": {"maxRounds": 1, "approvalThreshold": "100.00"}, "errors": []}
+    bad = await gql(brand_a.token(), update, {"r": 0, "a": "-1"})
+    assert {e["field"] for e in bad["data"]["ticketPolicyUpdate"]["errors"]} == {"maxRounds", "approvalThreshold"}
+    denied = await gql(brand_a.token("d1_manager"), update, {"r": 5}, errors_ok=True)
+    assert denied["errors"][0]["extensions"]["code"] == "PERMISSION_DENIED"
+    other = await gql(brand_b.token(), "{ ticketPolicy { maxRounds approvalThreshold } }")
+    assert other["data"]["ticketPolicy"] == {"maxRounds": 2, "approvalThreshold": "1000"}  # another brand keeps the defaults
+
+    customer = await make_customer(brand_a, "d1")
+    t = await _open(gql, brand_a, customer)
+    agent, admin = brand_a.token("d1_agent"), brand_a.token()
+    await _do(gql, agent, "ticketRecordContact", "TicketRecordContactInput", {"id": t["id"], "channel": "PHONE", "notes": "n"})
+    r = await _do(gql, agent, "ticketResolve", "TicketResolveInput", {"id": t["id"], "solution": "s", "compensationKind": "VOUCHER",
+                                                                       "compensationValue": "200"})
+    assert r["errors"][0]["code"] == "APPROVAL_REQUIRED"  # over this brand's 100
+    r = await _do(gql, admin, "ticketResolve", "TicketResolveInput", {"id": t["id"], "solution": "s", "compensationKind": "VOUCHER",
+                                                                       "compensationValue": "200"})
+    assert r["errors"] == []
+    for mutation in ("ticketRequestResurvey", "ticketReportStillDissatisfied", "ticketReopen"):
+        r = await _do(gql, admin, mutation, "TicketStepInput", {"id": t["id"]})
+    assert r["ticket"]["status"] == "ESCALATED" and r["ticket"]["round"] == 2  # past 1 round: the brand takes it over

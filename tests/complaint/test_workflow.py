@@ -86,7 +86,7 @@ async def test_random_action_sequences_follow_the_table(brand_a):
             if action is TicketAction.REOPEN:
                 round_ += 1
                 assert t.round == round_ and t.brand_flagged
-                assert new == (TicketStatus.ESCALATED if round_ > service.MAX_ROUNDS else TicketStatus.ASSIGNED)
+                assert new == (TicketStatus.ESCALATED if round_ > service.MAX_ROUNDS else TicketStatus.ASSIGNED)  # the default policy
             else:
                 assert new == tr.target
             assert new in workflow.reachable()

@@ -58,6 +58,8 @@ NON_NODE_TYPES = {
     "TicketPayload": "ticket mutations (tickets:write; the ticket only with tickets:read)",
     "NotificationsMarkReadPayload": "notificationsMarkRead (the caller's own)",
     "TicketCategoryPayload": "ticketCategoryCreate (admin)",
+    "TicketPolicy": "Query.ticketPolicy (tickets:read)",
+    "TicketPolicyPayload": "ticketPolicyUpdate (admin)",
     "PageInfo": "connections",
     "DealerPayload": "dealer mutations (admin)",
     "UserPayload": "user mutations (admin)",

@@ -57,6 +57,8 @@ async def populate(brand):
         await complaint_service.create_ticket(scope_for(Actor.system(brand.tenant_id)), customer_id=c.id, source="hotline",
                                               title="t", category_code="misuse")
     await events.deliver(brand.tenant_id, ["notification.tickets"])  # notification
+    async with db.tenant_transaction(brand.tenant_id):  # ticket_policy
+        await complaint_service.update_policy(scope_for(Actor.system(brand.tenant_id)), max_rounds=3)
     gone = await make_customer(brand)
     async with db.tenant_transaction(brand.tenant_id):
         await customer_service.erase_customer(scope_for(Actor.system(brand.tenant_id)), gone.id)  # leaves a tombstone
