@@ -8,4 +8,5 @@ LOADERS = {
     "ticket": repository.tickets_by_ids,
     "ticket_category": repository.categories_by_ids,
     "ticket_events": events.events_of_subjects,
+    "customer_tickets": repository.tickets_of_customers,
 }

@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.dataloader import DataLoader
@@ -15,6 +16,9 @@ from app.customer import repository as customer_repo
 from app.customer.service import mask
 from schema.relay import Node, gid, node_type
 from schema.tenant.types import Dealer
+
+if TYPE_CHECKING:
+    from schema.complaint.types import Ticket
 
 Channel = strawberry.enum(enums.Channel)
 Gender = strawberry.enum(enums.Gender)
@@ -286,6 +290,16 @@ class Customer(Node):
                        first: int | None = LIST_DEFAULT) -> list[Promise]:
         rows = await _capped(info, "promises").load((self.pk, _first(first), status.value if status else None))
         return [Promise.from_row(p) for p in rows]
+
+    @strawberry.field(description="The customer's complaint tickets, newest first (at most 20; `tickets(filter: {customerId})` "
+                                  "pages through all). Empty for callers without tickets:read.")
+    async def tickets(self, info: strawberry.Info) -> list[Annotated["Ticket", strawberry.lazy("schema.complaint.types")]]:
+        # the complaint module's type and loader (schema/complaint): the graph's edge, not a code dependency
+        if not info.context.scope.can(Perm.TICKETS_READ):
+            return []
+        from schema.complaint.types import Ticket
+
+        return [Ticket.from_row(t) for t in await info.context.loaders.customer_tickets.load(self.pk)]
 
     @strawberry.field(description="Newest first: the first `first` (default 20, at most 100); older ones are on `customerTimeline`.")
     async def interactions(self, info: strawberry.Info, first: int | None = LIST_DEFAULT) -> list[Interaction]:

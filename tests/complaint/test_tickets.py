@@ -277,3 +277,24 @@ async def test_the_brand_sets_its_round_limit_and_approval_threshold(gql, brand_
     for mutation in ("ticketRequestResurvey", "ticketReportStillDissatisfied", "ticketReopen"):
         r = await _do(gql, admin, mutation, "TicketStepInput", {"id": t["id"]})
     assert r["ticket"]["status"] == "ESCALATED" and r["ticket"]["round"] == 2  # past 1 round: the brand takes it over
+
+
+async def test_customer_tickets_batch_and_respect_scopes(gql, brand_a):
+    from app.core.auth.tokens import mint_access_token
+
+    customers = [await make_customer(brand_a, "d1") for _ in range(3)]
+    numbers = {c.id: (await _open(gql, brand_a, c))["number"] for c in customers}
+    query = "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Customer { id tickets { number status } } } }"
+    ids = [_gid("Customer", c.id) for c in customers]
+    with count_queries() as one:
+        body = await gql(brand_a.token(), query, {"ids": ids[:1]})
+    with count_queries() as three:
+        body = await gql(brand_a.token(), query, {"ids": ids})
+    assert one.count == three.count  # one statement for every customer's tickets
+    got = {n["id"]: [t["number"] for t in n["tickets"]] for n in body["data"]["nodes"]}
+    assert got == {_gid("Customer", c.id): [numbers[c.id]] for c in customers}
+    body = await gql(brand_a.token("d1_agent"), query, {"ids": ids[:1]})
+    assert body["data"]["nodes"][0]["tickets"][0]["number"] == numbers[customers[0].id]
+    no_tickets = mint_access_token(tenant_id=brand_a.tenant_id, subject=str(brand_a.users["admin"].id), scope="customers:read")
+    body = await gql(no_tickets, query, {"ids": ids[:1]})
+    assert body["data"]["nodes"][0]["tickets"] == []
