@@ -23,6 +23,7 @@ TITLE_MAX, TEXT_MAX = 200, 4000
 # the brand's defaults until it sets its own (ticketPolicyUpdate)
 MAX_ROUNDS = 2  # past this many rounds the brand takes the ticket over from the dealer
 APPROVAL_THRESHOLD = Decimal("1000")  # compensation above this needs a brand approver
+MAX_PROMISES = 10
 OPENED, CHANGED = "complaint.ticket_opened", "complaint.ticket_changed"
 
 
@@ -191,6 +192,12 @@ async def _changes(scope: Scope, t: Ticket, action: TicketAction, r: dict) -> di
                 out[key] = _text(r[key], field)
     if action is TicketAction.RESOLVE and r.get("compensation_kind"):
         out.update(await _compensation(scope, r))
+    if action is TicketAction.RESOLVE and r.get("promises"):
+        if len(r["promises"]) > MAX_PROMISES:
+            raise ValidationFailed(f"At most {MAX_PROMISES} promises.", field="promises")
+        for p in r["promises"]:  # step 5 of seed 004: the promises become the customer's, kept or broken there
+            await customer_service.add_promise(scope, t.customer_id, description=p["description"], due_date=p.get("due_date"),
+                                               promised_by=None, perm=Perm.TICKETS_WRITE)
     if action is TicketAction.MARK_DUPLICATE:
         other = (await repo.tickets_by_ids(scope, [r["duplicate_of"]])).get(r["duplicate_of"])
         if other is None or other.id == t.id:

@@ -473,8 +473,10 @@ async def add_interaction(scope: Scope, customer_id: uuid.UUID, *, kind: str, ou
 
 
 async def add_promise(scope: Scope, customer_id: uuid.UUID, *, description: str, due_date: date | None,
-                      promised_by: str | None) -> Promise:
-    c = await _for_update(scope, customer_id)
+                      promised_by: str | None, perm: Perm = Perm.CUSTOMERS_WRITE) -> Promise:
+    """Published: the complaint module records a recovery's promises here with `tickets:write`
+    (`perm`), so they are the customer's promises (kept or broken) like any other."""
+    c = await _for_update(scope, customer_id, perm)
     description = (description or "").strip()
     if not description:
         raise ValidationFailed(f"Describe the promise (1-{NOTES_MAX} characters).", field="description")

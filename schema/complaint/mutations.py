@@ -2,6 +2,7 @@
 its own input (what app/complaint/workflow.py says the action must record)."""
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import strawberry
@@ -78,6 +79,12 @@ class TicketSolutionInput:
 
 
 @strawberry.input
+class TicketPromiseInput:
+    description: str
+    due_date: date | None = None
+
+
+@strawberry.input
 class TicketResolveInput:
     id: strawberry.ID
     solution: str
@@ -86,6 +93,8 @@ class TicketResolveInput:
     compensation_kind: CompensationKind | None = None
     compensation_value: Decimal | None = None
     compensation_currency: str | None = strawberry.field(default=None, description="ISO 4217; default CNY.")
+    promises: list[TicketPromiseInput] | None = strawberry.field(default=None, description="What was promised (at most 10): "
+                                                                 "they become the customer's promises, kept or broken there.")
     expected_version: int | None = None
 
 
@@ -212,7 +221,8 @@ class ComplaintMutation:
     async def ticket_resolve(self, info: strawberry.Info, input: TicketResolveInput) -> TicketPayload:
         return await _act(info, input, A.RESOLVE, solution=input.solution, root_cause=input.root_cause, follow_up=input.follow_up,
                           compensation_kind=input.compensation_kind.value if input.compensation_kind else None,
-                          compensation_value=input.compensation_value, compensation_currency=input.compensation_currency)
+                          compensation_value=input.compensation_value, compensation_currency=input.compensation_currency,
+                          promises=[{"description": p.description, "due_date": p.due_date} for p in input.promises or []])
 
     @strawberry.mutation(description=_doc(A.REQUEST_RESURVEY, "Hand the ticket to the re-survey."), permission_classes=WRITE)
     async def ticket_request_resurvey(self, info: strawberry.Info, input: TicketStepInput) -> TicketPayload:

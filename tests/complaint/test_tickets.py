@@ -50,8 +50,11 @@ async def test_one_complaints_journey(gql, brand_a):
     assert r["errors"] == [] and r["ticket"]["status"] == "CONTACTED"
     r = await _do(gql, agent, "ticketResolve", "TicketResolveInput",
                   {"id": t["id"], "solution": "更换门锁总成", "rootCause": "装配公差", "compensationKind": "VOUCHER",
-                   "compensationValue": "200.00"})
+                   "compensationValue": "200.00", "promises": [{"description": "两周内回访确认", "dueDate": "2099-01-15"}]})
     assert r["errors"] == [] and r["ticket"]["status"] == "RESOLVED"
+    body = await gql(agent, "query($id: ID!) { customer(id: $id) { promises { description dueDate status } } }",
+                     {"id": _gid("Customer", customer.id)})
+    assert {"description": "两周内回访确认", "dueDate": "2099-01-15", "status": "OPEN"} in body["data"]["customer"]["promises"]
     admin = brand_a.token()
     for mutation in ("ticketRequestResurvey", "ticketReportStillDissatisfied", "ticketReopen"):
         r = await _do(gql, admin, mutation, "TicketStepInput", {"id": t["id"]})
