@@ -157,7 +157,7 @@ async def act(scope: Scope, ticket_id: uuid.UUID, action: TicketAction | str, *,
     await events.record(scope, CHANGED, subject_type="Ticket", subject_id=t.id, payload={
         "number": t.number, "action": action.value, "from": current.value, "to": updated.status, "round": updated.round,
         "customer_id": str(t.customer_id), "dealer_id": str(updated.dealer_id) if updated.dealer_id else None,
-        "agent_id": str(updated.agent_id) if updated.agent_id else None, "reason": changes.get("status_reason")})
+        "agent_id": str(updated.agent_id) if updated.agent_id else None})  # ids only: free text stays on the ticket
     return updated
 
 

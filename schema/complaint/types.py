@@ -54,7 +54,6 @@ class TicketEvent:
     from_status: TicketStatus | None
     to_status: TicketStatus
     round: int
-    reason: str | None
     by: strawberry.Private[str]
 
     @strawberry.field(description="Who did it: a staff member's display name, \"partner app\" or \"system\".")
@@ -71,8 +70,7 @@ class TicketEvent:
         opened = e.type == service.OPENED
         return cls(at=e.occurred_at, action=None if opened else TicketAction(p["action"]),
                    from_status=None if opened else TicketStatus(p["from"]),
-                   to_status=TicketStatus(p["status"] if opened else p["to"]), round=p.get("round", 1),
-                   reason=p.get("reason"), by=e.actor)
+                   to_status=TicketStatus(p["status"] if opened else p["to"]), round=p.get("round", 1), by=e.actor)
 
 
 @strawberry.type(description="A complaint ticket: one unhappy customer's recovery, round after round.")
