@@ -85,7 +85,7 @@ links.timeline_kind("ticket", ref_type="ticket", ref_node="Ticket",
 # a merge moves the duplicate's tickets to the survivor; erasure drops the person's own words
 _WHO = "WHERE tenant_id = $1 AND customer_id = $2"
 links.customer_table("ticket", erase=(
-    f"UPDATE ticket SET verbatim = NULL, contact_notes = NULL, title = '[erased]', follow_up = NULL {_WHO}",))
+    f"UPDATE ticket SET verbatim = NULL, contact_notes = NULL, title = '[erased]', follow_up = NULL, status_reason = NULL {_WHO}",))
 
 
 class TicketPolicy(TenantModel):
