@@ -301,3 +301,16 @@ async def test_customer_tickets_batch_and_respect_scopes(gql, brand_a):
     no_tickets = mint_access_token(tenant_id=brand_a.tenant_id, subject=str(brand_a.users["admin"].id), scope="customers:read")
     body = await gql(no_tickets, query, {"ids": ids[:1]})
     assert body["data"]["nodes"][0]["tickets"] == []
+
+
+async def test_erasing_the_customer_erases_their_words_on_tickets(gql, brand_a):
+    customer = await make_customer(brand_a, "d1")
+    t = await _open(gql, brand_a, customer)
+    await _do(gql, brand_a.token(), "ticketEscalate", "TicketReasonInput", {"id": t["id"], "reason": "客户电话 13812345678"})
+    r = await gql(brand_a.token(), 'mutation($id: ID!) { customerErase(id: $id) { errors { code } } }', {"id": _gid("Customer", customer.id)})
+    assert r["data"]["customerErase"]["errors"] == []
+    body = await gql(brand_a.token(), "query($id: ID!) { ticket(id: $id) { title verbatim statusReason contactNotes } }", {"id": t["id"]})
+    assert body["data"]["ticket"] == {"title": "[erased]", "verbatim": None, "statusReason": None, "contactNotes": None}
+    async with db.tenant_transaction(brand_a.tenant_id):
+        rows = await db.fetch("SELECT count(*) FROM domain_event WHERE tenant_id = $1 AND payload::text LIKE '%13812345678%'", [brand_a.tenant_id])
+    assert rows[0][0] == 0  # the events never held it
