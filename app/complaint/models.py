@@ -85,7 +85,9 @@ links.timeline_kind("ticket", ref_type="ticket", ref_node="Ticket",
 # a merge moves the duplicate's tickets to the survivor; erasure drops the person's own words
 _WHO = "WHERE tenant_id = $1 AND customer_id = $2"
 links.customer_table("ticket", erase=(
-    f"UPDATE ticket SET verbatim = NULL, contact_notes = NULL, title = '[erased]', follow_up = NULL, status_reason = NULL {_WHO}",))
+    # every free-text column: staff write names and numbers into solutions and causes too
+    "UPDATE ticket SET verbatim = NULL, contact_notes = NULL, title = '[erased]', follow_up = NULL, status_reason = NULL, "
+    f"solution = CASE WHEN solution IS NULL THEN NULL ELSE '[erased]' END, root_cause = NULL, channel = NULL, tags = '[]' {_WHO}",))
 
 
 class TicketPolicy(TenantModel):

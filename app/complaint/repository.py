@@ -147,7 +147,9 @@ async def update_ticket(scope: Scope, ticket_id: uuid.UUID, version: int, change
 
 
 async def ensure_categories(scope: Scope) -> None:
-    """The default tree, once per brand (a no-op once it exists)."""
+    """The default tree, once per brand (a no-op once it exists). Two first requests at once:
+    the second waits for the first's lock and then finds the tree."""
+    await db.fetch("SELECT pg_advisory_xact_lock(hashtext('ticket_category:' || $1::text))", [str(scope.tenant_id)])
     if await db.fetch("SELECT 1 FROM ticket_category WHERE tenant_id = $1 LIMIT 1", [scope.tenant_id]):
         return
     ids = {code: uuid.uuid4() for code, *_ in DEFAULT_CATEGORIES}
@@ -174,10 +176,13 @@ async def categories_by_ids(scope: Scope, ids: Sequence[uuid.UUID]) -> dict[uuid
     return {r["id"]: TicketCategory._init_from_db(**r) for r in rows}
 
 
-async def add_category(scope: Scope, *, code: str, name: str, name_zh: str | None, parent_id: uuid.UUID | None) -> TicketCategory:
-    rows = await db.fetch("SELECT coalesce(max(position), 0) + 1 FROM ticket_category WHERE tenant_id = $1", [scope.tenant_id])
-    return await TicketCategory.create(tenant_id=scope.tenant_id, code=code, name=name, name_zh=name_zh, parent_id=parent_id,
-                                       position=rows[0][0])
+async def add_category(scope: Scope, *, code: str, name: str, name_zh: str | None, parent_id: uuid.UUID | None) -> TicketCategory | None:
+    """None when the code is taken (also by a concurrent request)."""
+    rows = await db.conn().execute_query_dict(
+        "WITH i AS (INSERT INTO ticket_category (id, tenant_id, parent_id, code, name, name_zh, position) "
+        "SELECT gen_random_uuid(), $1, $2, $3, $4, $5, coalesce(max(position), 0) + 1 FROM ticket_category WHERE tenant_id = $1 "
+        "ON CONFLICT (tenant_id, code) DO NOTHING RETURNING *) SELECT * FROM i", [scope.tenant_id, parent_id, code, name, name_zh])
+    return TicketCategory._init_from_db(**rows[0]) if rows else None
 
 
 async def policy(scope: Scope) -> TicketPolicy | None:

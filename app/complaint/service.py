@@ -24,6 +24,7 @@ TITLE_MAX, TEXT_MAX = 200, 4000
 MAX_ROUNDS = 2  # past this many rounds the brand takes the ticket over from the dealer
 APPROVAL_THRESHOLD = Decimal("1000")  # compensation above this needs a brand approver
 MAX_PROMISES = 10
+BRAND_CURRENCY = "CNY"
 OPENED, CHANGED = "complaint.ticket_opened", "complaint.ticket_changed"
 
 
@@ -65,6 +66,9 @@ async def create_ticket(scope: Scope, *, customer_id: uuid.UUID, source: str, ti
         external_ref_ = _text(external_ref, "externalRef", 120)
     except ValidationFailed as e:
         errors.append(e)
+    if len(tags or []) > 20:
+        errors.append(err.TooLong("At most 20 tags of at most 40 characters.", field="tags"))
+        tags = []
     tags_ = sorted({t.strip().lower() for t in tags or [] if t and t.strip()})
     if len(tags_) > 20 or any(len(t) > 40 for t in tags_):
         errors.append(err.TooLong("At most 20 tags of at most 40 characters.", field="tags"))
@@ -97,19 +101,38 @@ async def create_ticket(scope: Scope, *, customer_id: uuid.UUID, source: str, ti
     return t
 
 
-def _level(scope: Scope) -> workflow.Who:
+def level(scope: Scope, t: Ticket, region: str | None) -> workflow.Who:
+    """The caller's level on this ticket: BRAND when they see every dealer; MANAGER as the
+    manager of the ticket's own dealer or the regional manager of its region (a manager role at
+    another dealer counts for nothing here); else AGENT."""
     if scope.all_dealers:
         return workflow.Who.BRAND
-    if scope.actor.roles & {Role.REGIONAL_MANAGER, Role.DEALER_MANAGER}:
-        return workflow.Who.MANAGER
+    for m in scope.actor.memberships:
+        if (m.role is Role.DEALER_MANAGER and t.dealer_id is not None and m.dealer_id == t.dealer_id) or (
+                m.role is Role.REGIONAL_MANAGER and region is not None and region in m.regions):
+            return workflow.Who.MANAGER
     return workflow.Who.AGENT
 
 
-def available_actions(scope: Scope, t: Ticket) -> list[TicketAction]:
+def needed(t: Ticket, tr: workflow.Transition) -> workflow.Who:
+    """An escalated ticket, or one the brand has taken over, is the brand's to act on."""
+    if t.brand_owned or t.status == TicketStatus.ESCALATED:
+        return workflow.Who.BRAND
+    return tr.who
+
+
+def available_actions(scope: Scope, t: Ticket, region: str | None) -> list[TicketAction]:
     if not scope.can(Perm.TICKETS_WRITE):
         return []
-    level = _level(scope)
-    return [tr.action for tr in workflow.allowed(TicketStatus(t.status)) if level >= tr.who]
+    mine = level(scope, t, region)
+    return [tr.action for tr in workflow.allowed(TicketStatus(t.status)) if mine >= needed(t, tr)]
+
+
+async def _region(scope: Scope, t: Ticket) -> str | None:
+    if t.dealer_id is None:
+        return None
+    row = (await tenant_service.dealers_by_ids(scope, [t.dealer_id])).get(t.dealer_id)
+    return row.region if row else None
 
 
 async def act(scope: Scope, ticket_id: uuid.UUID, action: TicketAction | str, *, expected_version: int | None = None,
@@ -123,16 +146,23 @@ async def act(scope: Scope, ticket_id: uuid.UUID, action: TicketAction | str, *,
     t = (await repo.tickets_by_ids(scope, [ticket_id])).get(ticket_id)
     if t is None:
         raise NotFound("No such ticket.", field="id")
+    reads = scope.can(Perm.TICKETS_READ)  # a write-only caller learns nothing of the ticket from refusals
     if expected_version is not None and expected_version != t.version:
-        raise err.TicketChanged(f"The ticket is at version {t.version}, not {expected_version}.", field="expectedVersion")
+        raise err.TicketChanged(f"The ticket is at version {t.version}, not {expected_version}." if reads else None,
+                                field="expectedVersion")
     current = TicketStatus(t.status)
+    region = await _region(scope, t)
     if current not in tr.sources:
+        if not reads:
+            raise err.TransitionNotAllowed(f"{action.name} is not allowed in the ticket's current status.", field="id")
         raise err.TransitionNotAllowed(
             f"A ticket in status {current.name} cannot {action.name}; allowed now: "
-            f"{', '.join(a.name for a in available_actions(scope, t)) or 'nothing'}.",
+            f"{', '.join(a.name for a in available_actions(scope, t, region)) or 'nothing'}.",
             field="id", extensions={"status": current.name})
-    if _level(scope) < tr.who:
-        raise err.ActionNotPermitted(f"{action.name} needs a {tr.who.name.lower()}-level caller.", field="id")
+    who = needed(t, tr)
+    if level(scope, t, region) < who:
+        raise err.ActionNotPermitted(f"{action.name} needs a {who.name.lower()}-level caller on this ticket"
+                                     + (" (escalated to the brand)." if who > tr.who else "."), field="id")
     for name in tr.requires:
         value = record.get(name)
         if not (value.strip() if isinstance(value, str) else value):
@@ -223,7 +253,8 @@ async def _compensation(scope: Scope, r: dict) -> dict:
         raise ValidationFailed("A three-letter ISO 4217 currency code.", field="compensationCurrency")
     approved_by = None
     threshold = (await get_policy(scope))["approval_threshold"]
-    if value is not None and value > threshold:
+    # the threshold is in the brand's currency (CNY): compensation in another always needs brand staff
+    if value is not None and (value > threshold or currency != BRAND_CURRENCY):
         if not scope.all_dealers or scope.actor.user_id is None:
             raise err.ApprovalRequired(f"Over {threshold} {currency}, a brand staff member must resolve it.",
                                        field="compensationValue")
@@ -255,9 +286,10 @@ async def create_category(scope: Scope, *, code: str, name: str, name_zh: str | 
         parent = await repo.category_by_code(scope, parent_code)
         if parent is None:
             raise err.UnknownCategory(f"No category {parent_code[:64]!r}.", field="parentCode")
-    if await repo.category_by_code(scope, code):
+    created = await repo.add_category(scope, code=code, name=name_, name_zh=name_zh_, parent_id=parent.id if parent else None)
+    if created is None:
         raise err.CategoryTaken(f"A category {code!r} exists.", field="code")
-    return await repo.add_category(scope, code=code, name=name_, name_zh=name_zh_, parent_id=parent.id if parent else None)
+    return created
 
 
 async def get_policy(scope: Scope) -> dict:

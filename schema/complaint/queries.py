@@ -50,6 +50,8 @@ def _filter(f: TicketFilter | None) -> repository.TicketFilter:
     for name in ("statuses", "dealer_ids", "regions", "category_ids", "dimensions", "priorities", "sources", "rounds"):
         if len(getattr(f, name) or ()) > MAX_FILTER_VALUES:
             raise ValidationFailed(f"At most {MAX_FILTER_VALUES} values per filter.", field=name)
+    if any(len(r) > 64 for r in f.regions or ()):
+        raise ValidationFailed("A region is at most 64 characters.", field="regions")
     return repository.TicketFilter(
         statuses=[s.value for s in f.statuses] if f.statuses else None,
         dealer_ids=[decode(i, "Dealer")[1] for i in f.dealer_ids] if f.dealer_ids else None,

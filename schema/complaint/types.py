@@ -85,7 +85,6 @@ class Ticket(Node):
     channel: str | None
     external_ref: str | None
     title: str
-    verbatim: str | None = strawberry.field(description="The complainant's own words, as given.")
     severity: Severity
     priority: Priority
     dimension: Dimension | None
@@ -93,7 +92,6 @@ class Ticket(Node):
     brand_flagged: bool
     brand_owned: bool = strawberry.field(description="Past the brand's round limit the brand works the ticket itself.")
     contact_channel: ContactChannel | None
-    contact_notes: str | None
     root_cause: str | None
     solution: str | None
     follow_up: str | None
@@ -107,10 +105,10 @@ class Ticket(Node):
     @classmethod
     def from_row(cls, t: m.Ticket) -> "Ticket":
         return cls(id=gid("Ticket", t.id), number=t.number, status=TicketStatus(t.status), round=t.round, version=t.version,
-                   source=TicketSource(t.source), channel=t.channel, external_ref=t.external_ref, title=t.title, verbatim=t.verbatim,
+                   source=TicketSource(t.source), channel=t.channel, external_ref=t.external_ref, title=t.title,
                    severity=Severity(t.severity), priority=Priority(t.priority), dimension=Dimension(t.dimension) if t.dimension else None,
                    tags=list(t.tags or []), brand_flagged=t.brand_flagged, brand_owned=t.brand_owned,
-                   contact_channel=ContactChannel(t.contact_channel) if t.contact_channel else None, contact_notes=t.contact_notes,
+                   contact_channel=ContactChannel(t.contact_channel) if t.contact_channel else None,
                    root_cause=t.root_cause, solution=t.solution, follow_up=t.follow_up, status_reason=t.status_reason,
                    created_at=t.created_at, updated_at=t.updated_at, resolved_at=t.resolved_at, closed_at=t.closed_at, row=t)
 
@@ -159,8 +157,21 @@ class Ticket(Node):
         return gid("Ticket", self.row.duplicate_of_id) if self.row.duplicate_of_id else None
 
     @strawberry.field(description="What the caller may do next, from the workflow's transition table.")
-    def available_actions(self, info: strawberry.Info) -> list[TicketAction]:
-        return [TicketAction(a) for a in service.available_actions(info.context.scope, self.row)]
+    async def available_actions(self, info: strawberry.Info) -> list[TicketAction]:
+        region = None
+        if self.row.dealer_id is not None:
+            dealer = await info.context.loaders.dealer.load(self.row.dealer_id)
+            region = dealer.region if dealer else None
+        return [TicketAction(a) for a in service.available_actions(info.context.scope, self.row, region)]
+
+    @strawberry.field(description="The complainant's own words, as given (null for callers without customers:read: they "
+                                  "are the customer's personal data).")
+    def verbatim(self, info: strawberry.Info) -> str | None:
+        return self.row.verbatim if info.context.scope.can(Perm.CUSTOMERS_READ) else None
+
+    @strawberry.field(description="What was said when the customer was reached (null without customers:read).")
+    def contact_notes(self, info: strawberry.Info) -> str | None:
+        return self.row.contact_notes if info.context.scope.can(Perm.CUSTOMERS_READ) else None
 
     @strawberry.field(description="Every change, oldest first (at most 100).")
     async def events(self, info: strawberry.Info) -> list[TicketEvent]:

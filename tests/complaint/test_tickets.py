@@ -9,7 +9,7 @@ import pytest
 
 from app.complaint import service
 from app.complaint.enums import TicketAction, TicketStatus
-from app.core import db
+from app.core import db, events
 from app.core.errors import AppError
 from app.core.ids import to_global_id
 from app.core.tenancy import Actor, scope_for
@@ -314,3 +314,94 @@ async def test_erasing_the_customer_erases_their_words_on_tickets(gql, brand_a):
     async with db.tenant_transaction(brand_a.tenant_id):
         rows = await db.fetch("SELECT count(*) FROM domain_event WHERE tenant_id = $1 AND payload::text LIKE '%13812345678%'", [brand_a.tenant_id])
     assert rows[0][0] == 0  # the events never held it
+
+
+# --- the security review of the first slice (each failed before its fix) -------------------------
+
+async def test_an_escalated_or_brand_owned_ticket_is_the_brands(gql, brand_a):
+    customer = await make_customer(brand_a, "d1")
+    t = await _open(gql, brand_a, customer)
+    agent, manager, admin = brand_a.token("d1_agent"), brand_a.token("d1_manager"), brand_a.token()
+    r = await _do(gql, agent, "ticketEscalate", "TicketReasonInput", {"id": t["id"], "reason": "客户要求品牌介入"})
+    assert r["ticket"]["status"] == "ESCALATED"
+    for mutation, input_type, extra in (("ticketAssign", "TicketAssignInput", {}),
+                                        ("ticketMarkDuplicate", "TicketDuplicateInput", {"duplicateOf": t["id"]})):
+        r = await _do(gql, manager, mutation, input_type, {"id": t["id"], **extra})
+        assert r["errors"][0]["code"] == "ACTION_NOT_PERMITTED", (mutation, r)
+    body = await gql(manager, "query($id: ID!) { ticket(id: $id) { availableActions } }", {"id": t["id"]})
+    assert body["data"]["ticket"]["availableActions"] == []
+    r = await _do(gql, admin, "ticketAssign", "TicketAssignInput", {"id": t["id"]})
+    assert r["errors"] == [] and r["ticket"]["status"] == "ASSIGNED"
+
+
+async def test_manager_rights_count_at_the_tickets_own_dealer_only(gql, brand_a):
+    from app.core.auth.tokens import mint_access_token
+    from app.core.permissions import Role
+    from app.tenant.models import Membership, User
+
+    async with db.tenant_transaction(brand_a.tenant_id):
+        u = await User.create(tenant_id=brand_a.tenant_id, email=f"two-hats@{brand_a.slug}.test", display_name="two hats")
+        await Membership.create(tenant_id=brand_a.tenant_id, user_id=u.id, role=Role.DEALER_MANAGER, dealer_id=brand_a.dealers["d3"].id)
+        await Membership.create(tenant_id=brand_a.tenant_id, user_id=u.id, role=Role.DEALER_AGENT, dealer_id=brand_a.dealers["d1"].id)
+    token = mint_access_token(tenant_id=brand_a.tenant_id, subject=str(u.id))
+    d1_ticket = await _open(gql, brand_a, await make_customer(brand_a, "d1"))
+    r = await _do(gql, token, "ticketReassign", "TicketAssignInput",
+                  {"id": d1_ticket["id"], "dealerId": brand_a.gid("Dealer", "d3"), "reason": "mine now"})
+    assert r["errors"][0]["code"] == "ACTION_NOT_PERMITTED"  # an agent at d1, whatever they manage elsewhere
+    d3_ticket = await _open(gql, brand_a, await make_customer(brand_a, "d3"))
+    r = await _do(gql, token, "ticketReassign", "TicketAssignInput", {"id": d3_ticket["id"], "reason": "another agent"})
+    assert r["errors"] == []  # the manager of d3, on d3's ticket
+
+
+async def test_compensation_in_another_currency_needs_brand_staff(gql, brand_a):
+    t = await _open(gql, brand_a, await make_customer(brand_a, "d1"))
+    agent = brand_a.token("d1_agent")
+    await _do(gql, agent, "ticketRecordContact", "TicketRecordContactInput", {"id": t["id"], "channel": "PHONE", "notes": "n"})
+    r = await _do(gql, agent, "ticketResolve", "TicketResolveInput", {"id": t["id"], "solution": "s", "compensationKind": "REFUND",
+                                                                       "compensationValue": "999.99", "compensationCurrency": "XAU"})
+    assert r["errors"][0]["code"] == "APPROVAL_REQUIRED"
+
+
+async def test_erasure_reaches_every_free_text_column(gql, brand_a):
+    customer = await make_customer(brand_a, "d1")
+    t = await _open(gql, brand_a, customer)
+    agent = brand_a.token("d1_agent")
+    await _do(gql, agent, "ticketRecordContact", "TicketRecordContactInput", {"id": t["id"], "channel": "PHONE", "notes": "n"})
+    await _do(gql, agent, "ticketProposeSolution", "TicketSolutionInput",
+              {"id": t["id"], "solution": "给张三(13800138000)换车门", "rootCause": "张三自己撞的"})
+    await gql(brand_a.token(), 'mutation($id: ID!) { customerErase(id: $id) { errors { code } } }', {"id": _gid("Customer", customer.id)})
+    body = await gql(brand_a.token(), "query($id: ID!) { ticket(id: $id) { solution rootCause } }", {"id": t["id"]})
+    assert "13800138000" not in str(body) and "张三" not in str(body)
+
+
+async def test_write_only_and_read_only_tokens_learn_nothing_extra(gql, brand_a):
+    from app.core.auth.tokens import mint_access_token
+
+    t = await _open(gql, brand_a, await make_customer(brand_a, "d1"))
+    admin = brand_a.users["admin"].id
+    write_only = mint_access_token(tenant_id=brand_a.tenant_id, subject=str(admin), scope="tickets:write")
+    r = await _do(gql, write_only, "ticketResolve", "TicketResolveInput", {"id": t["id"], "solution": "s"})
+    assert r["errors"][0]["code"] == "TRANSITION_NOT_ALLOWED" and "ASSIGNED" not in r["errors"][0]["message"]
+    r = await _do(gql, write_only, "ticketEscalate", "TicketReasonInput", {"id": t["id"], "reason": "r", "expectedVersion": 99})
+    assert r["errors"][0]["code"] == "TICKET_CHANGED" and "version 1" not in r["errors"][0]["message"]
+    tickets_only = mint_access_token(tenant_id=brand_a.tenant_id, subject=str(admin), scope="tickets:read")
+    body = await gql(tickets_only, "query($id: ID!) { ticket(id: $id) { title verbatim } notifications(first: 5) { edges { node { id } } } }",
+                     {"id": t["id"]})
+    assert body["data"]["ticket"]["verbatim"] is None  # the customer's words need customers:read
+    customers_only = mint_access_token(tenant_id=brand_a.tenant_id, subject=str(brand_a.users["d1_agent"].id), scope="customers:read")
+    await events.deliver(brand_a.tenant_id, ["notification.tickets"])
+    body = await gql(customers_only, "{ notifications(first: 5) { edges { node { id } } } unreadNotificationCount }")
+    assert body["data"] == {"notifications": {"edges": []}, "unreadNotificationCount": 0}
+
+
+async def test_bounds_and_races_of_input(gql, brand_a):
+    body = await gql(brand_a.token(), CREATE, {"i": {"customerId": _gid("Customer", (await make_customer(brand_a, "d1")).id),
+                                                     "source": "HOTLINE", "title": "t", "tags": ["x"] * 5000}})
+    assert body["data"]["ticketCreate"]["errors"][0]["code"] == "TOO_LONG"
+    body = await gql(brand_a.token(), "query($f: TicketFilter) { tickets(first: 1, filter: $f) { edges { node { id } } } }",
+                     {"f": {"regions": ["r" * 5000]}}, errors_ok=True)
+    assert body["errors"][0]["extensions"]["code"] == "INVALID"
+    add = 'mutation { ticketCategoryCreate(input: {code: "race.same", name: "x"}) { category { id } errors { code } } }'
+    results = await asyncio.gather(*(gql(brand_a.token(), add, errors_ok=True) for _ in range(4)))
+    codes = sorted((r["data"]["ticketCategoryCreate"]["errors"] or [{"code": "OK"}])[0]["code"] for r in results)
+    assert codes == ["CATEGORY_TAKEN"] * 3 + ["OK"], results
