@@ -25,6 +25,7 @@ MAX_ROUNDS = 2  # past this many rounds the brand takes the ticket over from the
 APPROVAL_THRESHOLD = Decimal("1000")  # compensation above this needs a brand approver
 MAX_PROMISES = 10
 BRAND_CURRENCY = "CNY"
+MAX_CATEGORIES = 500  # ticketCategories is one unpaged list
 OPENED, CHANGED = "complaint.ticket_opened", "complaint.ticket_changed"
 
 
@@ -281,6 +282,8 @@ async def create_category(scope: Scope, *, code: str, name: str, name_zh: str | 
     name_ = _text(name, "name", 120, required=True)
     name_zh_ = _text(name_zh, "nameZh", 120)
     await repo.ensure_categories(scope)
+    if len(await repo.categories(scope)) >= MAX_CATEGORIES:
+        raise ValidationFailed(f"A brand has at most {MAX_CATEGORIES} categories.", field="code")
     parent = None
     if parent_code:
         parent = await repo.category_by_code(scope, parent_code)

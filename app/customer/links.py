@@ -42,6 +42,7 @@ class CustomerTable:
 TIMELINE_KINDS: dict[str, TimelineKindSpec] = {}
 OTHER_KIND = "_other"  # GraphQL TimelineKind.OTHER: any kind not registered (never stored)
 CUSTOMER_TABLES: dict[str, CustomerTable] = {}
+_REF_NODES: dict[str, str] = {}
 
 
 def timeline_kind(name: str, *, ref_node: str | None = None, ref_type: str | None = None, description: str | None = None) -> None:
@@ -51,6 +52,8 @@ def timeline_kind(name: str, *, ref_node: str | None = None, ref_type: str | Non
     if TIMELINE_KINDS.get(name, spec) != spec:
         raise ValueError(f"timeline kind {name!r} is registered twice, differently")
     TIMELINE_KINDS[name] = spec
+    if ref_type and ref_node:
+        _REF_NODES[ref_type] = ref_node
 
 
 def customer_table(table: str, *, on_merge: Literal["move", "keep"] = "move", merge_where: str = "",
@@ -62,8 +65,9 @@ def customer_table(table: str, *, on_merge: Literal["move", "keep"] = "move", me
 
 
 def ref_nodes() -> dict[str, str]:
-    """ref_type -> GraphQL node type, for the timeline's refId."""
-    return {s.ref_type: s.ref_node for s in TIMELINE_KINDS.values() if s.ref_type and s.ref_node}
+    """ref_type -> GraphQL node type, for the timeline's refId (kept up to date by timeline_kind:
+    read for every timeline entry, so not rebuilt each time)."""
+    return _REF_NODES
 
 
 def load() -> None:

@@ -134,6 +134,24 @@ async def test_another_brand_and_another_dealer_see_nothing(gql, brand_a, brand_
         # nor open tickets for another brand's (or dealer's) customer
         body = await gql(token, CREATE, {"i": {"customerId": _gid("Customer", customer.id), "source": "HOTLINE", "title": "t"}})
         assert body["data"]["ticketCreate"]["errors"][0]["code"] == "NOT_FOUND"
+    # by filter: another brand's or dealer's customer and dealer ids find nothing
+    for token in (brand_b.token(), other_dealer):
+        body = await gql(token, "query($f: TicketFilter) { tickets(first: 50, filter: $f) { edges { node { id } } } ticketCounts(filter: $f) { count } }",
+                         {"f": {"customerId": _gid("Customer", customer.id), "dealerIds": [brand_a.gid("Dealer", "d1")]}})
+        assert body["data"]["tickets"]["edges"] == [] and body["data"]["ticketCounts"] == []
+    # every action mutation: another brand's or dealer's ticket is not found
+    actions = [("ticketAssign", "TicketAssignInput", {}), ("ticketReassign", "TicketAssignInput", {"reason": "r"}),
+               ("ticketRecordContact", "TicketRecordContactInput", {"channel": "PHONE", "notes": "n"}),
+               ("ticketProposeSolution", "TicketSolutionInput", {"solution": "s"}),
+               ("ticketWaitForCustomer", "TicketReasonInput", {"reason": "r"}), ("ticketResolve", "TicketResolveInput", {"solution": "s"}),
+               ("ticketRequestResurvey", "TicketStepInput", {}), ("ticketConfirmRecovered", "TicketStepInput", {}),
+               ("ticketReportStillDissatisfied", "TicketStepInput", {}), ("ticketReopen", "TicketStepInput", {}),
+               ("ticketCancel", "TicketReasonInput", {"reason": "r"}), ("ticketMarkDuplicate", "TicketDuplicateInput", {"duplicateOf": t["id"]}),
+               ("ticketClose", "TicketStepInput", {})]
+    for token in (brand_b.token(), other_dealer):
+        for mutation, input_type, extra in actions:
+            r = await _do(gql, token, mutation, input_type, {"id": t["id"], **extra})
+            assert r["errors"][0]["code"] == "NOT_FOUND", (mutation, r)
     counts = await gql(brand_b.token(), "{ ticketCounts { count } }")
     assert sum(c["count"] for c in counts["data"]["ticketCounts"]) == 0
     # the dealer's own staff do see it

@@ -67,3 +67,16 @@ async def test_reassignment_tells_the_new_dealer(gql, brand_a):
         rows = await db.fetch("SELECT count(*) FROM notification WHERE tenant_id = $1 AND subject_id = $2",
                               [brand_a.tenant_id, from_global_id(t["id"])[1]])
     assert rows[0][0] == 3  # d1's manager and agent (opened), d3's agent (reassigned)
+
+
+async def test_another_brand_cannot_mark_or_read_them(gql, brand_a, brand_b):
+    t = await _ticket(gql, brand_a)
+    await events.deliver(brand_a.tenant_id, ["notification.tickets"])
+    agent = brand_a.token("d1_agent")
+    mine = [e["node"] for e in (await gql(agent, LIST))["data"]["notifications"]["edges"] if e["node"]["subjectId"] == t["id"]]
+    other = brand_b.token("d1_agent")
+    body = await gql(other, "mutation($ids: [ID!]) { notificationsMarkRead(ids: $ids) { marked } }", {"ids": [mine[0]["id"]]})
+    assert body["data"]["notificationsMarkRead"]["marked"] == 0
+    body = await gql(other, "query($id: ID!) { node(id: $id) { id } }", {"id": mine[0]["id"]})
+    assert body["data"]["node"] is None
+    assert (await gql(agent, LIST))["data"]["unreadNotificationCount"] >= 1  # untouched
