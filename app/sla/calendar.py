@@ -22,7 +22,8 @@ A calendar is a time zone plus *periods* of local wall-clock time, written as a 
   working days (调休: a Saturday or Sunday that is a working day) are written.
 * ``closures``: half-open local wall-time ranges ``["YYYY-MM-DDTHH:MM", "YYYY-MM-DDTHH:MM"]``
   taken out of whatever the date's periods are (a training afternoon, a timed event imported
-  from iCalendar). They may span dates and may overlap; they are merged.
+  from iCalendar). They may span dates and may overlap; they are merged. Being wall time, a
+  closure inside a repeated fall-back hour closes both occurrences of it.
 * ``{"always": true}`` (``BusinessCalendar.always()``) is the 24×7 calendar: UTC with every day
   open, so business time is exactly the real elapsed time.
 
@@ -49,18 +50,28 @@ and mapping every local date that can reach into the month through each constant
 stretch. Blocks are UTC months rather than local ones because a fall-back can cross local
 midnight (St. John's moved clocks from 00:01 back to 23:01 until 2010), so the instants of
 adjacent local dates may interleave; UTC months partition time whatever the zone does.
+
+Seeding
+-------
+``holiday_spec`` builds a spec from the ``holidays`` package (public holidays closed; official
+make-up working days, where the country has them, as overrides) and reports every year whose
+data is not official. ``closures_from_ical`` turns an iCalendar feed into ``holidays`` (all-day
+events) and ``closures`` (timed events), skipping free-time (``TRANSP:TRANSPARENT``) and
+cancelled events and reporting why. Both packages are imported on use: the calendar itself
+needs only the standard library.
 """
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import re
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from itertools import accumulate
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, available_timezones
 
 __all__ = [
@@ -72,12 +83,15 @@ __all__ = [
     "BusinessCalendar",
     "CalendarNeverOpen",
     "CalendarSpecError",
+    "closures_from_ical",
+    "holiday_spec",
 ]
 
 MAX_PERIODS_PER_DAY = 6
 MAX_DATED_ENTRIES = 5000  # per list: holidays, overrides, closures (13 years of daily entries)
 FIRST_YEAR, LAST_YEAR = 1900, 2999
 CACHED_MONTHS = 120
+MAX_ICAL_DAYS = 3660  # the longest range closures_from_ical expands recurrences over
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPEC_KEYS = ("timezone", "weekly", "holidays", "overrides", "closures")
@@ -582,3 +596,231 @@ class BusinessCalendar:
                 "closures": [[_local_text(s), _local_text(e)] for s, e in closures],
             }
         return json.dumps(spec, ensure_ascii=False, separators=(",", ":"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Seeding from the `holidays` package.
+
+
+def holiday_spec(
+    country: str,
+    years: Iterable[int],
+    *,
+    timezone: str,
+    weekly: Mapping[str, Any],
+    subdiv: str | None = None,
+    makeup_hours: Sequence[Sequence[str]] | None = None,
+    language: str | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A calendar spec for `country`'s public holidays in `years`, and a report.
+
+    Public holidays (the package's default category) become ``holidays``. Countries that move
+    working days (China's 调休; also e.g. Russia, Vietnam) have official make-up working days
+    on weekends: they become ``overrides`` with `makeup_hours` (default: the hours of the first
+    weekday Monday to Friday that `weekly` opens).
+
+    A year is *provisional* when the package's data for it is not official, and the report says
+    why: the year is outside the country's data; the country moves working days but the
+    package has no published transfers for that year (China's State Council publishes each
+    year's schedule around November; for later years the package only applies its generic
+    weekend rule and knows no make-up days); or dates are estimated (lunar or Islamic dates
+    the package marks as estimates). Provisional years are still included; an admin should
+    replace them with the official schedule.
+
+    Holiday names in the report are in `language` (default: the country's own, e.g. zh_CN for
+    China), never in whatever locale the server runs with.
+
+    Returns ``(spec, report)``; `spec` is normalised and valid, `report` is JSON-able::
+
+        {"country": "CN", "subdiv": None, "years": [2026, 2030],
+         "holidays": {"2026-01-01": "元旦", ...}, "makeup_days": ["2026-01-04", ...],
+         "provisional_years": [2030], "provisional": {"2030": "..."}}
+    """
+    import holidays as holidays_package
+
+    years = sorted(set(years))
+    if not years or not all(type(y) is int and FIRST_YEAR <= y <= LAST_YEAR for y in years):
+        raise CalendarSpecError("years", f"expected years between {FIRST_YEAR} and {LAST_YEAR}")
+    if country not in holidays_package.list_supported_countries():
+        raise CalendarSpecError("country", f"{country!r} is not a country code the holidays package supports")
+    zone = _zone(timezone)
+    days = _weekly(weekly)
+    if makeup_hours is None:
+        workday = next((periods for periods in days[:5] if periods), None)
+        if workday is None:
+            raise CalendarSpecError("makeup_hours", "required: weekly opens no weekday Monday to Friday")
+        makeup = [[_hhmm(s), _hhmm(e)] for s, e in workday]
+    else:
+        makeup = [[_hhmm(s), _hhmm(e)] for s, e in _periods(makeup_hours, "makeup_hours")]
+
+    entity = type(holidays_package.country_holidays(country))
+    language = language or entity.default_language
+    if language not in entity.supported_languages:
+        raise CalendarSpecError("language", f"{language!r} is not one of {', '.join(entity.supported_languages)}")
+    # ask for estimation marks wherever the country can show them (off by default)
+    marks = {name: True for name in inspect.signature(entity.__init__).parameters if name.endswith("_show_estimated")}
+    try:
+        found = holidays_package.country_holidays(country, subdiv=subdiv, years=years, language=language, **marks)
+    except NotImplementedError as exc:
+        raise CalendarSpecError("subdiv", str(exc)) from None
+
+    labels = [found.tr(label) for label in (getattr(found, "estimated_label", None),
+                                            getattr(found, "observed_estimated_label", None)) if label]
+    transfer_years = sorted(  # years with (to_month, to_day, from_month, from_day[, from_year]) entries
+        year for year, entries in getattr(found, "special_public_holidays", {}).items()
+        if any(len(entry) >= 4 for entry in (entries if entries and isinstance(entries[0], tuple) else (entries,))))
+    moves_working_days = bool(found.has_substituted_holidays and transfer_years)
+
+    provisional: dict[str, str] = {}
+    for year in years:
+        estimated = sorted(
+            f"{day.isoformat()} {name}" for day in found if day.year == year
+            for name in found.get_list(day) if any(_is_label(name, label) for label in labels))
+        if not entity.start_year <= year <= entity.end_year:
+            provisional[str(year)] = (f"the holidays package has no {country} data for {year} (it covers"
+                                      f" {entity.start_year}-{entity.end_year}): no holidays added")
+        elif moves_working_days and not transfer_years[0] <= year <= transfer_years[-1]:
+            provisional[str(year)] = (
+                f"the holidays package has no official working-day transfers for {country} in {year} (its data"
+                f" covers {transfer_years[0]}-{transfer_years[-1]}): holidays are statutory dates moved by a generic"
+                " weekend rule, and make-up working days are unknown")
+        elif estimated:
+            provisional[str(year)] = "estimated dates: " + "; ".join(estimated)
+
+    makeup_days = sorted(day for day in found.weekend_workdays if day.year in years)
+    spec = {
+        "timezone": zone.key,
+        "weekly": {day: [[_hhmm(s), _hhmm(e)] for s, e in periods] for day, periods in zip(WEEKDAYS, days)},
+        "holidays": sorted(day.isoformat() for day in found),
+        "overrides": {day.isoformat(): makeup for day in makeup_days},
+    }
+    report = {
+        "country": country,
+        "subdiv": subdiv,
+        "years": years,
+        "holidays": {day.isoformat(): name for day, name in sorted(found.items())},
+        "makeup_days": [day.isoformat() for day in makeup_days],
+        "provisional_years": [int(year) for year in provisional],
+        "provisional": provisional,
+    }
+    return BusinessCalendar.from_spec(spec).to_spec(), report
+
+
+def _is_label(name: str, label: str) -> bool:
+    """Whether `name` is `label` ("%s (estimated)") applied to some holiday name."""
+    prefix, _, suffix = label.partition("%s")
+    return len(name) > len(prefix) + len(suffix) and name.startswith(prefix) and name.endswith(suffix)
+
+
+# ---------------------------------------------------------------------------------------------
+# iCalendar import.
+
+
+def closures_from_ical(
+    data: bytes | str, start: date, end: date, tz: str | ZoneInfo
+) -> tuple[dict[str, list], dict[str, Any]]:
+    """The closures an iCalendar feed describes for the local dates [start, end), and a report.
+
+    Recurrences (RRULE, RDATE, EXDATE, moved occurrences) are expanded, so a yearly holiday
+    applies every year of the range. An all-day event closes its dates (``holidays``); a timed
+    event closes its interval, as local wall time of `tz` to the minute, widened outwards
+    (``closures``); floating times are read in `tz`. Not closures, and reported as skipped:
+    free-time events (``TRANSP:TRANSPARENT``: observances, not days off), cancelled events,
+    and timed events of zero length. Returns ``({"holidays": [...], "closures": [...]}, report)``
+    to merge into a spec; the report is ``{"events": n, "holidays": n, "closures": n,
+    "skipped": [{"uid", "summary", "start", "reason"}]}``. Malformed input raises
+    `CalendarSpecError` (field ``ical``)."""
+    zone = _zone(tz, "tz")
+    for name, value in (("start", start), ("end", end)):
+        if not isinstance(value, date) or isinstance(value, datetime):
+            raise CalendarSpecError(name, f"expected a date, got {type(value).__name__}")
+        if not FIRST_YEAR <= value.year <= LAST_YEAR:
+            raise CalendarSpecError(name, f"{value} is outside the supported years {FIRST_YEAR}-{LAST_YEAR}")
+    if not 0 < (end - start).days <= MAX_ICAL_DAYS:
+        raise CalendarSpecError("end", f"the range must be 1 to {MAX_ICAL_DAYS} days long")
+    if not isinstance(data, (bytes, str)):
+        raise CalendarSpecError("ical", f"expected bytes or str, got {type(data).__name__}")
+
+    lo, hi = _day_number(start), _day_number(end)
+    occurrences = _read_ical(data, start, end, zone)
+    closed_days: set[int] = set()
+    spans: list[tuple[int, int]] = []
+    skipped: list[dict[str, str]] = []
+    for event in occurrences:
+        reason = None
+        if event.transparent:
+            reason = "TRANSP:TRANSPARENT: free time (an observance), not a closure"
+        elif event.cancelled:
+            reason = "STATUS:CANCELLED"
+        elif event.empty:
+            reason = "zero length"
+        elif event.timed:
+            a, b = max(event.begin, lo * _DAY), min(event.finish, hi * _DAY)
+            if a < b:
+                spans.append((a, b))
+            else:
+                reason = "no time inside the range"
+        else:
+            numbers = range(max(lo, event.begin), min(hi, event.finish))
+            closed_days.update(numbers)
+            if not numbers:
+                reason = "no date inside the range"
+        if reason:
+            skipped.append({"uid": event.uid, "summary": event.summary, "start": event.start, "reason": reason})
+
+    closures = _merge(spans)
+    if max(len(closed_days), len(closures)) > MAX_DATED_ENTRIES:
+        raise CalendarSpecError("ical", f"more than {MAX_DATED_ENTRIES} closures in the range")
+    fragment = {
+        "holidays": [_day(number).isoformat() for number in sorted(closed_days)],
+        "closures": [[_local_text(a), _local_text(b)] for a, b in closures],
+    }
+    report = {"events": len(occurrences), "holidays": len(closed_days), "closures": len(closures), "skipped": skipped}
+    return fragment, report
+
+
+class _Occurrence(NamedTuple):
+    uid: str
+    summary: str
+    start: str
+    transparent: bool
+    cancelled: bool
+    empty: bool
+    timed: bool
+    begin: int  # timed: local wall µs, rounded down to the minute; all-day: a day number
+    finish: int  # timed: local wall µs, rounded up to the minute; all-day: the day after
+
+
+def _read_ical(data: bytes | str, start: date, end: date, zone: ZoneInfo) -> list[_Occurrence]:
+    """Every occurrence in [start, end), read into plain values while the parsers are at hand."""
+    import icalendar
+    import recurring_ical_events
+
+    try:
+        feed = icalendar.Calendar.from_ical(data)
+        if feed.name != "VCALENDAR":
+            raise CalendarSpecError("ical", f"expected a VCALENDAR, got {feed.name}")
+        occurrences = []
+        for event in recurring_ical_events.of(feed).between(start, end):
+            begin, finish = event.start, event.end
+            timed = isinstance(begin, datetime)
+            occurrences.append(_Occurrence(
+                uid=str(event.get("UID", "")), summary=str(event.get("SUMMARY", "")), start=begin.isoformat(),
+                transparent=str(event.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT",
+                cancelled=str(event.get("STATUS", "")).upper() == "CANCELLED", empty=finish <= begin, timed=timed,
+                begin=_wall(begin, zone, up=False) if timed else _day_number(begin),
+                finish=_wall(finish, zone, up=True) if timed else _day_number(finish)))
+        return occurrences
+    except CalendarSpecError:
+        raise
+    except Exception as exc:  # hostile input makes the parsers raise more than ValueError (AttributeError, OverflowError)
+        raise CalendarSpecError("ical", f"not a readable iCalendar feed: {type(exc).__name__}: {exc}") from None
+
+
+def _wall(moment: datetime, zone: ZoneInfo, *, up: bool) -> int:
+    """`moment` as local wall time of `zone` in µs, to the minute (rounded up if `up`)."""
+    if moment.utcoffset() is not None:
+        moment = moment.astimezone(zone)
+    us = (_day_number(moment.date()) * 86_400 + moment.hour * 3600 + moment.minute * 60 + moment.second) * _SECOND
+    us += moment.microsecond
+    return -(-us // _MINUTE) * _MINUTE if up else us // _MINUTE * _MINUTE
