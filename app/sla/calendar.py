@@ -50,6 +50,13 @@ and mapping every local date that can reach into the month through each constant
 stretch. Blocks are UTC months rather than local ones because a fall-back can cross local
 midnight (St. John's moved clocks from 00:01 back to 23:01 until 2010), so the instants of
 adjacent local dates may interleave; UTC months partition time whatever the zone does.
+Calendars may be shared between threads (a race only builds a month twice).
+
+Searching forward for working time (``add``, ``next_open``) needs no arbitrary horizon: past
+the last dated entry only the weekly hours apply, so with weekly hours the search always ends
+(it is bounded by ``LAST_YEAR``), and without them working time ends with the last date an
+override opens. A search past that raises ``CalendarNeverOpen`` at once, however far in the
+future that override is, instead of looping or giving up after a guessed number of years.
 
 Seeding
 -------
@@ -79,7 +86,9 @@ __all__ = [
     "FIRST_YEAR",
     "LAST_YEAR",
     "MAX_DATED_ENTRIES",
+    "MAX_ICAL_DAYS",
     "MAX_PERIODS_PER_DAY",
+    "WEEKDAYS",
     "BusinessCalendar",
     "CalendarNeverOpen",
     "CalendarSpecError",
@@ -529,7 +538,10 @@ class BusinessCalendar:
     def _month(self, m: int) -> _Month:
         month = self._months.get(m)
         if month is not None:
-            self._months.move_to_end(m)
+            try:
+                self._months.move_to_end(m)
+            except KeyError:  # evicted by another thread meanwhile: still a valid month
+                pass
             return month
         if not _FIRST_MONTH <= m <= _LAST_MONTH:
             raise ValueError(f"business time past the supported years {FIRST_YEAR}-{LAST_YEAR}")
