@@ -3,6 +3,7 @@ own folders (README, "Adding a domain module"); everything central is derived fr
 
 - `app.<name>.models`  -> the ORM's model modules (app.core.db.MODEL_MODULES), when it exists;
 - `app.<name>.tasks`   -> the worker's job functions (app.core.jobs.load_task_modules);
+- `app.<name>.importer` -> its bulk-import kinds (app.core.imports.kinds), when it exists;
 - `app.<name>.events`  -> domain-event handlers (imported with the tasks), when it exists;
 - `schema.<name>`      -> its `PART` (schema.part.SchemaPart: query and mutation classes, node
   types, DataLoader fetchers), merged into the one GraphQL schema in this order;
@@ -14,7 +15,7 @@ from __future__ import annotations
 import importlib.util
 
 # order matters only for the SDL: root fields and types are listed in this order
-DOMAINS: tuple[str, ...] = ("tenant", "customer", "oauth", "audit", "complaint", "notification")
+DOMAINS: tuple[str, ...] = ("tenant", "customer", "oauth", "audit", "survey", "complaint", "notification")
 
 # SQL functions of the core itself (app/core): granted like a domain's
 CORE_FUNCTION_PREFIXES: tuple[str, ...] = ("outbox", "events")

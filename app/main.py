@@ -95,8 +95,9 @@ def create_app() -> Starlette:
             raise RuntimeError("PUBLIC_URL must be an https:// URL in production (OAuth refuses plain http)")
     else:
         os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")  # http on a LAN address during development
-    from app.customer import http as customer_http
+    from app.core import upload
     from app.oauth import http as oauth
+    from app.oauth.resource import caller
     from schema.http import graphiql_asset_endpoint, graphql_endpoint
 
     @asynccontextmanager
@@ -135,7 +136,7 @@ def create_app() -> Starlette:
             Route("/oauth/introspect", oauth.introspect_endpoint, methods=["POST"]),
             Route("/.well-known/oauth-authorization-server", oauth.metadata_endpoint),
             Route("/.well-known/jwks.json", oauth.jwks_endpoint),
-            Route("/imports/customers", customer_http.upload_customers, methods=["POST"]),
+            Route("/imports/{kind}", upload.endpoint(caller), methods=["POST"]),
         ],
         middleware=[Middleware(RequestContextMiddleware)],
         lifespan=lifespan,

@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = 2000
     graphql_max_aliases: int = 30
     graphql_max_cost: int = 5000
-    graphql_max_body_bytes: int = 256 * 1024
+    graphql_max_body_bytes: int = 1024 * 1024  # room for surveyResultsSubmit: 1,000 results of ~500 bytes
     graphql_page_max: int = 100
     graphql_max_response_bytes: int = 4 * 1024 * 1024
     graphql_introspection: bool | None = None  # default: off in production

@@ -166,11 +166,10 @@ async def dense_search(tid, admin, runs: int) -> None:
 async def import_bench(rows: int):
     import io
 
-    from app.core import db
+    from app.core import db, imports
     from app.core.ids import uuid7
+    from app.core.models import DataImport as CustomerImport
     from app.core.tenancy import Actor, scope_for
-    from app.customer import importer
-    from app.customer.models import CustomerImport
     from app.tenant.provision import provision_brand
 
     brand, _ = await provision_brand(f"imp-{uuid7().hex[:8]}", "Import bench", "admin@imp.bench")
@@ -182,15 +181,15 @@ async def import_bench(rows: int):
                   f"Model {i % 5},VIN{i:08d},2020-0{1 + i % 9}-1{i % 10}\n")
     data = buf.getvalue().encode()
     async with db.tenant_transaction(brand.id):
-        imp = await importer.create_import(scope, data, "csv", "bench.csv", "0" * 64)
+        imp = await imports.create_import(scope, "customers", data, "csv", "bench.csv", "0" * 64)
     t0 = time.perf_counter()
-    await importer.run_import(scope, str(imp.id))
+    await imports.run_import(scope, str(imp.id))
     first = time.perf_counter() - t0
     async with db.tenant_transaction(brand.id):
         done = await CustomerImport.get(tenant_id=brand.id, id=imp.id)
-        imp2 = await importer.create_import(scope, data, "csv", "bench.csv", "0" * 64)
+        imp2 = await imports.create_import(scope, "customers", data, "csv", "bench.csv", "0" * 64)
     t0 = time.perf_counter()
-    await importer.run_import(scope, str(imp2.id))
+    await imports.run_import(scope, str(imp2.id))
     second = time.perf_counter() - t0
     print(f"\nimport of {rows:,} rows ({len(data) / 1e6:.1f} MB): {first:.1f} s = {rows / first:,.0f} rows/s "
           f"(created {done.rows_created:,}, failed {done.rows_failed}); re-import (no changes): {second:.1f} s = {rows / second:,.0f} rows/s")

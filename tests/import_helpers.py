@@ -1,8 +1,8 @@
 """Customer-import helpers shared by the import, security and review tests."""
 from app.core import db, jobs
 from app.core.ids import from_global_id
+from app.core.models import DataImport as CustomerImport
 from app.customer.importer import IMPORT_JOB
-from app.customer.models import CustomerImport
 
 HEADER = "external_source,external_id,name,gender,birth_year,phone,email,dealer_code,tags,service_spend,product_model,serial,purchase_date\n"
 

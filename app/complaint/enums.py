@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from app.survey.enums import Dimension  # noqa: F401 - the dimensions surveys measure are what tickets are about
+
 
 class TicketStatus(StrEnum):
     NEW = "new"
@@ -66,16 +68,6 @@ class Priority(StrEnum):
     NORMAL = "normal"
     HIGH = "high"
     URGENT = "urgent"
-
-
-class Dimension(StrEnum):
-    """The five service-quality dimensions (SERVQUAL, seed 001)."""
-
-    TANGIBLES = "tangibles"
-    EMPATHY = "empathy"
-    ASSURANCE = "assurance"
-    RESPONSIVENESS = "responsiveness"
-    RELIABILITY = "reliability"
 
 
 class ContactChannel(StrEnum):

@@ -28,6 +28,8 @@ class Ticket(TenantModel):
     title = fields.CharField(max_length=200)
     verbatim = fields.TextField(null=True)  # the complainant's own words, kept as given
     product_id = fields.UUIDField(null=True)
+    product_line = fields.CharField(max_length=60, null=True)
+    episode = fields.CharField(max_length=120, default="")  # survey tickets: one open per customer and episode
     brand_flagged = fields.BooleanField(default=False)  # a later round: the brand is told
     brand_owned = fields.BooleanField(default=False)  # past the round limit the brand works it
     # the recovery record (seed 004)
@@ -54,6 +56,41 @@ class Ticket(TenantModel):
         indexes = (("tenant_id", "created_at", "id"), ("tenant_id", "status", "created_at", "id"),
                    ("tenant_id", "dealer_id", "status", "created_at", "id"), ("tenant_id", "customer_id", "created_at"))
         # (tenant_id, updated_at, id) for orderBy UPDATED_AT: migration 0019
+
+
+class TicketSurveyResult(TenantModel):
+    """The survey results a care ticket holds: the one that opened it, and later ones of the
+    same customer and episode that a rule selected while it was open (each result at most once)."""
+
+    ticket_id = fields.UUIDField()
+    result_id = fields.UUIDField()
+    opened = fields.BooleanField(default=False)  # this result opened the ticket
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "ticket_survey_result"
+        unique_together = (("tenant_id", "result_id"),)
+        indexes = (("tenant_id", "ticket_id"),)
+
+
+class AssignmentRule(TenantModel):
+    """The brand's routing: a new ticket matching every condition set here (region of the
+    customer's dealer, product line, source) goes to `dealer_id` instead of the customer's dealer.
+    The first matching rule by position wins; a ticket created with a dealer named is not routed."""
+
+    name = fields.CharField(max_length=120)
+    position = fields.IntField(default=0)
+    enabled = fields.BooleanField(default=True)
+    region = fields.CharField(max_length=64, null=True)
+    product_line = fields.CharField(max_length=60, null=True)
+    source = fields.CharField(max_length=16, null=True)
+    dealer_id = fields.UUIDField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "ticket_assignment_rule"
+        indexes = (("tenant_id", "position"),)
 
 
 class TicketCategory(TenantModel):

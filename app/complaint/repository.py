@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Sequence
 
-from app.complaint.models import Ticket, TicketCategory, TicketPolicy
+from app.complaint.models import AssignmentRule, Ticket, TicketCategory, TicketPolicy
 from app.core import clock, db
 from app.core.pagination import Page, PageArgs, build_page, keyset_clause, parse_datetime, validate
 from app.core.tenancy import Scope, dealer_visibility_sql
@@ -121,6 +121,71 @@ async def tickets_of_customers(scope: Scope, customer_ids: Sequence[uuid.UUID]) 
     for r in rows:
         out[r["customer_id"]].append(Ticket._init_from_db(**r))
     return out
+
+
+async def reserve_numbers(scope: Scope, year: int, n: int) -> int:
+    """Reserve n consecutive numbers of the year; returns the first."""
+    rows = await db.fetch(
+        "WITH n AS (INSERT INTO ticket_counter (id, tenant_id, year, last_number) VALUES (gen_random_uuid(), $1, $2, $3) "
+        "ON CONFLICT (tenant_id, year) DO UPDATE SET last_number = ticket_counter.last_number + $3 RETURNING last_number) "
+        "SELECT last_number FROM n", [scope.tenant_id, year, n])
+    return rows[0][0] - n + 1
+
+
+_DONE_SQL = "('recovered', 'cancelled', 'duplicate', 'closed')"  # the partial unique index of migration 0022
+
+
+async def open_care_tickets(scope: Scope, keys: Sequence[tuple[uuid.UUID, str]]) -> dict[tuple[uuid.UUID, str], uuid.UUID]:
+    """The open survey ticket of each (customer, episode), where there is one."""
+    if not keys:
+        return {}
+    rows = await db.fetch(
+        "SELECT customer_id, episode, id FROM ticket WHERE tenant_id = $1 AND source = 'survey' "
+        f"AND status NOT IN {_DONE_SQL} AND (customer_id, episode) IN (SELECT * FROM unnest($2::uuid[], $3::text[]))",
+        [scope.tenant_id, [k[0] for k in keys], [k[1] for k in keys]])
+    return {(r[0], r[1]): r[2] for r in rows}
+
+
+async def insert_care_tickets(scope: Scope, rows: Sequence[dict]) -> dict[tuple[uuid.UUID, str], uuid.UUID]:
+    """Insert survey tickets; one whose customer and episode already has an open one (a
+    concurrent intake got there first) is skipped. Returns what was inserted."""
+    if not rows:
+        return {}
+    cols = ("id", "number", "customer_id", "dealer_id", "status", "priority", "category_id", "dimension", "title",
+            "episode", "product_line", "external_ref")
+    types = ("uuid", "text", "uuid", "uuid", "text", "text", "uuid", "text", "text", "text", "text", "text")
+    params = [scope.tenant_id, scope.actor.label[:120], clock.now(), *([r[c] for r in rows] for c in cols)]
+    unnest = ", ".join(f"${i + 4}::{t}[]" for i, t in enumerate(types))
+    got = await db.fetch(
+        f"WITH i AS (INSERT INTO ticket (tenant_id, created_by, created_at, updated_at, source, round, version, severity, tags, "
+        f"brand_flagged, brand_owned, {', '.join(cols)}) "
+        f"SELECT $1, $2, $3, $3, 'survey', 1, 1, 'medium', '[]'::jsonb, false, false, x.* FROM unnest({unnest}) AS x({', '.join(cols)}) "
+        f"ON CONFLICT (tenant_id, customer_id, episode) WHERE source = 'survey' AND status NOT IN {_DONE_SQL} DO NOTHING "
+        "RETURNING customer_id, episode, id) SELECT * FROM i", params)
+    return {(r[0], r[1]): r[2] for r in got}
+
+
+async def link_results(scope: Scope, links: Sequence[tuple[uuid.UUID, uuid.UUID, bool]]) -> None:
+    """(ticket_id, result_id, opened): the results a care ticket holds (each result once)."""
+    if links:
+        await db.fetch(
+            "INSERT INTO ticket_survey_result (id, tenant_id, ticket_id, result_id, opened, created_at) "
+            "SELECT gen_random_uuid(), $1, x.t, x.r, x.o, $5 FROM unnest($2::uuid[], $3::uuid[], $4::bool[]) AS x(t, r, o) "
+            "ON CONFLICT (tenant_id, result_id) DO NOTHING",
+            [scope.tenant_id, [x[0] for x in links], [x[1] for x in links], [x[2] for x in links], clock.now()])
+
+
+async def tickets_of_results(scope: Scope, result_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """result id -> the care ticket holding it (visible to the scope or not: callers check)."""
+    rows = await db.fetch("SELECT result_id, ticket_id FROM ticket_survey_result WHERE tenant_id = $1 AND result_id = ANY($2::uuid[])",
+                          [scope.tenant_id, list(result_ids)])
+    return {r[0]: r[1] for r in rows}
+
+
+async def assignment_rules(scope: Scope) -> list[AssignmentRule]:
+    rows = await db.conn().execute_query_dict(
+        "SELECT * FROM ticket_assignment_rule WHERE tenant_id = $1 ORDER BY position, created_at, id", [scope.tenant_id])
+    return [AssignmentRule._init_from_db(**r) for r in rows]
 
 
 async def next_number(scope: Scope, year: int) -> int:

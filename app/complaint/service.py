@@ -11,9 +11,10 @@ from app.complaint import errors as err
 from app.complaint import repository as repo
 from app.complaint import workflow
 from app.complaint.enums import CompensationKind, ContactChannel, Dimension, Priority, Severity, TicketAction, TicketSource, TicketStatus
-from app.complaint.models import Ticket
+from app.complaint.models import AssignmentRule, Ticket
 from app.core import clock, events
-from app.core.errors import InputErrors, NotFound, ValidationFailed
+from app.core.errors import InputErrors, NotFound, PermissionDenied, ValidationFailed
+from app.core.ids import uuid7
 from app.core.permissions import Perm, Role
 from app.core.tenancy import Scope
 from app.customer import service as customer_service
@@ -27,6 +28,8 @@ MAX_PROMISES = 10
 BRAND_CURRENCY = "CNY"
 MAX_CATEGORIES = 500  # ticketCategories is one unpaged list
 OPENED, CHANGED = "complaint.ticket_opened", "complaint.ticket_changed"
+RESULT_ADDED = "complaint.ticket_result_added"  # another selected survey result joined an open care ticket
+MAX_ASSIGNMENT_RULES = 200
 
 
 def _text(value: str | None, field: str, limit: int = TEXT_MAX, *, required: bool = False) -> str | None:
@@ -51,9 +54,11 @@ async def get_ticket(scope: Scope, ticket_id: uuid.UUID) -> Ticket:
 async def create_ticket(scope: Scope, *, customer_id: uuid.UUID, source: str, title: str, verbatim: str | None = None,
                         channel: str | None = None, dealer_id: uuid.UUID | None = None, category_code: str | None = None,
                         dimension: str | None = None, severity: str = "medium", priority: str = "normal",
-                        tags: list[str] | None = None, external_ref: str | None = None) -> Ticket:
-    """A complaint from any source. It goes to the customer's dealer unless another is named
-    (then it is assigned at once); without a dealer it waits, NEW, for the brand to assign it."""
+                        tags: list[str] | None = None, external_ref: str | None = None, product_line: str | None = None) -> Ticket:
+    """A complaint from any source. It goes to the dealer named, else where the brand's
+    assignment rules route it (by the customer's dealer's region, the product line, the source),
+    else to the customer's dealer, and is then ASSIGNED; without a dealer it waits, NEW, for the
+    brand to assign it."""
     scope.require(Perm.TICKETS_WRITE)
     errors = []
     for value, allowed_values, field in ((source, TicketSource, "source"), (severity, Severity, "severity"),
@@ -65,6 +70,7 @@ async def create_ticket(scope: Scope, *, customer_id: uuid.UUID, source: str, ti
         verbatim_ = _text(verbatim, "verbatim")
         channel_ = _text(channel, "channel", 40)
         external_ref_ = _text(external_ref, "externalRef", 120)
+        product_line_ = _text(product_line, "productLine", 60)
     except ValidationFailed as e:
         errors.append(e)
     if len(tags or []) > 20:
@@ -78,9 +84,17 @@ async def create_ticket(scope: Scope, *, customer_id: uuid.UUID, source: str, ti
     found = await customer_service.visible_customer(scope, customer_id)
     if found is None:
         raise NotFound("No such customer.", field="customerId")
-    dealer = dealer_id or found[1]
+    dealer = dealer_id
+    if dealer is None:
+        region = None
+        if found[1] is not None:
+            row = (await tenant_service.dealers_by_ids(scope, [found[1]])).get(found[1])
+            region = row.region if row else None
+        dealer = route(await repo.assignment_rules(scope), region=region, product_line=product_line_, source=source) or found[1]
     if dealer is not None and not await tenant_service.dealers_by_ids(scope, [dealer]):
-        raise NotFound("No such dealer.", field="dealerId")
+        if dealer_id is not None:
+            raise NotFound("No such dealer.", field="dealerId")
+        dealer = found[1]  # a rule routing to a dealer this caller cannot see: the customer's own
     category_id = None
     if category_code:
         await repo.ensure_categories(scope)
@@ -95,11 +109,141 @@ async def create_ticket(scope: Scope, *, customer_id: uuid.UUID, source: str, ti
         tenant_id=scope.tenant_id, number=f"T-{now.year}-{number:06d}", customer_id=customer_id, dealer_id=dealer,
         status=status.value, source=source, channel=channel_, external_ref=external_ref_, category_id=category_id,
         dimension=dimension, severity=severity, priority=priority, tags=tags_, title=title_, verbatim=verbatim_,
-        created_by=scope.actor.label)
+        product_line=product_line_, created_by=scope.actor.label)
     await events.record(scope, OPENED, subject_type="Ticket", subject_id=t.id, payload={
         "number": t.number, "status": t.status, "source": source, "customer_id": str(customer_id),
         "dealer_id": str(dealer) if dealer else None, "round": 1})
     return t
+
+
+def route(rules, *, region: str | None, product_line: str | None, source: str | None) -> uuid.UUID | None:
+    """The dealer the first enabled assignment rule (by position) sends a new ticket to: every
+    condition a rule sets must hold (a rule setting none matches everything)."""
+    for r in rules:
+        if r.enabled and (r.region is None or r.region == region) and (
+                r.product_line is None or (product_line or "").lower() == r.product_line.lower()) and (
+                r.source is None or r.source == source):
+            return r.dealer_id
+    return None
+
+
+async def open_care_tickets(scope: Scope, selected: list[events.Event]) -> None:
+    """Care tickets (hot alerts) for survey results a rule selected (`survey.result_selected`,
+    recorded by the survey module in its own transaction): at most one open survey ticket per
+    customer and episode, whatever the number of rules, results or duplicate deliveries (the
+    database holds it: a partial unique index). A result whose customer already has one joins it
+    (`complaint.ticket_result_added` on that ticket). Set-based: a constant number of statements
+    per batch, whatever its size."""
+    if not selected:
+        return
+    items = [(e, e.payload) for e in selected]
+    keys = [(uuid.UUID(p["customer_id"]), p.get("episode") or "") for _, p in items]
+    existing = await repo.open_care_tickets(scope, list(set(keys)))
+    openers: dict[tuple, tuple] = {}
+    for key, (e, p) in zip(keys, items):
+        if key not in existing and key not in openers:
+            openers[key] = (e, p)
+    inserted: dict = {}
+    if openers:
+        rules = await repo.assignment_rules(scope)
+        dealer_ids = {uuid.UUID(p["dealer_id"]) for _, p in openers.values() if p.get("dealer_id")}
+        dealers = await tenant_service.dealers_by_ids(scope, list(dealer_ids)) if dealer_ids else {}
+        codes = {p.get("category_code") for _, p in openers.values() if p.get("category_code")}
+        categories = {}
+        if codes:
+            await repo.ensure_categories(scope)
+            categories = {c.code: c.id for c in await repo.categories(scope) if c.code in codes}
+        now = clock.now()
+        first = await repo.reserve_numbers(scope, now.year, len(openers))
+        rows = []
+        for n, (key, (e, p)) in enumerate(openers.items()):
+            own = uuid.UUID(p["dealer_id"]) if p.get("dealer_id") else None
+            region = dealers[own].region if own in dealers else None
+            dealer = route(rules, region=region, product_line=p.get("product_line"), source=TicketSource.SURVEY.value) or own
+            rows.append({"id": uuid7(), "number": f"T-{now.year}-{first + n:06d}", "customer_id": key[0], "dealer_id": dealer,
+                         "status": (TicketStatus.ASSIGNED if dealer else TicketStatus.NEW).value,
+                         "priority": p.get("priority") or "normal", "category_id": categories.get(p.get("category_code")),
+                         "dimension": p.get("dimension"), "title": (p.get("title") or "Survey alert")[:TITLE_MAX],
+                         "episode": key[1], "product_line": p.get("product_line"), "external_ref": p.get("response_id")})
+        inserted = await repo.insert_care_tickets(scope, rows)
+        if len(inserted) < len(rows):  # a concurrent intake opened some first: join theirs
+            existing.update(await repo.open_care_tickets(scope, [k for k in openers if k not in inserted]))
+        by_id = {r["id"]: r for r in rows}
+        await events.record_many(scope, OPENED, subject_type="Ticket", items=[
+            (tid, {"number": by_id[tid]["number"], "status": by_id[tid]["status"], "source": TicketSource.SURVEY.value,
+                   "customer_id": str(key[0]), "dealer_id": str(by_id[tid]["dealer_id"]) if by_id[tid]["dealer_id"] else None,
+                   "round": 1, "survey_result_id": openers[key][1]["result_id"]})
+            for key, tid in inserted.items()])
+    links, joined = [], []
+    for key, (e, p) in zip(keys, items):
+        result_id = uuid.UUID(p["result_id"])
+        if key in inserted and openers[key][0] is e:
+            links.append((inserted[key], result_id, True))
+        elif (tid := inserted.get(key) or existing.get(key)) is not None:
+            links.append((tid, result_id, False))
+            joined.append((tid, {"survey_result_id": p["result_id"], "customer_id": p["customer_id"],
+                                 "priority": p.get("priority"), "rule_id": p.get("rule_id")}))
+    await repo.link_results(scope, links)
+    await events.record_many(scope, RESULT_ADDED, subject_type="Ticket", items=joined)
+
+
+async def list_assignment_rules(scope: Scope):
+    scope.require(Perm.TICKETS_READ)
+    if not scope.all_dealers:
+        raise PermissionDenied("Assignment rules are the brand's.")
+    return await repo.assignment_rules(scope)
+
+
+async def save_assignment_rule(scope: Scope, *, rule_id: uuid.UUID | None = None, name: str, dealer_id: uuid.UUID,
+                               region: str | None = None, product_line: str | None = None, source: str | None = None,
+                               position: int | None = None, enabled: bool = True):
+    """Create or replace one of the brand's assignment rules (brand admins)."""
+    scope.require(Perm.ADMIN)
+    errors = []
+    try:
+        name_ = _text(name, "name", 120, required=True)
+        region_ = _text(region, "region", 64)
+        product_line_ = _text(product_line, "productLine", 60)
+    except ValidationFailed as e:
+        errors.append(e)
+        name_ = region_ = product_line_ = None
+    if source is not None and source not in set(TicketSource):
+        errors.append(ValidationFailed("Unknown source.", field="source"))
+    if position is not None and not 0 <= position <= 10000:
+        errors.append(ValidationFailed("A position from 0 to 10000.", field="position"))
+    if errors:
+        raise InputErrors(errors)
+    if not await tenant_service.dealers_by_ids(scope, [dealer_id]):
+        raise NotFound("No such dealer.", field="dealerId")
+    rules = await repo.assignment_rules(scope)
+    values = dict(name=name_, dealer_id=dealer_id, region=region_, product_line=product_line_, source=source, enabled=enabled)
+    if rule_id is not None:
+        rule = next((r for r in rules if r.id == rule_id), None)
+        if rule is None:
+            raise NotFound("No such assignment rule.", field="id")
+        rule.update_from_dict({**values, "position": rule.position if position is None else position})
+        await rule.save()
+        return rule
+    if len(rules) >= MAX_ASSIGNMENT_RULES:
+        raise ValidationFailed(f"A brand has at most {MAX_ASSIGNMENT_RULES} assignment rules.", field="name")
+    return await AssignmentRule.create(tenant_id=scope.tenant_id, position=position if position is not None else len(rules), **values)
+
+
+async def delete_assignment_rule(scope: Scope, rule_id: uuid.UUID) -> uuid.UUID:
+    scope.require(Perm.ADMIN)
+    if not await AssignmentRule.filter(tenant_id=scope.tenant_id, id=rule_id).delete():
+        raise NotFound("No such assignment rule.", field="id")
+    return rule_id
+
+
+async def result_tickets(scope: Scope, result_ids) -> dict[uuid.UUID, Ticket]:
+    """The care ticket holding each survey result, among those the caller may see (the survey
+    module's `SurveyResult.ticket`)."""
+    if not scope.can(Perm.TICKETS_READ):
+        return {}
+    held = await repo.tickets_of_results(scope, list(result_ids))
+    tickets = await repo.tickets_by_ids(scope, list(set(held.values())))
+    return {rid: tickets[tid] for rid, tid in held.items() if tid in tickets}
 
 
 def level(scope: Scope, t: Ticket, region: str | None) -> workflow.Who:

@@ -64,6 +64,8 @@ class Consumer:
 
 
 HANDLERS: dict[str, list[Handler]] = {}
+# handlers that take a whole batch (`fn(scope, [event, ...])`): what record_many() was built for
+BATCH_HANDLERS: dict[str, list[Callable[[Scope, list["Event"]], Awaitable[Any]]]] = {}
 CONSUMERS: dict[str, Consumer] = {}
 _loaded = False
 
@@ -81,6 +83,18 @@ def on(event_type: str) -> Callable[[Handler], Handler]:
 
     def deco(fn: Handler) -> Handler:
         HANDLERS.setdefault(event_type, []).append(fn)
+        return fn
+
+    return deco
+
+
+def on_many(event_type: str):
+    """Register an in-transaction handler that takes the events of one record_many() call (or
+    the one event of a record()) as a list: set-based work instead of a statement per event."""
+    _check_type(event_type)
+
+    def deco(fn):
+        BATCH_HANDLERS.setdefault(event_type, []).append(fn)
         return fn
 
     return deco
@@ -137,8 +151,43 @@ async def record(scope: Scope, event_type: str, *, subject_type: str, subject_id
          event.occurred_at, event.request_id])
     for handler in HANDLERS.get(event_type, ()):
         await handler(scope, event)
+    for batch_handler in BATCH_HANDLERS.get(event_type, ()):
+        await batch_handler(scope, [event])
     _wake_relay(scope.tenant_id)
     return event
+
+
+async def record_many(scope: Scope, event_type: str, *, subject_type: str,
+                      items: list[tuple[uuid.UUID | None, dict]]) -> list[Event]:
+    """Record one event per (subject_id, payload) of the same type, in one statement, then run
+    the type's handlers: batch handlers once with every event, single ones per event."""
+    _check_type(event_type)
+    if db.current_tenant() != scope.tenant_id:
+        raise RuntimeError("events.record_many() must run inside the scope's tenant_transaction()")
+    if not items:
+        return []
+    load()
+    now, actor, rid = clock.now(), scope.actor.label[:120], request_id_var.get()
+    out, bodies = [], []
+    for subject_id, payload in items:
+        body = orjson.dumps(payload or {})
+        if len(body) > MAX_PAYLOAD_BYTES:
+            raise ValueError(f"event payload over {MAX_PAYLOAD_BYTES} bytes")
+        bodies.append(body.decode())
+        out.append(Event(id=uuid7(), tenant_id=scope.tenant_id, type=event_type, subject_type=subject_type[:40],
+                         subject_id=subject_id, actor=actor, payload=orjson.loads(body), occurred_at=now, request_id=rid))
+    await db.fetch(
+        "INSERT INTO domain_event (id, tenant_id, type, subject_type, subject_id, actor, payload, occurred_at, request_id) "
+        "SELECT e.id, $1, $2, $3, e.subject_id, $4, e.payload::jsonb, $5, $6 "
+        "FROM unnest($7::uuid[], $8::uuid[], $9::text[]) AS e(id, subject_id, payload) ORDER BY e.id",
+        [scope.tenant_id, event_type, subject_type[:40], actor, now, rid, [e.id for e in out], [e.subject_id for e in out], bodies])
+    for handler in HANDLERS.get(event_type, ()):
+        for event in out:
+            await handler(scope, event)
+    for batch_handler in BATCH_HANDLERS.get(event_type, ()):
+        await batch_handler(scope, out)
+    _wake_relay(scope.tenant_id)
+    return out
 
 
 def _wake_relay(tenant_id: uuid.UUID) -> None:

@@ -27,6 +27,38 @@ class OutboxJob(Model):
         indexes = [Index(fields=["run_at"])]
 
 
+class TrustedDocument(Model):
+    """A GraphQL document registered for a brand's own front-ends (`client_id` '') or for one
+    of its partner apps; in allow-list mode only registered documents run (app/core/documents.py)."""
+
+    id = fields.UUIDField(primary_key=True, default=uuid7)
+    tenant_id = fields.UUIDField()
+    client_id = fields.CharField(max_length=80, default="")
+    sha256 = fields.CharField(max_length=64)
+    name = fields.CharField(max_length=200, null=True)
+    body = fields.TextField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "trusted_document"
+        unique_together = (("tenant_id", "client_id", "sha256"),)
+
+
+class DocumentPolicy(Model):
+    """Allow-list mode, on while its row exists: for the whole brand (`client_id` '') or for
+    one partner app."""
+
+    id = fields.UUIDField(primary_key=True, default=uuid7)
+    tenant_id = fields.UUIDField()
+    client_id = fields.CharField(max_length=80, default="")
+    created_by = fields.CharField(max_length=120)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "document_policy"
+        unique_together = (("tenant_id", "client_id"),)
+
+
 class DomainEvent(Model):
     """One domain event (app/core/events.py): append-only, recorded in the transaction of the
     change it describes. `txid` (xid8, set by the database: migration 0017) orders events for
@@ -59,3 +91,45 @@ class EventCursor(Model):
     class Meta:
         table = "event_cursor"
         unique_together = (("tenant_id", "consumer"),)
+
+
+class DataImport(Model):
+    """One bulk import of any kind (app/core/imports.py): customers, survey results, ..."""
+
+    id = fields.UUIDField(primary_key=True, default=uuid7)
+    tenant_id = fields.UUIDField()
+    kind = fields.CharField(max_length=32, default="customers")
+    status = fields.CharField(max_length=16, default="pending")  # pending | running | done | failed
+    format = fields.CharField(max_length=8)  # csv | jsonl
+    filename = fields.CharField(max_length=200, null=True)
+    size_bytes = fields.IntField()
+    sha256 = fields.CharField(max_length=64)
+    rows_total = fields.IntField(default=0)
+    rows_created = fields.IntField(default=0)
+    rows_updated = fields.IntField(default=0)
+    rows_unchanged = fields.IntField(default=0)
+    rows_failed = fields.IntField(default=0)
+    errors = fields.JSONField(default=list)  # [{line, field, code, message}] (first 1000)
+    options = fields.JSONField(default=dict)  # the upload's kind-specific options (e.g. unmatched=create)
+    created_by = fields.CharField(max_length=120)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    started_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "data_import"
+        indexes = (("tenant_id", "kind", "created_at"),)
+
+
+class ImportChunk(Model):
+    """The uploaded file, in 1 MB pieces, until its import ends."""
+
+    id = fields.UUIDField(primary_key=True, default=uuid7)
+    tenant_id = fields.UUIDField()
+    import_id = fields.UUIDField()
+    seq = fields.IntField()
+    data = fields.BinaryField()
+
+    class Meta:
+        table = "data_import_chunk"
+        unique_together = (("tenant_id", "import_id", "seq"),)

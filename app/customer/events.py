@@ -7,20 +7,19 @@ import uuid
 
 from app.core import events
 from app.core.tenancy import Scope
-from app.customer import links
+from app.customer import links, service
 from app.customer import repository as repo
 
 # statuses after which a ticket no longer counts as open (the complaint module's own names)
 _DONE = frozenset({"recovered", "cancelled", "duplicate", "closed"})
 
 
-@events.on("complaint.ticket_opened")
-async def ticket_opened(scope: Scope, event: events.Event) -> None:
-    customer_id = uuid.UUID(event.payload["customer_id"])
-    await links.append(scope, customer_id, "ticket", event.occurred_at, ref_type="ticket", ref_id=event.subject_id,
-                       summary={"number": event.payload["number"], "action": "opened", "status": event.payload["status"],
-                                "by": event.actor})
-    await repo.adjust_open_tickets(scope, customer_id, 1)
+@events.on_many("complaint.ticket_opened")
+async def tickets_opened(scope: Scope, batch: list[events.Event]) -> None:
+    """One ticket (ticketCreate) or a batch of care tickets (survey intake): two statements either way."""
+    await service.on_tickets_opened(scope, [
+        (uuid.UUID(e.payload["customer_id"]), e.occurred_at, e.subject_id,
+         {"number": e.payload["number"], "action": "opened", "status": e.payload["status"], "by": e.actor}) for e in batch])
 
 
 @events.on("complaint.ticket_changed")

@@ -1,4 +1,5 @@
-"""Bulk import of customers and products (CSV or JSON Lines), run by a worker in batches.
+"""Bulk import of customers and products (CSV or JSON Lines): the "customers" kind of the
+shared import pipeline (app/core/imports.py), run by a worker in batches.
 
 Idempotent by external id (`external_source` + `external_id`): a known customer is updated
 only where a value differs, so re-importing the same file changes nothing. Every row is fully
@@ -7,26 +8,23 @@ product are written together: a bad row writes nothing and is reported with its 
 and reason, while the rest of the file is imported."""
 from __future__ import annotations
 
-import csv
-import io
 import json
-import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
 
-from app.core import clock, db, jobs
+from app.core import clock, db, imports, jobs
 from app.core.errors import ValidationFailed
 from app.core.ids import uuid7
+from app.core.imports import RowError
+from app.core.permissions import Perm
 from app.core.tenancy import Scope
 from app.customer import repository as customer_repo
 from app.customer import service
-from app.customer.models import ContactPoint, Customer, CustomerImport, ImportChunk, OwnedProduct
-from app.settings import get_settings
+from app.customer.models import ContactPoint, Customer, OwnedProduct
 from app.tenant import service as tenant_service
 
-log = logging.getLogger(__name__)
 IMPORT_JOB = "customer.import"
 REQUIRED = ("external_source", "external_id", "name")
 KNOWN = set(REQUIRED) | {
@@ -34,13 +32,6 @@ KNOWN = set(REQUIRED) | {
     "referrals", "last_survey_score", "product_model", "serial", "purchase_date", "warranty_end", "purchase_dealer_code",
     "purchase_reason",
 }
-MAX_ERRORS_KEPT = 1000
-CHUNK = 1024 * 1024
-
-
-class RowError(Exception):
-    def __init__(self, field: str | None, code: str, message: str):
-        self.field, self.code, self.message = field, code, message
 
 
 @dataclass
@@ -59,17 +50,6 @@ class Row:
     last_survey_score: float | None
     contacts: list[dict] = field(default_factory=list)
     product: dict | None = None
-
-
-# ---- upload -------------------------------------------------------------------------------------
-
-async def create_import(scope: Scope, data: bytes, fmt: str, filename: str | None, digest: str) -> CustomerImport:
-    imp = await CustomerImport.create(tenant_id=scope.tenant_id, format=fmt, filename=filename, size_bytes=len(data),
-                                      sha256=digest, created_by=scope.actor.label)
-    for seq, start in enumerate(range(0, len(data), CHUNK)):
-        await ImportChunk.create(tenant_id=scope.tenant_id, import_id=imp.id, seq=seq, data=data[start:start + CHUNK])
-    jobs.enqueue(IMPORT_JOB, scope.tenant_id, str(imp.id), job_id=f"import:{imp.id}")
-    return imp
 
 
 # ---- parsing and validation ----------------------------------------------------------------------
@@ -197,197 +177,28 @@ def validate_row(line: int, raw: dict, dealers: dict[str, uuid.UUID]) -> Row:
                last_survey_score=float(score) if score is not None else None, contacts=contacts, product=product)
 
 
-def parse(data: bytes, fmt: str):
-    """Yields (line, dict) or (line, RowError). A fatal problem yields (line, RowError) with
-    code FILE_* and stops."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        yield line, RowError(None, "FILE_NOT_UTF8", f"The file is not UTF-8 (first bad byte on line {line}).")
-        return
-    if fmt == "jsonl":
-        # split on newlines only: U+2028 and friends are legal inside JSON strings
-        for n, line in enumerate(text.split("\n"), 1):
-            line = line.rstrip("\r")
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except (ValueError, RecursionError) as e:
-                yield n, RowError(None, "MALFORMED_JSON", f"Not valid JSON: {str(e)[:80]}.")
-                continue
-            if not isinstance(obj, dict):
-                yield n, RowError(None, "MALFORMED_JSON", "Each line must be a JSON object.")
-                continue
-            yield n, obj
-        return
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = next(reader)
-    except StopIteration:
-        yield 1, RowError(None, "FILE_EMPTY", "The file is empty.")
-        return
-    except csv.Error as e:
-        yield 1, RowError(None, "FILE_MALFORMED_CSV", f"Malformed CSV header: {e}.")
-        return
-    header = [h.strip().lower() for h in header]
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        yield 1, RowError(None, "FILE_MISSING_COLUMNS", f"Missing required column(s): {', '.join(missing)}.")
-        return
-    if len(set(header)) != len(header):
-        yield 1, RowError(None, "FILE_DUPLICATE_COLUMNS", "A column name appears twice in the header.")
-        return
-    while True:
-        try:
-            values = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as e:
-            yield reader.line_num, RowError(None, "MALFORMED_CSV", f"Malformed CSV ({e}); the rest of the file was not read.")
-            return
-        line = reader.line_num
-        if not any(v.strip() for v in values):
-            continue
-        if len(values) != len(header):
-            yield line, RowError(None, "WRONG_FIELD_COUNT", f"Expected {len(header)} fields, got {len(values)}.")
-            continue
-        yield line, {k: (v if v != "" else None) for k, v in zip(header, values)}
+# ---- the kind -----------------------------------------------------------------------------------
+
+async def _write(scope: Scope, rows: list[Row], dealers) -> dict:
+    """One batch: people erased at their request are not imported again."""
+    gone = await customer_repo.tombstoned(scope, [service.ref_hash(r.source, r.external_id) for r in rows])
+    erased = [r for r in rows if service.ref_hash(r.source, r.external_id) in gone]
+    counts = await _apply(scope, [r for r in rows if r not in erased]) if len(erased) < len(rows) else {"rejected": []}
+    counts["rejected"] = [*counts.get("rejected", []), *[
+        (r.line, RowError("external_id", "ERASED", "This person's data was erased at their request; the row was not imported."))
+        for r in erased]]
+    return counts
 
 
-# ---- the job -------------------------------------------------------------------------------------
-
-@dataclass
-class Progress:
-    total: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    failed: int = 0
-    errors: list = field(default_factory=list)
-
-    def error(self, line: int, e: RowError) -> None:
-        self.failed += 1
-        if len(self.errors) < MAX_ERRORS_KEPT:
-            self.errors.append({"line": line, "field": e.field, "code": e.code, "message": e.message})
+async def _finish(scope: Scope, progress: imports.Progress, import_id: uuid.UUID) -> None:
+    if progress.created or progress.updated:
+        jobs.enqueue(service.TIER_JOB, scope.tenant_id, "", job_id=f"tier:{scope.tenant_id}:import:{import_id}")
 
 
-async def run_import(scope: Scope, import_id: str) -> str:
-    """Idempotent: a finished import is not run again; a re-delivered running one resumes
-    harmlessly because every write is an upsert by external id. An unexpected failure marks the
-    import failed (never left "running"). The uploaded file is deleted when the import ends:
-    it holds personal data that erasure could not otherwise reach."""
-    try:
-        return await _run_import(scope, import_id)
-    except Exception:
-        log.exception("import failed", extra={"import_id": import_id})
-        async with db.tenant_transaction(scope.tenant_id):
-            await CustomerImport.filter(tenant_id=scope.tenant_id, id=uuid.UUID(import_id)).update(
-                status="failed", finished_at=clock.now(),
-                errors=[{"line": None, "field": None, "code": "INTERNAL", "message": "The import stopped on an internal error."}])
-            await ImportChunk.filter(tenant_id=scope.tenant_id, import_id=uuid.UUID(import_id)).delete()
-        return "failed"
-
-
-async def _run_import(scope: Scope, import_id: str) -> str:
-    iid = uuid.UUID(import_id)
-    t = scope.tenant_id
-    async with db.tenant_transaction(t):
-        imp = await CustomerImport.get_or_none(tenant_id=t, id=iid)
-        if imp is None or imp.status in ("done", "failed"):
-            return imp.status if imp else "missing"
-        imp.status, imp.started_at = "running", clock.now()
-        await imp.save(update_fields=["status", "started_at"])
-        chunks = await ImportChunk.filter(tenant_id=t, import_id=iid).order_by("seq")
-        data = b"".join(bytes(c.data) for c in chunks)
-        dealers = await tenant_service.dealer_ids_by_code(scope)
-    progress = Progress()
-    seen: dict[tuple[str, str], int] = {}
-    batch: list[Row] = []
-    fatal = False
-    size = get_settings().import_batch_size
-    for line, item in parse(data, imp.format):
-        if isinstance(item, RowError):
-            if item.code.startswith("FILE_"):
-                fatal = True
-            progress.total += 1
-            progress.error(line, item)
-            continue
-        progress.total += 1
-        try:
-            row = validate_row(line, item, dealers)
-        except RowError as e:
-            progress.error(line, e)
-            continue
-        key = (row.source, row.external_id)
-        if key in seen:
-            progress.error(line, RowError("external_id", "DUPLICATE_IN_FILE",
-                                          f"This external id already appears on line {seen[key]}."))
-            continue
-        seen[key] = line
-        batch.append(row)
-        if len(batch) >= size:
-            await _write_batch(scope, batch, progress, iid)
-            batch = []
-    if batch:
-        await _write_batch(scope, batch, progress, iid)
-    async with db.tenant_transaction(t):
-        status = "failed" if fatal and not (progress.created or progress.updated or progress.unchanged) else "done"
-        await _save_progress(t, iid, progress, status=status)
-        await ImportChunk.filter(tenant_id=t, import_id=iid).delete()
-        if progress.created or progress.updated:
-            jobs.enqueue(service.TIER_JOB, t, "", job_id=f"tier:{t}:import:{iid}")
-    log.info("import finished", extra={"import_id": import_id, "rows": progress.total, "failed": progress.failed})
-    return status
-
-
-async def _save_progress(t: uuid.UUID, iid: uuid.UUID, p: Progress, status: str | None = None) -> None:
-    values = dict(rows_total=p.total, rows_created=p.created, rows_updated=p.updated, rows_unchanged=p.unchanged,
-                  rows_failed=p.failed, errors=p.errors)
-    if status:
-        values.update(status=status, finished_at=clock.now())
-    await CustomerImport.filter(tenant_id=t, id=iid).update(**values)
-
-
-async def _write_batch(scope: Scope, rows: list[Row], progress: Progress, iid: uuid.UUID) -> None:
-    t = scope.tenant_id
-    async with db.tenant_transaction(t):  # people erased at their request are not imported again
-        gone = await customer_repo.tombstoned(scope, [service.ref_hash(r.source, r.external_id) for r in rows])
-    if gone:
-        kept = []
-        for r in rows:
-            if service.ref_hash(r.source, r.external_id) in gone:
-                progress.error(r.line, RowError("external_id", "ERASED",
-                                                "This person's data was erased at their request; the row was not imported."))
-            else:
-                kept.append(r)
-        rows = kept
-    try:
-        async with db.tenant_transaction(t):
-            counts = await _apply(scope, rows)
-            _count(progress, counts)
-            await _save_progress(t, iid, progress)
-        return
-    except Exception:  # noqa: BLE001 - fall back to row by row to isolate the failing row
-        log.warning("import batch failed; retrying row by row", exc_info=True)
-    for row in rows:
-        try:
-            async with db.tenant_transaction(t):
-                counts = await _apply(scope, [row])
-        except Exception as e:  # noqa: BLE001
-            progress.error(row.line, RowError(None, "WRITE_FAILED", f"Could not be stored: {type(e).__name__}."))
-            continue
-        _count(progress, counts)
-    async with db.tenant_transaction(t):
-        await _save_progress(t, iid, progress)
-
-
-def _count(progress: Progress, counts: dict) -> None:
-    for line, e in counts.get("rejected", ()):
-        progress.error(line, e)
-    for k in ("created", "updated", "unchanged"):
-        setattr(progress, k, getattr(progress, k) + counts.get(k, 0))
+KIND = imports.register(imports.ImportKind(
+    name="customers", job=IMPORT_JOB, node_type="CustomerImport", perm=Perm.CUSTOMERS_WRITE, required=REQUIRED,
+    prepare=lambda scope, _imp: tenant_service.dealer_ids_by_code(scope), validate=lambda line, raw, dealers: validate_row(line, raw, dealers),
+    key=lambda r: (r.source, r.external_id), key_field="external_id", write=_write, finish=_finish, example="customers.csv"))
 
 
 async def _apply(scope: Scope, rows: list[Row]) -> dict:

@@ -56,6 +56,14 @@ def timeline_kind(name: str, *, ref_node: str | None = None, ref_type: str | Non
         _REF_NODES[ref_type] = ref_node
 
 
+def ref_node(ref_type: str, node: str) -> None:
+    """A timeline entry of another module's kind (or of a shared one, like `survey`) may point
+    at that module's object: its ref_type resolves to this GraphQL node type."""
+    if _REF_NODES.get(ref_type, node) != node:
+        raise ValueError(f"timeline ref type {ref_type!r} is registered twice, differently")
+    _REF_NODES[ref_type] = node
+
+
 def customer_table(table: str, *, on_merge: Literal["move", "keep"] = "move", merge_where: str = "",
                    erase: tuple[str, ...] = ()) -> None:
     spec = CustomerTable(table, on_merge, merge_where, erase)

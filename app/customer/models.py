@@ -183,38 +183,6 @@ class TierPolicy(TenantModel):
         unique_together = (("tenant_id",),)
 
 
-class CustomerImport(TenantModel):
-    status = fields.CharField(max_length=16, default="pending")  # pending | running | done | failed
-    format = fields.CharField(max_length=8)  # csv | jsonl
-    filename = fields.CharField(max_length=200, null=True)
-    size_bytes = fields.IntField()
-    sha256 = fields.CharField(max_length=64)
-    rows_total = fields.IntField(default=0)
-    rows_created = fields.IntField(default=0)
-    rows_updated = fields.IntField(default=0)
-    rows_unchanged = fields.IntField(default=0)
-    rows_failed = fields.IntField(default=0)
-    errors = fields.JSONField(default=list)  # [{line, field, code, message}] (first 1000)
-    created_by = fields.CharField(max_length=120)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    started_at = fields.DatetimeField(null=True)
-    finished_at = fields.DatetimeField(null=True)
-
-    class Meta:
-        table = "customer_import"
-        indexes = (("tenant_id", "created_at"),)
-
-
-class ImportChunk(TenantModel):
-    import_id = fields.UUIDField()
-    seq = fields.IntField()
-    data = fields.BinaryField()
-
-    class Meta:
-        table = "customer_import_chunk"
-        unique_together = (("tenant_id", "import_id", "seq"),)
-
-
 class Tombstone(TenantModel):
     """What erasure leaves of an external reference: a hash, so that the next import from the
     same partner system does not bring the erased person back."""

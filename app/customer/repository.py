@@ -15,7 +15,6 @@ from app.customer.models import (
     ContactPoint,
     Customer,
     CustomerEvent,
-    CustomerImport,
     ExternalRef,
     Interaction,
     OwnedProduct,
@@ -450,27 +449,9 @@ async def recompute_tiers(scope: Scope, p: TierPolicy | dict, customer_ids: Sequ
     return rows[0]["changed"]
 
 
-async def imports_by_ids(scope: Scope, ids) -> dict[uuid.UUID, CustomerImport]:
-    if not scope.all_dealers:  # imports are brand-wide: dealer staff and dealer-bound apps do not see them
-        return {}
-    return {i.id: i for i in await CustomerImport.filter(tenant_id=scope.tenant_id, id__in=list(ids))}
-
-
 async def child_row(scope: Scope, model, pk: uuid.UUID):
     """A promise or product by id; callers check the owning customer's visibility."""
     return await model.get_or_none(tenant_id=scope.tenant_id, id=pk)
-
-
-async def list_imports(scope: Scope, page: PageArgs, max_size: int = 100) -> Page:
-    limit, _ = validate(page, default=20, maximum=max_size)
-    if not scope.all_dealers:
-        return build_page([], limit, False, page, key=lambda i: [])
-    where, extra, order, backwards = keyset_clause(("created_at", "id"), page, 2, descending=True,
-                                                   parsers=(parse_datetime, None))
-    rows = await db.conn().execute_query_dict(
-        f"SELECT * FROM customer_import WHERE tenant_id = $1{where} ORDER BY {order} LIMIT {limit + 1}", [scope.tenant_id, *extra])
-    items = [CustomerImport._init_from_db(**r) for r in rows]
-    return build_page(items, limit, backwards, page, key=lambda i: [i.created_at.isoformat(), i.id])
 
 
 async def add_tombstones(scope: Scope, hashes: Sequence[str], at: datetime) -> None:
@@ -489,3 +470,61 @@ async def tombstoned(scope: Scope, hashes: Sequence[str]) -> set[str]:
 async def adjust_open_tickets(scope: Scope, customer_id: uuid.UUID, delta: int) -> None:
     await db.fetch("UPDATE customer SET open_ticket_count = GREATEST(0, open_ticket_count + $3) WHERE tenant_id = $1 AND id = $2",
                    [scope.tenant_id, customer_id, delta])
+
+
+# ---- batches other modules write through the service (survey intake, ticket events) -------------
+
+async def adjust_open_tickets_many(scope: Scope, deltas: dict[uuid.UUID, int]) -> None:
+    if deltas:
+        await db.fetch(
+            "UPDATE customer c SET open_ticket_count = GREATEST(0, c.open_ticket_count + d.delta) "
+            "FROM unnest($2::uuid[], $3::int[]) AS d(id, delta) WHERE c.tenant_id = $1 AND c.id = d.id",
+            [scope.tenant_id, list(deltas), list(deltas.values())])
+
+
+async def add_events_many(scope: Scope, rows: Sequence[tuple]) -> None:
+    """Timeline entries: (customer_id, kind, occurred_at, ref_type, ref_id, summary dict)."""
+    if not rows:
+        return
+    import orjson
+
+    by = scope.actor.label
+    await db.fetch(
+        "INSERT INTO customer_event (id, tenant_id, customer_id, kind, occurred_at, ref_type, ref_id, summary) "
+        "SELECT gen_random_uuid(), $1, e.customer_id, e.kind, e.at, e.ref_type, e.ref_id, e.summary::jsonb "
+        "FROM unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::text[], $6::uuid[], $7::text[]) "
+        "AS e(customer_id, kind, at, ref_type, ref_id, summary)",
+        [scope.tenant_id, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
+         [r[4] for r in rows], [orjson.dumps({"by": by, **(r[5] or {})}).decode() for r in rows]])
+
+
+async def set_latest_scores(scope: Scope, rows: Sequence[tuple]) -> None:
+    """(customer_id, score, at): each customer's latest score, where it is newer than the stored one."""
+    if rows:
+        await db.fetch(
+            "UPDATE customer c SET last_survey_score = s.score, last_survey_at = s.at, updated_at = now() FROM ("
+            "  SELECT DISTINCT ON (id) id, score, at FROM unnest($2::uuid[], $3::float8[], $4::timestamptz[]) AS x(id, score, at)"
+            "  ORDER BY id, at DESC) s "
+            "WHERE c.tenant_id = $1 AND c.id = s.id AND (c.last_survey_at IS NULL OR c.last_survey_at <= s.at)",
+            [scope.tenant_id, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]])
+
+
+async def match_customers(scope: Scope, refs: Sequence[tuple[str, str]], phones: Sequence[str], emails: Sequence[str]):
+    """Live customers (not merged away, not erased) the scope may see, by external reference,
+    normalised phone and normalised e-mail: three index lookups for a whole batch. Where a phone
+    or e-mail is shared, the most recently created customer is taken."""
+    params: list = [scope.tenant_id, [r[0] for r in refs], [r[1] for r in refs], list(phones), list(emails)]
+    vis = dealer_visibility_sql(scope, params, "c.dealer_id")
+    live = "c.merged_into_id IS NULL AND c.erased_at IS NULL" + vis
+    rows = await db.fetch(
+        "SELECT 'ref', r.source || chr(31) || r.external_id, c.id, c.dealer_id, c.tier, c.created_at FROM customer_external_ref r "
+        "JOIN customer c ON c.tenant_id = r.tenant_id AND c.id = r.customer_id WHERE r.tenant_id = $1 "
+        f"AND (r.source, r.external_id) IN (SELECT * FROM unnest($2::text[], $3::text[])) AND {live} "
+        "UNION ALL SELECT x.channel, x.normalized, c.id, c.dealer_id, c.tier, c.created_at FROM customer_contact x "
+        "JOIN customer c ON c.tenant_id = x.tenant_id AND c.id = x.customer_id WHERE x.tenant_id = $1 "
+        f"AND ((x.channel = 'phone' AND x.normalized = ANY($4::text[])) OR (x.channel = 'email' AND x.normalized = ANY($5::text[]))) "
+        f"AND {live} ORDER BY 6", params)
+    found: dict[tuple[str, str], tuple] = {}
+    for kind, key, cid, dealer_id, tier, _ in rows:  # ascending creation: the newest wins
+        found[(kind, key)] = (cid, dealer_id, tier)
+    return found

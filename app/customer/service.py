@@ -655,6 +655,59 @@ async def record_survey_score(scope: Scope, customer_id: uuid.UUID, score: float
     return c
 
 
+async def match_customers(scope: Scope, people: list[dict]) -> list[tuple[uuid.UUID, uuid.UUID | None, str | None] | None]:
+    """For each person ({external_source, external_id, phone, email}, any may be missing), the
+    live customer they are: by external id, then normalised phone, then e-mail. Returns
+    (customer_id, dealer_id, tier) or None per person, in order; one batch of lookups. Values
+    that do not normalise simply match nothing."""
+    keys = []
+    for p in people:
+        ref = (p["external_source"], p["external_id"]) if p.get("external_source") and p.get("external_id") else None
+        phone = email = None
+        for channel in ("phone", "email"):
+            if p.get(channel):
+                try:
+                    value = normalize_contact(channel, p[channel])
+                except ValidationFailed:
+                    value = None
+                phone, email = (value, email) if channel == "phone" else (phone, value)
+        keys.append((ref, phone, email))
+    found = await repo.match_customers(scope, [k[0] for k in keys if k[0]], [k[1] for k in keys if k[1]],
+                                       [k[2] for k in keys if k[2]])
+    out = []
+    for ref, phone, email in keys:
+        hit = (found.get(("ref", f"{ref[0]}\x1f{ref[1]}")) if ref else None) or (
+            found.get(("phone", phone)) if phone else None) or (found.get(("email", email)) if email else None)
+        out.append(hit)
+    return out
+
+
+async def tiers(scope: Scope, customer_ids) -> dict[uuid.UUID, str | None]:
+    """The value tier of each customer the caller may see."""
+    return {c.id: c.tier for c in (await repo.customers_by_ids(scope, list(customer_ids))).values()}
+
+
+async def record_survey_results(scope: Scope, items: list[dict]) -> None:
+    """Survey results for many customers at once (the survey module's batch path): each becomes
+    a `survey` entry on the customer's timeline pointing at the result, and the newest score per
+    customer becomes their latest score. Items: customer_id, score (0-10 or None), at, result_id,
+    template (its code), selected."""
+    scope.require(Perm.SURVEYS_WRITE)
+    await repo.set_latest_scores(scope, [(i["customer_id"], i["score"], i["at"]) for i in items if i.get("score") is not None])
+    await repo.add_events_many(scope, [
+        (i["customer_id"], "survey", i["at"], "survey_result", i["result_id"],
+         {"score": i.get("score"), "survey": i["template"][:80], "selected": bool(i.get("selected"))}) for i in items])
+
+
+async def on_tickets_opened(scope: Scope, items: list[tuple[uuid.UUID, datetime, uuid.UUID, dict]]) -> None:
+    """Timeline entries and open-ticket counts for many opened tickets (customer_id, at, ticket_id, summary)."""
+    await repo.add_events_many(scope, [(cid, "ticket", at, "ticket", tid, summary) for cid, at, tid, summary in items])
+    deltas: dict[uuid.UUID, int] = {}
+    for cid, *_ in items:
+        deltas[cid] = deltas.get(cid, 0) + 1
+    await repo.adjust_open_tickets_many(scope, deltas)
+
+
 # ---- value tiers ------------------------------------------------------------------------------
 
 async def get_tier_policy(scope: Scope) -> dict:

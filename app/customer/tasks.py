@@ -14,6 +14,6 @@ async def recompute_tiers(scope: Scope, customer_id: str = "") -> int:
 @tenant_job("customer.import", transactional=False, timeout=3600, max_tries=3)
 async def run_import(scope: Scope, import_id: str) -> str:
     """Commits batch by batch (progress is visible while it runs); safe to run twice."""
-    from app.customer import importer
+    from app.core import imports
 
-    return await importer.run_import(scope, import_id)
+    return await imports.run_import(scope, import_id)

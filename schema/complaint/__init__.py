@@ -5,4 +5,4 @@ from schema.complaint.mutations import ComplaintMutation
 from schema.complaint.queries import ComplaintQuery
 from schema.part import SchemaPart
 
-PART = SchemaPart(queries=(ComplaintQuery,), mutations=(ComplaintMutation,), types=(types.Ticket, types.TicketCategory), loaders=LOADERS)
+PART = SchemaPart(queries=(ComplaintQuery,), mutations=(ComplaintMutation,), types=(types.Ticket, types.TicketCategory, types.AssignmentRule), loaders=LOADERS)

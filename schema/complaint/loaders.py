@@ -1,7 +1,7 @@
 """DataLoader fetchers of the complaint module (`info.context.loaders.<name>`)."""
 from __future__ import annotations
 
-from app.complaint import repository
+from app.complaint import repository, service
 from app.core import events
 
 LOADERS = {
@@ -9,4 +9,5 @@ LOADERS = {
     "ticket_category": repository.categories_by_ids,
     "ticket_events": events.events_of_subjects,
     "customer_tickets": repository.tickets_of_customers,
+    "result_ticket": service.result_tickets,  # SurveyResult.ticket (schema/survey)
 }

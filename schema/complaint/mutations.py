@@ -12,6 +12,7 @@ from app.complaint import service
 from app.complaint.enums import TicketAction as A
 from app.core.permissions import Perm
 from schema.complaint.types import (
+    AssignmentRule,
     CompensationKind,
     ContactChannel,
     Dimension,
@@ -50,6 +51,7 @@ class TicketCreateInput:
     priority: Priority = Priority.NORMAL
     tags: list[str] | None = None
     external_ref: str | None = None
+    product_line: str | None = strawberry.field(default=None, description="What the complaint is about; assignment rules may route by it.")
 
 
 @strawberry.input
@@ -163,8 +165,53 @@ class TicketPolicyPayload:
     errors: list[ComplaintError]
 
 
+@strawberry.input
+class AssignmentRuleInput:
+    name: str
+    dealer_id: strawberry.ID = strawberry.field(description="Where matching tickets go.")
+    region: str | None = None
+    product_line: str | None = None
+    source: TicketSource | None = None
+    position: int | None = strawberry.field(default=None, description="0 is tried first; default: last (kept when updating).")
+    enabled: bool = True
+
+
+@strawberry.type
+class AssignmentRulePayload:
+    rule: AssignmentRule | None
+    errors: list[ComplaintError]
+
+
+@strawberry.type
+class AssignmentRuleDeletePayload:
+    deleted_id: strawberry.ID | None
+    errors: list[ComplaintError]
+
+
 @strawberry.type
 class ComplaintMutation:
+    @strawberry.mutation(description=describe(Perm.ADMIN, "Create an assignment rule, or replace the one with this id."),
+                         permission_classes=needs(Perm.ADMIN))
+    async def assignment_rule_save(self, info: strawberry.Info, input: AssignmentRuleInput,
+                                   id: strawberry.ID | None = None) -> AssignmentRulePayload:
+        async def op():
+            return await service.save_assignment_rule(
+                info.context.scope, rule_id=decode(id, "AssignmentRule")[1] if id else None, name=input.name,
+                dealer_id=decode(input.dealer_id, "Dealer")[1], region=input.region, product_line=input.product_line,
+                source=input.source.value if input.source else None, position=input.position, enabled=input.enabled)
+
+        return await run_mutation(info, op, lambda r: AssignmentRulePayload(rule=AssignmentRule.from_row(r), errors=[]),
+                                  lambda errors: AssignmentRulePayload(rule=None, errors=errors), ComplaintError)
+
+    @strawberry.mutation(description=describe(Perm.ADMIN, "Delete an assignment rule."), permission_classes=needs(Perm.ADMIN))
+    async def assignment_rule_delete(self, info: strawberry.Info, id: strawberry.ID) -> AssignmentRuleDeletePayload:
+        from schema.relay import gid
+
+        return await run_mutation(
+            info, lambda: service.delete_assignment_rule(info.context.scope, decode(id, "AssignmentRule")[1]),
+            lambda pk: AssignmentRuleDeletePayload(deleted_id=gid("AssignmentRule", pk), errors=[]),
+            lambda errors: AssignmentRuleDeletePayload(deleted_id=None, errors=errors), ComplaintError)
+
     @strawberry.mutation(description=describe(Perm.ADMIN, "Set the brand's round limit and compensation approval threshold."),
                          permission_classes=needs(Perm.ADMIN))
     async def ticket_policy_update(self, info: strawberry.Info, max_rounds: int | None = None,
@@ -192,7 +239,8 @@ class ComplaintMutation:
                 info.context.scope, customer_id=decode(input.customer_id, "Customer")[1], source=input.source.value, title=input.title,
                 verbatim=input.verbatim, channel=input.channel, dealer_id=decode(input.dealer_id, "Dealer")[1] if input.dealer_id else None,
                 category_code=input.category_code, dimension=input.dimension.value if input.dimension else None,
-                severity=input.severity.value, priority=input.priority.value, tags=input.tags, external_ref=input.external_ref)
+                severity=input.severity.value, priority=input.priority.value, tags=input.tags, external_ref=input.external_ref,
+                product_line=input.product_line)
 
         return await _done(info, op)
 

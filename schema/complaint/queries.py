@@ -10,7 +10,17 @@ from app.complaint import repository, service
 from app.core.pagination import PageArgs
 from app.core.permissions import Perm
 from app.settings import get_settings
-from schema.complaint.types import Dimension, Priority, Ticket, TicketCategory, TicketCount, TicketPolicy, TicketSource, TicketStatus
+from schema.complaint.types import (
+    AssignmentRule,
+    Dimension,
+    Priority,
+    Ticket,
+    TicketCategory,
+    TicketCount,
+    TicketPolicy,
+    TicketSource,
+    TicketStatus,
+)
 from schema.permissions import describe, needs
 from schema.relay import Connection, decode, gid
 
@@ -66,6 +76,13 @@ def _filter(f: TicketFilter | None) -> repository.TicketFilter:
 
 @strawberry.type
 class ComplaintQuery:
+    @strawberry.field(description=describe(Perm.TICKETS_READ, "The brand's assignment rules, in the order they are tried "
+                                           "(empty for dealer staff)."), permission_classes=READ)
+    async def assignment_rules(self, info: strawberry.Info) -> list[AssignmentRule]:
+        if not info.context.scope.all_dealers:
+            return []
+        return [AssignmentRule.from_row(r) for r in await service.list_assignment_rules(info.context.scope)]
+
     @strawberry.field(description=describe(Perm.TICKETS_READ, "One ticket by id (dealer staff: their dealer's only)."), permission_classes=READ)
     async def ticket(self, info: strawberry.Info, id: strawberry.ID) -> Ticket | None:
         _, pk = decode(id, "Ticket")

@@ -83,7 +83,9 @@ class Ticket(Node):
     version: int = strawberry.field(description="Changes with every change: pass it as expectedVersion to act only on what you saw.")
     source: TicketSource
     channel: str | None
-    external_ref: str | None
+    external_ref: str | None = strawberry.field(description="The source's own reference (for survey tickets: the response id).")
+    product_line: str | None
+    episode: str | None = strawberry.field(description="Survey tickets: the visit or order the results are about.")
     title: str
     severity: Severity
     priority: Priority
@@ -105,7 +107,8 @@ class Ticket(Node):
     @classmethod
     def from_row(cls, t: m.Ticket) -> "Ticket":
         return cls(id=gid("Ticket", t.id), number=t.number, status=TicketStatus(t.status), round=t.round, version=t.version,
-                   source=TicketSource(t.source), channel=t.channel, external_ref=t.external_ref, title=t.title,
+                   source=TicketSource(t.source), channel=t.channel, external_ref=t.external_ref, product_line=t.product_line,
+                   episode=t.episode or None, title=t.title,
                    severity=Severity(t.severity), priority=Priority(t.priority), dimension=Dimension(t.dimension) if t.dimension else None,
                    tags=list(t.tags or []), brand_flagged=t.brand_flagged, brand_owned=t.brand_owned,
                    contact_channel=ContactChannel(t.contact_channel) if t.contact_channel else None,
@@ -192,6 +195,30 @@ class TicketCount:
     count: int
 
 
+@strawberry.type(description="A routing rule: a new ticket matching every condition it sets goes to its dealer instead of "
+                             "the customer's own. The first enabled rule by position wins; a ticket opened with a dealer named "
+                             "is not routed.")
+class AssignmentRule(Node):
+    id: strawberry.ID
+    name: str
+    position: int
+    enabled: bool
+    region: str | None = strawberry.field(description="The region of the customer's (or the serving) dealer.")
+    product_line: str | None
+    source: TicketSource | None
+    row: strawberry.Private[m.AssignmentRule]
+
+    @classmethod
+    def from_row(cls, r: m.AssignmentRule) -> "AssignmentRule":
+        return cls(id=gid("AssignmentRule", r.id), name=r.name, position=r.position, enabled=r.enabled, region=r.region,
+                   product_line=r.product_line, source=TicketSource(r.source) if r.source else None, row=r)
+
+    @strawberry.field
+    async def dealer(self, info: strawberry.Info) -> Dealer | None:
+        row = await info.context.loaders.dealer.load(self.row.dealer_id)
+        return Dealer.from_row(row) if row else None
+
+
 @node_type("TicketCategory", perm=Perm.TICKETS_READ)
 async def _category_node(info: strawberry.Info, pk: uuid.UUID):
     row = await info.context.loaders.ticket_category.load(pk)
@@ -202,3 +229,11 @@ async def _category_node(info: strawberry.Info, pk: uuid.UUID):
 async def _ticket_node(info: strawberry.Info, pk: uuid.UUID):
     row = await info.context.loaders.ticket.load(pk)
     return Ticket.from_row(row) if row else None
+
+
+@node_type("AssignmentRule", perm=Perm.TICKETS_READ)
+async def _assignment_rule_node(info: strawberry.Info, pk: uuid.UUID):
+    if not info.context.scope.all_dealers:
+        return None
+    row = next((r for r in await service.list_assignment_rules(info.context.scope) if r.id == pk), None)
+    return AssignmentRule.from_row(row) if row else None

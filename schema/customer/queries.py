@@ -4,6 +4,7 @@ from enum import Enum
 
 import strawberry
 
+from app.core import imports
 from app.core.pagination import PageArgs
 from app.core.permissions import Perm
 from app.customer import repository, service
@@ -86,7 +87,7 @@ class CustomerQuery:
 
     @strawberry.field(description=describe(Perm.CUSTOMERS_WRITE, "Bulk imports, newest first (brand-wide callers)."), permission_classes=needs(Perm.CUSTOMERS_WRITE))
     async def customer_imports(self, info: strawberry.Info, first: int | None = None, after: str | None = None) -> Connection[CustomerImport]:
-        page = await repository.list_imports(info.context.scope, PageArgs(first, after), max_size=get_settings().graphql_page_max)
+        page = await imports.list_imports(info.context.scope, "customers", PageArgs(first, after), max_size=get_settings().graphql_page_max)
         return Connection.of(page, CustomerImport.from_row)
 
     @strawberry.field(description=describe(Perm.CUSTOMERS_READ, "The brand's value-tier formula and thresholds."), permission_classes=READ)

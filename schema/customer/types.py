@@ -14,6 +14,7 @@ from app.core.permissions import Perm
 from app.customer import enums, links, models
 from app.customer import repository as customer_repo
 from app.customer.service import mask
+from schema.imports import ImportRecord, import_node
 from schema.relay import Node, gid, node_type
 from schema.tenant.types import Dealer
 
@@ -331,42 +332,17 @@ class Customer(Node):
 
 
 @strawberry.type(description="A bulk import of customers (CSV or JSON Lines), processed by a worker.")
-class CustomerImport(Node):
-    id: strawberry.ID
-    status: str
-    format: str
-    filename: str | None
-    size_bytes: int
-    rows_total: int
-    rows_created: int
-    rows_updated: int
-    rows_unchanged: int
-    rows_failed: int
-    errors: strawberry.scalars.JSON = strawberry.field(description="[{line, field, code, message}], the first 1000.")
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+class CustomerImport(ImportRecord, Node):
+    pass
 
-    @classmethod
-    def from_row(cls, i: models.CustomerImport) -> "CustomerImport":
-        return cls(id=gid("CustomerImport", i.id), status=i.status, format=i.format, filename=i.filename, size_bytes=i.size_bytes,
-                   rows_total=i.rows_total, rows_created=i.rows_created, rows_updated=i.rows_updated,
-                   rows_unchanged=i.rows_unchanged, rows_failed=i.rows_failed, errors=i.errors, created_at=i.created_at,
-                   started_at=i.started_at, finished_at=i.finished_at)
+
+import_node(CustomerImport, "customers", Perm.CUSTOMERS_WRITE)
 
 
 @node_type("Customer", perm=Perm.CUSTOMERS_READ)
 async def _customer_node(info: strawberry.Info, pk: uuid.UUID):
     row = await info.context.loaders.customer.load(pk)
     return Customer.from_row(row) if row else None
-
-
-@node_type("CustomerImport", perm=Perm.CUSTOMERS_WRITE)
-async def _import_node(info: strawberry.Info, pk: uuid.UUID):
-    from app.customer import repository
-
-    row = (await repository.imports_by_ids(info.context.scope, [pk])).get(pk)
-    return CustomerImport.from_row(row) if row else None
 
 
 async def _child_node(info: strawberry.Info, model, pk: uuid.UUID):

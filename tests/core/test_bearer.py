@@ -9,7 +9,7 @@ from app.core import clock, db
 from app.core.auth.bearer import MALFORMED, MISSING, BearerError, bearer_claims, bearer_token, challenge
 from app.core.auth.keys import KeyRing, generate_key
 from app.core.auth.tokens import mint_access_token
-from app.customer.models import CustomerImport
+from app.core.models import DataImport as CustomerImport
 from app.tenant.models import User
 from tests.import_helpers import HEADER, csv_rows
 

@@ -27,11 +27,11 @@ def test_models_tasks_and_schema_parts_come_from_the_list():
     assert db.MODEL_MODULES == ["app.core.models", *(f"app.{d}.models" for d in DOMAINS)]
     assert schema_packages() == [f"schema.{d}" for d in DOMAINS]
     jobs.load_task_modules()
-    assert app_modules("tasks") == ["app.tenant.tasks", "app.customer.tasks", "app.oauth.tasks"]
+    assert app_modules("tasks") == ["app.tenant.tasks", "app.customer.tasks", "app.oauth.tasks", "app.survey.tasks"]
     assert set(app_modules("events")) >= {"app.customer.events", "app.oauth.events", "app.notification.events"}
     # every job is named after the listed module whose tasks register it
     assert {name.split(".", 1)[0] for name in jobs.REGISTRY} <= {*DOMAINS, "events"}, sorted(jobs.REGISTRY)
-    assert {"customer.import", "customer.recompute_tiers", "tenant.recount_dealer_customers", "oauth.purge_expired"} <= set(jobs.REGISTRY)
+    assert {"customer.import", "survey.import", "customer.recompute_tiers", "tenant.recount_dealer_customers", "oauth.purge_expired"} <= set(jobs.REGISTRY)
 
 
 def test_the_schema_is_the_sum_of_the_parts():

@@ -14,7 +14,8 @@ from schema import schema
 from schema.errors import COMMON, domain_errors
 
 PAYLOAD_ERRORS = {"app.customer.errors": "CustomerErrorCode", "app.tenant.errors": "TenantErrorCode",
-                  "app.oauth.errors": "OAuthErrorCode", "app.complaint.errors": "ComplaintErrorCode"}
+                  "app.oauth.errors": "OAuthErrorCode", "app.complaint.errors": "ComplaintErrorCode",
+                  "app.survey.errors": "SurveyErrorCode"}
 
 
 def _declared(module_name: str) -> list[type[AppError]]:

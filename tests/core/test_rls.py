@@ -6,11 +6,12 @@ import asyncpg
 import pytest
 
 from app.complaint import service as complaint_service
-from app.core import db, events
+from app.core import db, events, imports
 from app.core.tenancy import Actor, scope_for
-from app.customer import importer
 from app.customer import service as customer_service
+from app.customer.models import ExternalRef
 from app.oauth import repository as oauth_repo
+from app.survey import service as survey_service
 from tests.factories import make_app, make_customer
 
 
@@ -49,7 +50,7 @@ async def populate(brand):
         await customer_service.add_winback(scope, c.id, action="contact", notes=None, outcome="pending")
         await customer_service.update_tier_policy(scope, a_min=41)
         await customer_service.recompute_tiers(scope)
-        await importer.create_import(scope, b"external_source,external_id,name\n", "csv", None, "0" * 64)
+        await imports.create_import(scope, "customers", b"external_source,external_id,name\n", "csv", None, "0" * 64)
     async with db.tenant_transaction(brand.tenant_id):  # domain_event, and event_cursor below
         await events.record(scope_for(Actor.system(brand.tenant_id)), "customer.rls_probe", subject_type="Customer", subject_id=c.id)
     await events.deliver(brand.tenant_id, [RLS_CONSUMER])
@@ -57,6 +58,16 @@ async def populate(brand):
         await complaint_service.create_ticket(scope_for(Actor.system(brand.tenant_id)), customer_id=c.id, source="hotline",
                                               title="t", category_code="misuse")
     await events.deliver(brand.tenant_id, ["notification.tickets"])  # notification
+    async with db.tenant_transaction(brand.tenant_id):  # survey_template, _selection_rule, _result, ticket_survey_result, ticket_assignment_rule
+        scope = scope_for(Actor.system(brand.tenant_id))
+        await survey_service.save_template(scope, code="t", name="t", questions=[
+            {"key": "nps", "text": "?", "kind": "score_10", "role": "overall"}])
+        await survey_service.create_rule(scope, survey_service.RuleInput(name="low", conditions=[
+            {"field": "overall", "op": "lte", "value": 6}]))
+        await survey_service.submit_results(scope, [survey_service.ResultInput(
+            template_code="t", source="s", response_id="r1", answers={"nps": 1}, external_source="crm",
+            external_id=(await ExternalRef.get(tenant_id=brand.tenant_id, customer_id=c.id)).external_id)])
+        await complaint_service.save_assignment_rule(scope, name="r", dealer_id=brand.dealers["d1"].id, region="north")
     async with db.tenant_transaction(brand.tenant_id):  # ticket_policy
         await complaint_service.update_policy(scope_for(Actor.system(brand.tenant_id)), max_rounds=3)
     gone = await make_customer(brand)

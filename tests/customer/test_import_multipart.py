@@ -12,7 +12,8 @@ from arq.worker import Worker
 
 from app.core import db, jobs
 from app.core.ids import from_global_id
-from app.customer.models import Customer, CustomerImport
+from app.core.models import DataImport as CustomerImport
+from app.customer.models import Customer
 from app.settings import get_settings
 from tests.conftest import spawn_server, stop_server
 

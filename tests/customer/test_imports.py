@@ -2,8 +2,9 @@
 import json
 
 from app.core import db, jobs
+from app.core.models import DataImport as CustomerImport
 from app.customer.importer import IMPORT_JOB
-from app.customer.models import Customer, CustomerImport
+from app.customer.models import Customer
 from tests.import_helpers import HEADER, csv_rows, run, upload
 
 

@@ -4,7 +4,8 @@ paths and the audit of PII reads (moved from tests/test_review_fixes.py and test
 each failed before its fix)."""
 from app.core import db
 from app.core.ids import to_global_id
-from app.customer.models import ContactPoint, Customer, ImportChunk
+from app.core.models import ImportChunk
+from app.customer.models import ContactPoint, Customer
 from tests.factories import make_app, make_customer
 from tests.import_helpers import HEADER, csv_rows, run, upload
 

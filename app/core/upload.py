@@ -1,4 +1,5 @@
-"""`POST /imports/customers`: upload a CSV or JSON Lines file of customers for a worker to import.
+"""`POST /imports/<kind>`: upload a CSV or JSON Lines file for a worker to import (app/core/imports.py;
+kinds: `customers`, `survey-results`). The examples use customers.
 
 As a multipart form (one file, in a part named `file`; curl -F, an HTML file input):
 
@@ -23,7 +24,8 @@ application/x-www-form-urlencoded).
 Either way the file may be at most IMPORT_MAX_BYTES (counted on the bytes actually received, not on
 Content-Length); a larger one is 413 FILE_TOO_LARGE, an empty one 400 FILE_EMPTY, and nothing is stored.
 → 202 {"id": "<CustomerImport id>", "status": "pending"}; follow it with
-`node(id:) { ... on CustomerImport { status rowsTotal rowsCreated rowsFailed errors } }`."""
+`node(id:) { ... on CustomerImport { status rowsTotal rowsCreated rowsFailed errors } }` (for survey
+results the node is a SurveyResultImport). An unknown kind is 404 UNKNOWN_IMPORT_KIND."""
 from __future__ import annotations
 
 import hashlib
@@ -34,13 +36,10 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from app.core import db
+from app.core import db, imports
 from app.core.auth.bearer import BearerError, bearer_claims
 from app.core.errors import Unauthenticated
 from app.core.ids import to_global_id
-from app.core.permissions import Perm
-from app.customer import importer
-from app.oauth.resource import caller
 from app.settings import get_settings
 
 MULTIPART = "multipart/form-data"
@@ -113,8 +112,8 @@ class _Upload:
     """One multipart/form-data body, parsed as it streams in: exactly one part, named `file`,
     whose bytes are kept (at most `limit` of them); anything else stops the upload at once."""
 
-    def __init__(self, boundary: bytes, limit: int) -> None:
-        self.limit = limit
+    def __init__(self, boundary: bytes, limit: int, example: str = "data.csv") -> None:
+        self.limit, self.example = limit, example
         self.data = bytearray()
         self.filename: str | None = None
         self.content_type = ""
@@ -143,7 +142,7 @@ class _Upload:
         if not self.ended:
             raise _invalid("The multipart/form-data body ended before its closing boundary (was the upload cut off?).")
         if not self.file_complete:
-            raise _invalid(f"No file was sent: send it in a part named '{FILE_FIELD}' (curl -F {FILE_FIELD}=@customers.csv).")
+            raise _invalid(f"No file was sent: send it in a part named '{FILE_FIELD}' (curl -F {FILE_FIELD}=@{self.example}).")
 
     def _part_begin(self) -> None:
         self._headers = {}
@@ -197,7 +196,7 @@ async def _read_raw(request: Request, limit: int) -> bytearray:
     return body
 
 
-async def _read_multipart(request: Request, params: dict[bytes, bytes], limit: int) -> _Upload:
+async def _read_multipart(request: Request, params: dict[bytes, bytes], limit: int, example: str) -> _Upload:
     boundary = params.get(b"boundary")
     if not boundary:
         raise _invalid("The multipart/form-data Content-Type has no boundary.")
@@ -205,7 +204,7 @@ async def _read_multipart(request: Request, params: dict[bytes, bytes], limit: i
     length = request.headers.get("content-length")
     if length and (not length.isdigit() or int(length) > envelope):
         raise _too_large(limit)
-    upload = _Upload(boundary, limit)
+    upload = _Upload(boundary, limit, example)
     received = 0
     async for chunk in request.stream():
         received += len(chunk)
@@ -216,8 +215,22 @@ async def _read_multipart(request: Request, params: dict[bytes, bytes], limit: i
     return upload
 
 
-async def upload_customers(request: Request) -> JSONResponse:
+def endpoint(caller):
+    """The upload route's handler; `caller(claims) -> (actor, scope)` resolves the token's user
+    or app (app.oauth.resource.caller, passed in by app/main.py: the core imports no domain)."""
+
+    async def upload(request: Request) -> JSONResponse:
+        return await _upload(request, caller)
+
+    return upload
+
+
+async def _upload(request: Request, caller) -> JSONResponse:
     s = get_settings()
+    kind = imports.kinds().get(request.path_params.get("kind", "").replace("-", "_"))
+    if kind is None:
+        known = ", ".join(sorted(k.replace("_", "-") for k in imports.kinds()))
+        return _error(404, "UNKNOWN_IMPORT_KIND", f"Nothing is imported at this address; the kinds are: {known}.")
     try:
         claims = bearer_claims(request.headers.get("authorization"))
     except BearerError as e:
@@ -232,10 +245,16 @@ async def upload_customers(request: Request) -> JSONResponse:
     if fmt and fmt not in ("csv", "jsonl"):
         return _error(400, "UNSUPPORTED_FORMAT", "format must be csv or jsonl.")
     filename = _clean_filename(request.query_params.get("filename"))
+    options = {}
+    for name, allowed in kind.options.items():
+        value = (request.query_params.get(name) or allowed[0]).lower()
+        if value not in allowed:
+            return _error(400, "INVALID_OPTION", f"{name} must be one of: {', '.join(allowed)}.")
+        options[name] = value
     limit = s.import_max_bytes
     try:
         if media_type == MULTIPART:
-            upload = await _read_multipart(request, params, limit)
+            upload = await _read_multipart(request, params, limit, kind.example)
             body = upload.data
             fmt = fmt or _part_format(upload.filename, upload.content_type)
             filename = filename or upload.filename
@@ -251,10 +270,10 @@ async def upload_customers(request: Request) -> JSONResponse:
             actor, scope = await caller(claims)
         except Unauthenticated as e:  # the token's user or app refused
             return _unauthorized(BearerError.of(e))
-        if Perm.CUSTOMERS_WRITE not in actor.perms:
-            return _error(403, "PERMISSION_DENIED", "Missing permission: this needs the 'customers:write' scope.")
+        if kind.perm not in actor.perms:
+            return _error(403, "PERMISSION_DENIED", f"Missing permission: this needs the '{kind.perm.value}' scope.")
         if not scope.all_dealers:
             return _error(403, "PERMISSION_DENIED", "Imports are brand-wide: dealer staff and dealer-bound apps cannot import.")
-        imp = await importer.create_import(scope, bytes(body), fmt, filename, hashlib.sha256(body).hexdigest())
-    return JSONResponse({"id": to_global_id("CustomerImport", imp.id), "status": imp.status, "format": fmt,
+        imp = await imports.create_import(scope, kind.name, bytes(body), fmt, filename, hashlib.sha256(body).hexdigest(), options)
+    return JSONResponse({"id": to_global_id(kind.node_type, imp.id), "status": imp.status, "format": fmt,
                          "sizeBytes": imp.size_bytes}, status_code=202)
