@@ -112,7 +112,7 @@ async def create_ticket(scope: Scope, *, customer_id: uuid.UUID, source: str, ti
         product_line=product_line_, created_by=scope.actor.label)
     await events.record(scope, OPENED, subject_type="Ticket", subject_id=t.id, payload={
         "number": t.number, "status": t.status, "source": source, "customer_id": str(customer_id),
-        "dealer_id": str(dealer) if dealer else None, "round": 1})
+        "dealer_id": str(dealer) if dealer else None, "round": 1, **_facts(t)})
     return t
 
 
@@ -172,7 +172,9 @@ async def open_care_tickets(scope: Scope, selected: list[events.Event]) -> None:
         await events.record_many(scope, OPENED, subject_type="Ticket", items=[
             (tid, {"number": by_id[tid]["number"], "status": by_id[tid]["status"], "source": TicketSource.SURVEY.value,
                    "customer_id": str(key[0]), "dealer_id": str(by_id[tid]["dealer_id"]) if by_id[tid]["dealer_id"] else None,
-                   "round": 1, "survey_result_id": openers[key][1]["result_id"]})
+                   "round": 1, "survey_result_id": openers[key][1]["result_id"], "priority": by_id[tid]["priority"],
+                   "dimension": by_id[tid]["dimension"], "category_id": str(by_id[tid]["category_id"]) if by_id[tid]["category_id"] else None,
+                   "product_line": by_id[tid]["product_line"]})
             for key, tid in inserted.items()])
     links, joined = [], []
     for key, (e, p) in zip(keys, items):
@@ -332,8 +334,14 @@ async def act(scope: Scope, ticket_id: uuid.UUID, action: TicketAction | str, *,
     await events.record(scope, CHANGED, subject_type="Ticket", subject_id=t.id, payload={
         "number": t.number, "action": action.value, "from": current.value, "to": updated.status, "round": updated.round,
         "customer_id": str(t.customer_id), "dealer_id": str(updated.dealer_id) if updated.dealer_id else None,
-        "agent_id": str(updated.agent_id) if updated.agent_id else None})  # ids only: free text stays on the ticket
+        "agent_id": str(updated.agent_id) if updated.agent_id else None, **_facts(updated)})  # ids only: free text stays on the ticket
     return updated
+
+
+def _facts(t: Ticket) -> dict:
+    """What reacting modules choose by (the SLA engine's policy conditions): small facts, no text."""
+    return {"priority": t.priority, "dimension": t.dimension, "source": t.source,
+            "category_id": str(t.category_id) if t.category_id else None, "product_line": t.product_line}
 
 
 def _camel(name: str) -> str:
