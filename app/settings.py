@@ -74,6 +74,22 @@ class Settings(BaseSettings):
     graphql_suggestions: bool | None = None  # "Did you mean ...?" in errors; default: off in production
     graphiql: bool | None = None  # default: on in development only
 
+    # GraphQL throttling, trusted documents and deadlines (issue #12 items 3-5; README "Throttling ...")
+    # Cost throttling: a leaky bucket in Redis per caller of each brand (app, user via app, user). The
+    # bucket holds GRAPHQL_MAX_COST by default, so that every operation the static limit admits
+    # fits a full bucket; it refills at the restore rate (cost points per second).
+    graphql_throttle: bool = True
+    graphql_cost_bucket_size: int | None = None  # default: GRAPHQL_MAX_COST
+    graphql_cost_restore_rate: float = 250.0
+    # automatic persisted queries (Apollo's persistedQuery extension): hash -> document in Redis
+    graphql_apq_ttl_seconds: int = 86400
+    graphql_apq_max_bytes: int = 32768  # larger documents run, but are not kept
+    graphql_apq_max_per_day: int = 5000  # documents one brand may add to the cache per day
+    # allow-list mode: a process reads each brand's policy and registered documents at most this often
+    graphql_documents_cache_seconds: float = 30.0
+    # the whole operation (waiting for a connection included); 0 = none
+    graphql_deadline_ms: int = 15000
+
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -84,6 +100,10 @@ class Settings(BaseSettings):
     @property
     def suggestions_enabled(self) -> bool:
         return self.graphql_suggestions if self.graphql_suggestions is not None else self.env != "production"
+
+    @property
+    def cost_bucket_size(self) -> int:
+        return self.graphql_cost_bucket_size or self.graphql_max_cost
 
     @property
     def graphiql_enabled(self) -> bool:
