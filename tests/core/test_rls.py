@@ -6,7 +6,7 @@ import asyncpg
 import pytest
 
 from app.complaint import service as complaint_service
-from app.core import db, events, imports
+from app.core import db, documents, events, imports
 from app.core.tenancy import Actor, scope_for
 from app.customer import service as customer_service
 from app.customer.models import ExternalRef
@@ -70,6 +70,9 @@ async def populate(brand):
         await complaint_service.save_assignment_rule(scope, name="r", dealer_id=brand.dealers["d1"].id, region="north")
     async with db.tenant_transaction(brand.tenant_id):  # ticket_policy
         await complaint_service.update_policy(scope_for(Actor.system(brand.tenant_id)), max_rounds=3)
+    async with db.tenant_transaction(brand.tenant_id):  # trusted_document, document_policy
+        await documents.register(scope_for(Actor.system(brand.tenant_id)), documents.BRAND, [(None, "{ viewer { roles } }")])
+        await documents.set_allow_list(scope_for(Actor.system(brand.tenant_id)), app.client_id, True)
     gone = await make_customer(brand)
     async with db.tenant_transaction(brand.tenant_id):
         await customer_service.erase_customer(scope_for(Actor.system(brand.tenant_id)), gone.id)  # leaves a tombstone
