@@ -73,13 +73,24 @@ def settled(execute):
                 done.set_result(None)
 
         result = execute(*args, hooks=ExecutionHooks(async_work_finished=finished), **kwargs)
+        if not is_awaitable(result):
+            # answered without starting any asynchronous work (e.g. variables that failed to
+            # coerce: graphql-core returns the errors without building an executor, and never
+            # calls the hook): nothing to wait for
+            return result
+        given_up = False
         try:
-            if is_awaitable(result):
-                result = await result
+            result = await result
+        except asyncio.CancelledError:
+            # the operation was given up (its deadline passed): graphql-core calls no hook then;
+            # the HTTP view cancels what still runs on the connection and rolls back
+            given_up = True
+            raise
         finally:
-            # the hook always runs (graphql-core builds every response through it); the bound
-            # only guards against a bug there turning into a hung request
-            await asyncio.wait({done}, timeout=60)
+            if not given_up:
+                # the hook always runs once execution started; the bound only guards against a
+                # bug there turning into a hung request
+                await asyncio.wait({done}, timeout=60)
         return result
 
     return execute_settled

@@ -179,18 +179,32 @@ def _shield(conn) -> None:
     cancelled (graphql-core cancels sibling resolvers when one field fails). asyncpg answers a
     cancelled query by cancelling it on the server, which aborts the whole transaction: its
     COMMIT would silently roll back work the response already reported."""
+    conn._hf_abandoned = False
     for name in _STATEMENT_METHODS:
-        setattr(conn, name, _shielded(getattr(conn, name)))
+        setattr(conn, name, _shielded(getattr(conn, name), conn))
 
 
-def _shielded(method):
+def _shielded(method, conn):
     @functools.wraps(method)
     async def run(*args, **kwargs):
         task = asyncio.ensure_future(method(*args, **kwargs))
         task.add_done_callback(_consume)
-        return await asyncio.shield(task)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if conn._hf_abandoned:
+                task.cancel()  # the operation was given up: PostgreSQL cancels the statement
+            raise
 
     return run
+
+
+def abandon(conn) -> None:
+    """The operation on this tenant transaction is being given up (its deadline passed) and
+    will only roll back: from now on a statement whose caller is cancelled is cancelled in
+    PostgreSQL too, instead of running to its end, so the connection goes back at once. Call
+    it before cancelling the operation's task."""
+    conn._hf_abandoned = True
 
 
 def _consume(task: asyncio.Task) -> None:
