@@ -1,15 +1,38 @@
-"""Per-request GraphQL context: the actor, its scope, fresh DataLoaders, the request id."""
+"""Per-request GraphQL context: the actor, its scope, fresh DataLoaders, the request id, and
+what the limits decided about the operation (its cost, a throttle's wait)."""
 from __future__ import annotations
 
 import uuid
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from starlette.requests import Request
 from strawberry.dataloader import DataLoader
 
 from app.core.auth.tokens import AccessClaims
+from app.core.secrets import PREFIX_CLIENT, tenant_of
 from app.core.tenancy import Actor, Scope
+
+
+def partner_app_of(claims: AccessClaims) -> str | None:
+    """The client id of the partner app a token was issued to (acting for itself or for a
+    user), None for first-party tokens. From the verified token alone: no database (the app's
+    status is checked with the actor, app.oauth.resource)."""
+    cid = claims.client_id
+    return cid if cid and tenant_of(cid, PREFIX_CLIENT) == claims.tenant_id else None
+
+
+def caller_key(claims: AccessClaims) -> str:
+    """Whose budget an operation spends: an app acting for itself has its own (Shopify's
+    per-app bucket), a user acting through an app has one per app (the brand's own first-party
+    front-end is an app too: each of its users has a budget; a third-party app acting for a
+    user never spends what the user's own front-end needs), a user with an operator-minted
+    token has the user's."""
+    app = partner_app_of(claims)
+    if app is None:
+        return f"user:{claims.subject}"
+    return f"app:{app}" if claims.subject == app else f"app:{app}:user:{claims.subject}"
 
 
 def _by_ids(fetch):
@@ -57,6 +80,14 @@ class Context:
     is_mutation: bool = False  # set before execution (schema.limits)
     pii_reads: set = field(default_factory=set)  # customers whose personal data an app read unmasked
     extra: dict = field(default_factory=dict)
+    # set by the HTTP view: () -> async context manager that runs the execution in the tenant
+    # transaction; schema.limits enters it only once the operation passed its limits
+    unit_of_work: Callable[[], AbstractAsyncContextManager] | None = None
+    validated: bool = False  # parsed and validated (schema.limits, at the start of execution)
+    executed: bool = False  # the tenant transaction opened and the resolvers ran
+    throttled: float | None = None  # THROTTLED: seconds until the caller's bucket holds the cost
+    refusal: BaseException | None = None  # an HTTP refusal (401, 503) met inside the unit of work
+    deadline: float | None = None  # event-loop time by which the operation must be answered
 
     @property
     def client_ip(self) -> str | None:

@@ -1,15 +1,26 @@
 """GraphQL over HTTP: bearer authentication, body limit, one tenant transaction per operation.
 
-Order of a request: verify the JWT (no database; 401 on failure) -> open the tenant transaction
-(`set_config('app.tenant_id')`) -> load the actor (user + roles) under RLS -> execute -> COMMIT,
-or ROLLBACK when the operation reported errors. Jobs enqueued during it go out after COMMIT."""
+Order of a request, nothing touching the database until the last steps:
+1. verify the JWT (signature, expiry, tenant claim; 401 on failure);
+2. the document: a persisted query's hash resolved, allow-list mode applied (schema.persisted);
+3. strawberry parses and validates it (cached), then schema.limits prices it with its variables
+   (QUERY_TOO_COSTLY) and charges the caller's cost bucket in Redis (THROTTLED, HTTP 429);
+4. the unit of work (`_unit_of_work`, entered by schema.limits): open the tenant transaction
+   (`set_config('app.tenant_id')`), load the actor (user + roles) under RLS, execute, then
+   COMMIT, or ROLLBACK when the operation reported errors; jobs enqueued during it go out after
+   COMMIT. All of it under the request's deadline (DEADLINE_EXCEEDED);
+5. the actual cost is known: the unused points go back to the bucket; `extensions.cost`."""
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
+import math
+from contextlib import asynccontextmanager
 
 import orjson
 from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.asgi import GraphQL
@@ -20,7 +31,7 @@ from app.core.errors import Unauthenticated
 from app.core.logging import request_id_var
 from app.oauth.resource import caller
 from app.settings import get_settings
-from schema import graphiql, schema
+from schema import graphiql, persisted, schema
 from schema.context import Context
 from schema.errors import format_errors
 
@@ -66,26 +77,78 @@ class HuifangGraphQL(GraphQL):
             result.errors = format_errors(result.errors, request_id_var.get())
         return await super().process_result(request, result)
 
+    def should_render_graphql_ide(self, request) -> bool:
+        # graphql_endpoint alone decides (GraphiQL enabled, a browser asking for HTML); strawberry
+        # would also answer any GET without `query` and with `Accept: */*` (Apollo's persisted
+        # query GETs) with the IDE
+        return False
+
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         # our page on vendored assets (schema/graphiql), not strawberry's CDN template: it works
         # offline and keeps a strict CSP (no other origin, no inline script)
         return graphiql.render_page(endpoint=request.url.path)
 
     async def get_context(self, request: Request, response: Response) -> Context:
-        return Context(request=request, claims=request.state.claims, request_id=request_id_var.get() or "-")
+        return Context(request=request, claims=request.state.claims, request_id=request_id_var.get() or "-",
+                       deadline=getattr(request.state, "deadline", None))
 
     async def execute_single(self, request, request_adapter, sub_response, context: Context, root_value, request_data):
-        result = None
-        committed = False
-        body_done = False
+        # the document first: persisted queries and allow-list mode (no database; schema.persisted)
         try:
-            async with db.tenant_transaction(context.claims.tenant_id):
+            resolved = await persisted.resolve(request_data, context.claims)
+        except persisted.Refused as refused:
+            sub_response.status_code = refused.status if refused.status != 200 else None
+            sub_response.headers["Cache-Control"] = "no-store"
+            return refused.result()
+        # strawberry parses and validates; schema.limits prices the operation and charges the
+        # caller's bucket, and only then enters this unit of work: the tenant transaction
+        context.unit_of_work = lambda: _unit_of_work(context)
+        result = await super().execute_single(
+            request=request, request_adapter=request_adapter, sub_response=sub_response,
+            context=context, root_value=root_value, request_data=resolved.data,
+        )
+        if context.refusal is not None:
+            raise context.refusal  # 401 / 503, answered by graphql_endpoint
+        if context.throttled is not None:
+            sub_response.status_code = 429
+            sub_response.headers["Retry-After"] = str(max(1, math.ceil(context.throttled)))
+        if resolved.store_as and context.validated:
+            await persisted.remember(context.claims.tenant_id, resolved.store_as, resolved.data.query)
+        return result
+
+
+@asynccontextmanager
+async def _unit_of_work(context: Context):
+    """The operation's execution in one tenant transaction: load the actor under RLS, run the
+    resolvers (the body of this block), then COMMIT, or ROLLBACK when a query reported errors.
+    The request's deadline covers it all, waiting for a connection included: on expiry the
+    running statement is cancelled in PostgreSQL and the transaction rolled back."""
+    settings = get_settings()
+    loop = asyncio.get_running_loop()
+    work = _Work()
+    committed = body_done = False
+    timeout_ms = settings.statement_timeout_ms
+    if context.deadline is not None:  # no statement may outlive the operation
+        timeout_ms = max(1, min(timeout_ms, int((context.deadline - loop.time()) * 1000)))
+    t_timeout = db.statement_timeout_ms.set(timeout_ms)
+    opened = []
+    expiry = None
+    try:
+        async with asyncio.timeout(None) as deadline:
+            if context.deadline is not None:
+                def expire() -> None:
+                    if opened:  # it will only roll back: its running statements are cancelled too
+                        db.abandon(opened[0])
+                    deadline.reschedule(loop.time())  # then the operation is cancelled
+
+                expiry = loop.call_at(context.deadline, expire)
+            async with db.tenant_transaction(context.claims.tenant_id) as conn:
+                opened.append(conn)
                 actor, scope = await caller(context.claims)
                 context.bind(actor, scope)
-                result = await super().execute_single(
-                    request=request, request_adapter=request_adapter, sub_response=sub_response,
-                    context=context, root_value=root_value, request_data=request_data,
-                )
+                context.executed = True
+                yield work
+                result = work.result
                 if context.is_mutation:
                     # each root mutation ran in its own savepoint: a failed one is already undone
                     # and the others' answers are true; unless the transaction itself is broken
@@ -94,38 +157,58 @@ class HuifangGraphQL(GraphQL):
                 elif result.errors:
                     raise db.Rollback()  # a query writes nothing worth keeping when it failed
                 if context.pii_reads:
-                    await _audit_pii(context, request)
+                    await _audit_pii(context)
+                if expiry is not None:
+                    expiry.cancel()  # COMMIT is never interrupted: its answer would be unknown
                 body_done = True
             committed = body_done
             _kept_writes.set(committed and context.is_mutation)
-        except _Aborted:
-            result = _not_committed()
-        except Exception:
-            if not body_done:
-                raise
-            # COMMIT itself failed: nothing of the operation was kept, so no payload may say so
-            log.exception("commit failed")
-            result = _not_committed()
+    except (db.TenantBusy, Unauthenticated) as e:
+        context.refusal = e
+        raise
+    except _Aborted:
+        raise _not_committed() from None
+    except TimeoutError:
+        if not deadline.expired():
+            raise
+        log.warning("operation stopped at its deadline of %d ms", settings.graphql_deadline_ms)
+        raise GraphQLError(
+            f"The operation did not finish within its deadline of {settings.graphql_deadline_ms} ms and was stopped; "
+            f"nothing of it was kept. Ask for less, or retry later. Request id {request_id_var.get()}.",
+            extensions={"code": "DEADLINE_EXCEEDED", "deadlineMs": settings.graphql_deadline_ms,
+                        "requestId": request_id_var.get()}) from None
+    except Exception:
+        if not body_done:
+            raise
+        # COMMIT itself failed: nothing of the operation was kept, so no payload may say so
+        log.exception("commit failed")
+        raise _not_committed() from None
+    finally:
+        if expiry is not None:
+            expiry.cancel()
+        db.statement_timeout_ms.reset(t_timeout)
         if context.pii_reads and not committed:
             async with db.tenant_transaction(context.claims.tenant_id):  # the read happened all the same
-                await _audit_pii(context, request)
-        return result
+                await _audit_pii(context)
+
+
+class _Work:
+    """What the unit of work hands to schema.limits: the execution's result goes back in it."""
+
+    result = None
 
 
 class _Aborted(Exception):
     pass
 
 
-def _not_committed():
-    from graphql import GraphQLError
-    from strawberry.types import ExecutionResult
-
-    return ExecutionResult(data=None, errors=[GraphQLError(
+def _not_committed() -> GraphQLError:
+    return GraphQLError(
         f"The operation could not be committed and nothing of it was kept; retry it. Request id {request_id_var.get()}.",
-        extensions={"code": "NOT_COMMITTED", "requestId": request_id_var.get()})])
+        extensions={"code": "NOT_COMMITTED", "requestId": request_id_var.get()})
 
 
-async def _audit_pii(context: Context, request) -> None:
+async def _audit_pii(context: Context) -> None:
     """Every unmasked read of personal data by a partner app is audit-logged (one event per request)."""
     from app.audit import service as audit
 
@@ -143,7 +226,10 @@ view = HuifangGraphQL(
 
 async def graphql_endpoint(request: Request) -> Response:
     settings = get_settings()
-    if request.method == "GET" and "text/html" in request.headers.get("accept", "") and "query" not in request.query_params:
+    if settings.graphql_deadline_ms > 0:
+        request.state.deadline = asyncio.get_running_loop().time() + settings.graphql_deadline_ms / 1000
+    if (request.method == "GET" and "text/html" in request.headers.get("accept", "")
+            and "query" not in request.query_params and "extensions" not in request.query_params):
         if settings.graphiql_enabled:
             return await view.render_graphql_ide(request)
         return JSONResponse({"errors": [{"message": "Not found", "extensions": {"code": "NOT_FOUND"}}]}, status_code=404)

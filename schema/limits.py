@@ -1,4 +1,4 @@
-"""Request limits: depth, tokens, aliases and a cost budget.
+"""Request limits: depth, tokens, aliases, a cost budget and the caller's cost bucket.
 
 The validation rules are built ONCE, at import. strawberry's ValidationCache keys on the rule
 classes; the stock limiters build a new rule class per instance, so passing them as per-request
@@ -6,86 +6,21 @@ factories makes every request miss the cache (measured here at ~14x slower per r
 extension is instantiated per request (no shared state) but appends the same classes each time."""
 from __future__ import annotations
 
-from typing import Iterator
+import logging
+import time
+from typing import AsyncIterator, Iterator
 
-from graphql import (
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLError,
-    InlineFragmentNode,
-    IntValueNode,
-    ListValueNode,
-    ObjectValueNode,
-    OperationDefinitionNode,
-    SelectionSetNode,
-    ValidationRule,
-    VariableNode,
-)
+from graphql import GraphQLError, ValidationRule
 from strawberry.extensions import SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as alias_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
+from app.core import throttle
 from app.settings import get_settings
+from schema.cost import DEFAULT_PAGE, SEARCH_COST, OperationCost, operation_cost
 
-SEARCH_COST = 500  # a customer search scans a trigram index over the whole brand
-DEFAULT_PAGE = 20
-
-
-def operation_cost(document, operation_name: str | None, variables: dict | None, max_page: int) -> int:
-    """The static cost of the operation about to run, variables included: each field 1; a
-    selection under `first`/`last` is multiplied by that value (a connection asked without
-    one by its default page), under `nodes(ids:)` by the number of ids, literal or variable;
-    a customer search adds SEARCH_COST."""
-    variables = variables or {}
-
-    def value(node):
-        if isinstance(node, VariableNode):
-            return variables.get(node.name.value)
-        if isinstance(node, IntValueNode):
-            return int(node.value)
-        if isinstance(node, ListValueNode):
-            return [value(v) for v in node.values]
-        if isinstance(node, ObjectValueNode):
-            return {f.name.value: value(f.value) for f in node.fields}
-        return getattr(node, "value", None)
-
-    def selection_cost(sel: SelectionSetNode | None, fragments: dict, seen: frozenset) -> int:
-        if sel is None:
-            return 0
-        total = 0
-        for s in sel.selections:
-            if isinstance(s, FieldNode):
-                mult, extra, paged = 1, 0, False
-                for arg in s.arguments or ():
-                    name = arg.name.value
-                    if name in ("first", "last"):
-                        n = value(arg.value)
-                        paged = True
-                        mult = max(mult, min(n, max_page) if isinstance(n, int) and not isinstance(n, bool) else DEFAULT_PAGE)
-                    elif name == "ids":
-                        ids = value(arg.value)
-                        mult = max(1, len(ids)) if isinstance(ids, list) else 1
-                    elif name == "filter":
-                        f = value(arg.value)
-                        if isinstance(f, dict) and f.get("search"):
-                            extra += SEARCH_COST
-                if not paged and s.selection_set and any(
-                        isinstance(c, FieldNode) and c.name.value in ("edges", "nodes") for c in s.selection_set.selections):
-                    mult = max(mult, DEFAULT_PAGE)
-                total += 1 + extra + mult * selection_cost(s.selection_set, fragments, seen)
-            elif isinstance(s, InlineFragmentNode):
-                total += selection_cost(s.selection_set, fragments, seen)
-            elif isinstance(s, FragmentSpreadNode):
-                name = s.name.value
-                if name in fragments and name not in seen:
-                    total += selection_cost(fragments[name].selection_set, fragments, seen | {name})
-        return total
-
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    op = next((o for o in ops if operation_name and o.name and o.name.value == operation_name), ops[0] if ops else None)
-    return selection_cost(op.selection_set, fragments, frozenset()) if op else 0
+# the cost model lives in schema/cost.py; these names stay importable from here
+__all__ = ["DEFAULT_PAGE", "SEARCH_COST", "Limits", "RULES", "operation_cost"]
 
 
 class NoNulStrings(ValidationRule):
@@ -119,26 +54,112 @@ if not _s.suggestions_enabled:
     sys.modules["graphql.pyutils.did_you_mean"].MAX_LENGTH = 0
 MAX_COST, MAX_PAGE = _s.graphql_max_cost, _s.graphql_page_max
 MAX_TOKENS = _s.graphql_max_tokens
+log = logging.getLogger("huifang.graphql")
 
 
 class Limits(SchemaExtension):
+    """Before execution: the cost (variables included) against the static budget, then against
+    the caller's bucket (THROTTLED); only then the view's unit of work (the tenant transaction)
+    is entered, so a refused operation never touches the database. After: the actual cost,
+    the unused points given back, and `extensions.cost`."""
+
+    cost: dict | None = None
+
     def on_operation(self) -> Iterator[None]:
         ec = self.execution_context
         ec.parse_options["max_tokens"] = MAX_TOKENS
         ec.validation_rules = ec.validation_rules + RULES
         yield
 
-    def on_execute(self) -> Iterator[None]:
-        from strawberry.types import ExecutionResult
-        from strawberry.types.graphql import OperationType
+    async def on_execute(self) -> AsyncIterator[None]:
+        from schema.context import Context
 
         ec = self.execution_context
-        if ec.context is not None and hasattr(ec.context, "is_mutation"):
-            ec.context.is_mutation = ec.operation_type == OperationType.MUTATION
-        if ec.graphql_document is not None and not ec.result:
-            cost = operation_cost(ec.graphql_document, ec.operation_name, ec.variables, MAX_PAGE)
-            if cost > MAX_COST:
-                ec.result = ExecutionResult(data=None, errors=[GraphQLError(
-                    f"Query cost {cost} exceeds the budget of {MAX_COST}: request smaller pages, fewer ids or fewer fields.",
-                    extensions={"code": "QUERY_TOO_COSTLY", "cost": cost, "maxCost": MAX_COST})])
-        yield
+        ctx = ec.context if isinstance(ec.context, Context) else None
+        if ec.graphql_document is None or ec.result:
+            yield
+            return
+        priced = OperationCost(ec.graphql_document, ec.operation_name, ec.variables, MAX_PAGE)
+        requested = priced.requested()
+        if ctx is not None:
+            ctx.is_mutation = priced.is_mutation
+            ctx.validated = True
+        bucket = _Bucket.of(ctx)
+        limit = MAX_COST if bucket is None else min(MAX_COST, bucket.capacity)
+        if requested > limit:
+            ec.result = _refused(f"Query cost {requested} exceeds the budget of {limit}: request smaller pages, fewer ids or fewer fields.",
+                                 code="QUERY_TOO_COSTLY", cost=requested, maxCost=limit)
+            self.cost = _extension(requested, 0, await bucket.take(0) if bucket else None)
+            yield
+            return
+        status = await bucket.take(requested) if bucket else None
+        if status is not None and not status.allowed:
+            ctx.throttled = status.retry_after
+            ec.result = _refused(
+                f"Throttled: this operation costs {requested} and {int(status.available)} of {status.capacity} are available "
+                f"(restoring {status.rate:g} a second); retry in {status.retry_after:g} s.",
+                code="THROTTLED", retryAfterSeconds=status.retry_after)
+            self.cost = _extension(requested, 0, status)
+            yield
+            return
+        actual = requested  # unless the answer shows less was done
+        try:
+            if ctx is not None and ctx.unit_of_work is not None:
+                async with ctx.unit_of_work() as work:
+                    yield
+                    work.result = ec.result
+            else:
+                yield
+            if ctx is not None and ctx.unit_of_work is not None and not ctx.executed:
+                actual = 0  # refused before anything ran (401, 503)
+            elif ec.result is not None and hasattr(ec.result, "data"):
+                actual = priced.actual(ec.result.data, [e.path for e in ec.result.errors or ()])
+        finally:
+            if status is not None and actual < requested:
+                status = await bucket.take(actual - requested) or status
+            self.cost = _extension(requested, actual, status)
+
+    def get_results(self) -> dict:
+        return {"cost": self.cost} if self.cost is not None else {}
+
+
+class _Bucket:
+    """The caller's leaky bucket (app.core.throttle). Redis unavailable: the operation runs
+    unthrottled (fail open) and a warning is logged, at most once a minute."""
+
+    _warned_at = float("-inf")
+
+    def __init__(self, key: str, capacity: int, rate: float):
+        self.key, self.capacity, self.rate = key, capacity, rate
+
+    @classmethod
+    def of(cls, ctx) -> "_Bucket | None":
+        s = get_settings()
+        if ctx is None or ctx.claims is None or not s.graphql_throttle:
+            return None
+        from schema.context import caller_key
+
+        return cls(throttle.bucket_key(ctx.claims.tenant_id, caller_key(ctx.claims)), s.cost_bucket_size, s.graphql_cost_restore_rate)
+
+    async def take(self, cost: float) -> throttle.Status | None:
+        try:
+            return await throttle.take(self.key, cost, self.capacity, self.rate)
+        except Exception as e:  # noqa: BLE001 - any Redis failure: fail open, loudly
+            now = time.monotonic()
+            if now - _Bucket._warned_at > 60:
+                _Bucket._warned_at = now
+                log.warning("cost throttling unavailable, operations run unthrottled: %s", type(e).__name__)
+            return None
+
+
+def _refused(message: str, **extensions):
+    from strawberry.types import ExecutionResult
+
+    return ExecutionResult(data=None, errors=[GraphQLError(message, extensions=extensions)])
+
+
+def _extension(requested: int, actual: int, status: throttle.Status | None) -> dict:
+    """Shopify's shape; `throttleStatus` is null when the bucket could not be read (Redis down)."""
+    return {"requestedQueryCost": requested, "actualQueryCost": actual, "throttleStatus": None if status is None else {
+        "maximumAvailable": status.capacity, "currentlyAvailable": int(status.available),
+        "restoreRate": status.rate}}

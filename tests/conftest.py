@@ -68,6 +68,9 @@ def pytest_configure(config):
     # themselves are tested with small values set by the test
     os.environ["RATE_LIMIT_TOKEN_PER_IP"] = "100000"
     os.environ["RATE_LIMIT_LOGIN_PER_IP"] = "100000"
+    # so would each test user's cost bucket (a frozen clock never refills it); the throttle is
+    # tested with the production bucket by tests/core/test_throttle.py
+    os.environ["GRAPHQL_COST_BUCKET_SIZE"] = "1000000000"
     os.environ["LOG_LEVEL"] = "WARNING"
     from app.settings import get_settings
 
@@ -151,7 +154,7 @@ def spawn_server(extra_env: dict | None = None):
     import httpx
 
     port = _free_port()
-    env = dict(os.environ, PORT=str(port), LOG_LEVEL="WARNING", PUBLIC_URL=f"http://127.0.0.1:{port}", **(extra_env or {}))
+    env = {**os.environ, "PORT": str(port), "LOG_LEVEL": "WARNING", "PUBLIC_URL": f"http://127.0.0.1:{port}", **(extra_env or {})}
     log = open(ROOT / ".data" / f"live-server-{port}.log", "wb")  # noqa: SIM115 - lives as long as the server
     proc = subprocess.Popen(
         [sys.executable, "-m", "app", "serve", "--port", str(port)], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,

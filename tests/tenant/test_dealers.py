@@ -108,6 +108,7 @@ async def test_dealers_query_count_is_constant(gql, brand_a):
 
     tok = brand_a.token("admin")
     q = "{ viewer { roles user { email memberships { role dealer { code } } } brand { name } } dealers(first: 50) { nodes { id code name customerCount } } }"
+    await gql(tok, "{ viewer { roles } }")  # a brand's first request in a process also reads its document policy
     with count_queries() as small:
         await gql(tok, q)
     for i in range(27):
