@@ -378,7 +378,10 @@ async def preview(scope: Scope, rules_in: list[RuleInput] | None, *, since: date
             raise err.TooMany(f"At most {MAX_RULES} rules.", field="rules")
         rules = []
         for n, r in enumerate(rules_in):
-            values = await _clean_rule(scope, r)
+            try:
+                values = await _clean_rule(scope, r)
+            except InputErrors as e:  # a query reports one error: the first
+                raise e.errors[0] from None
             rules.append({"id": None, **values, "name": values["name"] or f"#{n + 1}"})
     results = await repo.recent_results(scope, since, until, PREVIEW_MAX)
     templates = {t.id: t for t in await repo.templates(scope)}
