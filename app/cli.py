@@ -222,6 +222,68 @@ def cmd_serve(args) -> None:
                 proxy_headers=False, server_header=False)
 
 
+# -- trusted documents (issue #12 item 4): `documents register | list | allow-list` -----------
+
+def add_documents_commands(sub) -> None:
+    d = sub.add_parser("documents", help="trusted GraphQL documents and allow-list mode").add_subparsers(
+        dest="documents_cmd", required=True)
+    r = d.add_parser("register", help="register documents: .graphql files, or an Apollo / Relay persisted-query manifest (.json)")
+    r.add_argument("files", nargs="+")
+    ls = d.add_parser("list", help="the registered documents and who is in allow-list mode")
+    al = d.add_parser("allow-list", help="turn allow-list mode on or off (only registered documents run)")
+    al.add_argument("state", choices=["on", "off"])
+    for p in (r, ls, al):
+        p.add_argument("--brand", help="brand slug (needed when there is more than one brand)")
+        p.add_argument("--app", help="an OAuth app's client id: a partner's, or the brand's first-party front-end "
+                                     "(without it: documents for operator-minted tokens; allow-list mode for every caller)")
+
+
+async def cmd_documents(args) -> None:
+    from app.core import db, documents
+    from app.core.tenancy import Actor, scope_for
+    from app.oauth.models import PartnerApp
+    from schema import persisted
+
+    _need_db()
+    tid, slug = await brand_id_by_slug(args.brand)
+    client_id = args.app or documents.BRAND
+    docs = []
+    if args.documents_cmd == "register":
+        try:
+            docs = persisted.read_documents(args.files)
+        except (OSError, ValueError) as e:
+            sys.exit(f"error: {e}")
+        problems = persisted.check_documents(docs)
+        if problems:
+            sys.exit("not registered, these documents do not validate against the schema:\n  " + "\n  ".join(problems))
+
+    async def run():
+        async with db.tenant_transaction(tid):
+            scope = scope_for(Actor.system(tid))
+            if client_id and not await PartnerApp.filter(tenant_id=tid, client_id=client_id).exists():
+                sys.exit(f"no partner app {client_id} in brand {slug}")
+            if args.documents_cmd == "register":
+                return await documents.register(scope, client_id, docs)
+            if args.documents_cmd == "allow-list":
+                return await documents.set_allow_list(scope, client_id, args.state == "on")
+            return await documents.enforced(scope), await documents.list_documents(scope, args.app)
+
+    who = f"app {client_id}" if client_id else f"brand {slug}"
+    result = await _with_orm(run, writes=False)
+    if args.documents_cmd == "register":
+        print(f"{who}: {result[0]} documents registered, {result[1]} already were")
+    elif args.documents_cmd == "allow-list":
+        state = "on" if args.state == "on" else "off"
+        print(f"allow-list mode {state} for {'every caller of ' if not client_id else ''}{who}"
+              + ("" if result else " (it already was)")
+              + f"; running API processes apply it within {get_settings().graphql_documents_cache_seconds:g} s")
+    else:
+        enforced, rows = result
+        print("allow-list mode: " + (", ".join("the whole brand" if c == documents.BRAND else c for c in enforced) or "off"))
+        for row in rows:
+            print(f"{row['sha256']}  {row['client_id'] or '(brand)'}  {row['created_at']:%Y-%m-%d %H:%M}  {row['name'] or ''}")
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m app", description="Huifang operator commands")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -248,6 +310,7 @@ def main(argv: list[str] | None = None) -> None:
     sv.add_argument("--port", type=int)
     sv.add_argument("--workers", type=int, default=1)
     sub.add_parser("dev", help="local supervisor: embedded servers, migrate, seed, API + worker (`make run`)")
+    add_documents_commands(sub)
     args = p.parse_args(argv)
 
     if args.cmd == "dev":
@@ -256,12 +319,13 @@ def main(argv: list[str] | None = None) -> None:
         return dev_main()
     if args.cmd == "export-schema":
         return cmd_export_schema(args)
-    if args.cmd in ("token", "user", "demo-seed", "brand", "migrate", "serve"):
+    if args.cmd in ("token", "user", "demo-seed", "brand", "migrate", "serve", "documents"):
         load_dev_env()
     if args.cmd == "serve":
         return cmd_serve(args)
     handlers = {"migrate": cmd_migrate, "demo-seed": cmd_demo_seed, "token": cmd_token}
     handlers["user"] = cmd_set_password
+    handlers["documents"] = cmd_documents
     handler = cmd_brand_create if args.cmd == "brand" else handlers[args.cmd]
     from app.core.logging import configure_logging
 

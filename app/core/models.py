@@ -28,8 +28,9 @@ class OutboxJob(Model):
 
 
 class TrustedDocument(Model):
-    """A GraphQL document registered for a brand's own front-ends (`client_id` '') or for one
-    of its partner apps; in allow-list mode only registered documents run (app/core/documents.py)."""
+    """A GraphQL document registered for one OAuth app of the brand (`client_id`), or for its
+    operator-minted tokens (`client_id` ''); in allow-list mode only registered documents run
+    (app/core/documents.py)."""
 
     id = fields.UUIDField(primary_key=True, default=uuid7)
     tenant_id = fields.UUIDField()
