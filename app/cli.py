@@ -206,7 +206,7 @@ def cmd_export_schema(args) -> None:
 
 
 def cmd_serve(args) -> None:
-    import uvicorn
+    from app.core import serve
 
     # --host/--port are the settings HOST/PORT: the advertised URLs (PUBLIC_URL's default, the
     # token issuer, the OAuth metadata) follow them
@@ -215,11 +215,9 @@ def cmd_serve(args) -> None:
             os.environ[name] = str(flag)
     get_settings.cache_clear()
     s = get_settings()
-    # proxy_headers=False: uvicorn would otherwise take X-Forwarded-For from 127.0.0.1 as the
-    # client address; app/core/netaddr.client_ip believes it only from TRUSTED_PROXIES
-    uvicorn.run("app.main:create_app", factory=True, host=args.host or s.host, port=args.port or s.port,
-                log_config=None, access_log=False, timeout_graceful_shutdown=20, workers=args.workers,
-                proxy_headers=False, server_header=False)
+    code = serve.run(host=args.host or s.host, port=args.port or s.port, workers=args.workers)
+    if code:
+        sys.exit(code)
 
 
 # -- trusted documents (issue #12 item 4): `documents register | list | allow-list` -----------
@@ -308,7 +306,7 @@ def main(argv: list[str] | None = None) -> None:
     sv = sub.add_parser("serve", help="run the API (production entry point)")
     sv.add_argument("--host")
     sv.add_argument("--port", type=int)
-    sv.add_argument("--workers", type=int, default=1)
+    sv.add_argument("--workers", type=int, help="worker processes (default WEB_CONCURRENCY; else the cores in production, 1 otherwise)")
     sub.add_parser("dev", help="local supervisor: embedded servers, migrate, seed, API + worker (`make run`)")
     add_documents_commands(sub)
     args = p.parse_args(argv)

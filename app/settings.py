@@ -93,6 +93,15 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    # Serving (`python -m app serve`, app/core/serve.py)
+    # worker processes behind one socket; default: the cores this process may use in
+    # production, one in development and test (`make run`, the suite's live servers)
+    web_concurrency: int | None = None
+    # the supervisor serves the Prometheus metrics of all workers here (off when unset); an
+    # internal port, never the public one
+    metrics_port: int | None = None
+    metrics_host: str | None = None  # default: HOST
+
     @property
     def introspection_enabled(self) -> bool:
         return self.graphql_introspection if self.graphql_introspection is not None else self.env != "production"

@@ -188,13 +188,12 @@ def test_dev_env_carries_the_issuer_and_can_be_sourced(tmp_path):
 
 
 def test_serve_flags_move_the_advertised_urls(monkeypatch):
-    import uvicorn
-
     from app import cli as cli_mod
+    from app.core import serve
     from app.settings import get_settings
 
     seen = {}
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: seen.update(kw, base=get_settings().base_url, iss=get_settings().issuer))
+    monkeypatch.setattr(serve, "run", lambda **kw: seen.update(kw, base=get_settings().base_url, iss=get_settings().issuer))
     monkeypatch.delenv("PUBLIC_URL", raising=False)
     monkeypatch.delenv("JWT_ISSUER", raising=False)
     monkeypatch.setenv("PORT", "8000")
