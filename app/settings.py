@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     # internal port, never the public one
     metrics_port: int | None = None
     metrics_host: str | None = None  # default: HOST
+    # DATABASE_URL points at PgBouncer in transaction-pooling mode: asyncpg's prepared-statement
+    # cache is off (each transaction may get another server connection)
+    db_pgbouncer: bool = False
 
     @property
     def introspection_enabled(self) -> bool:

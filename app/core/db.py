@@ -64,8 +64,25 @@ class PgTarget:
 
     async def connect(self) -> asyncpg.Connection:
         return await asyncpg.connect(
-            user=self.user, password=self.password, host=self.host, port=self.port, database=self.database
+            user=self.user, password=self.password, host=self.host, port=self.port, database=self.database,
+            **connect_options(),
         )
+
+
+def connect_options() -> dict[str, Any]:
+    """asyncpg options for every connection this process opens (the pool and single ones).
+
+    Behind PgBouncer in transaction-pooling mode (DB_PGBOUNCER) each transaction, and each
+    statement outside one, may run on another server connection: a named prepared statement
+    (asyncpg's statement cache) would be missing there, or collide with another client's. With
+    the cache off asyncpg uses the unnamed statement and parses it again with every execution
+    (PgBouncer 1.21's `max_prepared_statements` would allow the cache; this does not rely on
+    it). Everything else already fits transaction pooling: the tenant and the statement timeout
+    are `set_config(..., true)` (transaction-local), advisory locks are `pg_advisory_xact_lock`,
+    and nothing LISTENs or keeps session state."""
+    from app.settings import get_settings
+
+    return {"statement_cache_size": 0} if get_settings().db_pgbouncer else {}
 
 
 def tortoise_config(target: PgTarget, *, minsize: int = 1, maxsize: int = 10) -> dict[str, Any]:
@@ -82,6 +99,7 @@ def tortoise_config(target: PgTarget, *, minsize: int = 1, maxsize: int = 10) ->
                     "minsize": minsize,
                     "maxsize": maxsize,
                     "server_settings": {"application_name": "huifang"},
+                    **connect_options(),
                 },
             }
         },
