@@ -24,7 +24,11 @@ KEYS = [
     _FK.format("survey_result", "dealer", "dealer", "RESTRICT"),
     _FK.format("survey_result", "rule", "survey_selection_rule", "SET NULL (rule_id)"),
     _FK.format("survey_selection_rule", "template", "survey_template", "CASCADE"),
-    _FK.format("ticket_survey_result", "ticket", "ticket", "CASCADE"),
+    # no key to ticket: the links are written only by complaint.open_care_tickets, in the transaction that
+    # inserted or found the ticket, and tickets are never deleted. A key would cost a lookup per link that
+    # PostgreSQL plans badly for tickets inserted in the same transaction while the statistics still say the
+    # brand has none (it probes a (tenant_id, ..., id) index instead of the primary key: 0.5 ms a link at
+    # 20,000 new tickets, the slowest statement of a survey import)
     _FK.format("ticket_survey_result", "result", "survey_result", "CASCADE"),
     _FK.format("ticket_assignment_rule", "dealer", "dealer", "CASCADE"),
     # at most one open survey (care) ticket per customer and episode, whatever number of rules

@@ -139,10 +139,11 @@ async def open_care_tickets(scope: Scope, keys: Sequence[tuple[uuid.UUID, str]])
     """The open survey ticket of each (customer, episode), where there is one."""
     if not keys:
         return {}
+    # one probe of the partial unique index per key (a plain IN would read every open survey ticket of the brand)
     rows = await db.fetch(
-        "SELECT customer_id, episode, id FROM ticket WHERE tenant_id = $1 AND source = 'survey' "
-        f"AND status NOT IN {_DONE_SQL} AND (customer_id, episode) IN (SELECT * FROM unnest($2::uuid[], $3::text[]))",
-        [scope.tenant_id, [k[0] for k in keys], [k[1] for k in keys]])
+        "SELECT k.c, k.e, t.id FROM unnest($2::uuid[], $3::text[]) AS k(c, e) CROSS JOIN LATERAL ("
+        "SELECT id FROM ticket WHERE tenant_id = $1 AND customer_id = k.c AND episode = k.e AND source = 'survey' "
+        f"AND status NOT IN {_DONE_SQL} LIMIT 1) t", [scope.tenant_id, [k[0] for k in keys], [k[1] for k in keys]])
     return {(r[0], r[1]): r[2] for r in rows}
 
 

@@ -21,6 +21,7 @@ A domain registers a kind (app/<domain>/importer.py, loaded through app.domains)
 Writers must be idempotent by the rows' own identity, so a re-delivered job changes nothing."""
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -59,6 +60,7 @@ class ImportKind:
     options: dict[str, tuple[str, ...]] = field(default_factory=dict)  # upload query parameter -> allowed values (first: default)
     key: Callable[[Any], Hashable] | None = None
     key_field: str | None = None  # the field a DUPLICATE_IN_FILE error names
+    batch_size: int | None = None  # rows per write (default IMPORT_BATCH_SIZE)
     finish: Callable[[Scope, "Progress", uuid.UUID], Awaitable[None]] | None = None
     example: str = ""  # a one-line file name for messages (curl -F file=@<example>)
 
@@ -219,8 +221,13 @@ async def _run(scope: Scope, import_id: str) -> str:
     seen: dict[Hashable, int] = {}
     batch: list = []
     fatal = False
-    size = get_settings().import_batch_size
-    for line, item in parse(data, imp.format, kind.required):
+    size = kind.batch_size or get_settings().import_batch_size
+    # one batch is written while the next is read and validated: the writer's statements run in
+    # PostgreSQL while this loop works, and it yields every few rows so the writer can send its next
+    writing: asyncio.Task | None = None
+    for n, (line, item) in enumerate(parse(data, imp.format, kind.required)):
+        if writing is not None and n % 32 == 0:
+            await asyncio.sleep(0)
         progress.total += 1
         if isinstance(item, RowError):
             fatal = fatal or item.code.startswith("FILE_")
@@ -240,8 +247,12 @@ async def _run(scope: Scope, import_id: str) -> str:
             seen[key] = line
         batch.append(row)
         if len(batch) >= size:
-            await _write_batch(scope, kind, batch, ctx, progress, iid)
+            if writing is not None:
+                await writing
+            writing = asyncio.create_task(_write_batch(scope, kind, batch, ctx, progress, iid))
             batch = []
+    if writing is not None:
+        await writing
     if batch:
         await _write_batch(scope, kind, batch, ctx, progress, iid)
     async with db.tenant_transaction(t):
@@ -266,6 +277,9 @@ async def _write_batch(scope: Scope, kind: ImportKind, rows: list, ctx, progress
     t = scope.tenant_id
     try:
         async with db.tenant_transaction(t):
+            # a crash can lose the last few batches committed this way; the job is retried and every
+            # writer is idempotent, so they are written again: no flush to disk awaited per batch
+            await db.fetch("SET LOCAL synchronous_commit = off", [])
             progress.count(await kind.write(scope, rows, ctx))
             await _save_progress(t, iid, progress)
         return

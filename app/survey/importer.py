@@ -22,8 +22,7 @@ from app.survey import service
 from app.survey.enums import Outcome, Unmatched
 
 REQUIRED = ("template_code", "source", "response_id")
-FIELDS = set(REQUIRED) | {"answered_at", "external_source", "external_id", "phone", "email", "name", "dealer_code", "episode",
-                          "product_line", "answers"}
+TEXT_FIELDS = (*REQUIRED, "external_source", "external_id", "phone", "email", "name", "dealer_code", "episode", "product_line")
 
 
 @dataclass
@@ -34,22 +33,23 @@ class Context:
 
 def validate(line: int, raw: dict, _ctx) -> service.ResultInput:
     """The shape of a row; its meaning (the template, answers, customer) is checked by the intake."""
-    answers = {}
+    answers, text = {}, dict.fromkeys(TEXT_FIELDS)
     for k, v in raw.items():
         if k.startswith("q.") and len(k) > 2:
             answers[k[2:]] = v
-        elif k not in FIELDS:
+        elif k in text:
+            if v is None:
+                continue
+            if v.__class__ is not str and (not isinstance(v, (str, int)) or isinstance(v, bool)):
+                raise RowError(k, "WRONG_TYPE", f"'{k}' must be text.")
+            v = str(v).strip()
+            text[k] = v or None
+        elif k not in ("answers", "answered_at"):
             raise RowError(k[:40], "UNKNOWN_FIELD", f"Unknown field {k[:40]!r}: answers go in columns named q.<question key>.")
     if raw.get("answers") is not None:
         if not isinstance(raw["answers"], dict):
             raise RowError("answers", "WRONG_TYPE", "'answers' must be an object of question key to answer.")
         answers.update(raw["answers"])
-    text = {}
-    for k in FIELDS - {"answers", "answered_at"}:
-        v = raw.get(k)
-        if v is not None and not isinstance(v, (str, int)) or isinstance(v, bool):
-            raise RowError(k, "WRONG_TYPE", f"'{k}' must be text.")
-        text[k] = str(v).strip() if v is not None and str(v).strip() else None
     for k in REQUIRED:
         if not text[k]:
             raise RowError(k, "REQUIRED", f"'{k}' is required.")
@@ -94,4 +94,5 @@ async def _write(scope: Scope, rows: list[service.ResultInput], ctx: Context) ->
 KIND = imports.register(imports.ImportKind(
     name="survey_results", job="survey.import", node_type="SurveyResultImport", perm=Perm.SURVEYS_WRITE, required=REQUIRED,
     prepare=_prepare, validate=validate, key=lambda r: (r.source, r.response_id), key_field="response_id", write=_write,
-    options={"unmatched": (Unmatched.REPORT.value, Unmatched.CREATE.value)}, example="results.csv"))
+    options={"unmatched": (Unmatched.REPORT.value, Unmatched.CREATE.value)}, example="results.csv",
+    batch_size=service.MAX_BATCH))

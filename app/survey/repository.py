@@ -11,7 +11,7 @@ import orjson
 from app.core import db
 from app.core.pagination import Page, PageArgs, build_page, keyset_clause, parse_datetime, validate
 from app.core.tenancy import Scope, dealer_visibility_sql
-from app.survey.models import SelectionRule, SurveyResult, SurveyTemplate
+from app.survey.models import ResultRow, SelectionRule, SurveyTemplate
 
 
 async def templates(scope: Scope) -> list[SurveyTemplate]:
@@ -68,20 +68,20 @@ def _visible(scope: Scope, params: list) -> str:
     return dealer_visibility_sql(scope, params, "dealer_id")
 
 
-async def results_by_ids(scope: Scope, ids) -> dict[uuid.UUID, SurveyResult]:
+async def results_by_ids(scope: Scope, ids) -> dict[uuid.UUID, ResultRow]:
     params: list = [scope.tenant_id, list(ids)]
     rows = await db.conn().execute_query_dict(
         "SELECT * FROM survey_result WHERE tenant_id = $1 AND id = ANY($2::uuid[])" + _visible(scope, params), params)
-    return {r["id"]: SurveyResult._init_from_db(**r) for r in rows}
+    return {r["id"]: ResultRow.of(r) for r in rows}
 
 
-async def results_by_response(scope: Scope, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], SurveyResult]:
+async def results_by_response(scope: Scope, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], ResultRow]:
     if not keys:
         return {}
     rows = await db.conn().execute_query_dict(
         "SELECT * FROM survey_result WHERE tenant_id = $1 AND (source, response_id) IN (SELECT * FROM unnest($2::text[], $3::text[]))",
         [scope.tenant_id, [k[0] for k in keys], [k[1] for k in keys]])
-    return {(r["source"], r["response_id"]): SurveyResult._init_from_db(**r) for r in rows}
+    return {(r["source"], r["response_id"]): ResultRow.of(r) for r in rows}
 
 
 _COLUMNS = ("id", "template_id", "source", "response_id", "customer_id", "dealer_id", "episode", "product_line", "answered_at",
@@ -91,7 +91,7 @@ _TYPES = ("uuid", "uuid", "text", "text", "uuid", "uuid", "text", "text", "times
           "text", "uuid", "text", "uuid")
 
 
-async def insert_results(scope: Scope, rows: Sequence[SurveyResult]) -> set[uuid.UUID]:
+async def insert_results(scope: Scope, rows: Sequence[ResultRow]) -> set[uuid.UUID]:
     """One statement for the batch; a response id stored meanwhile (a concurrent delivery) is
     skipped. Returns the ids inserted."""
     if not rows:
@@ -112,7 +112,7 @@ async def insert_results(scope: Scope, rows: Sequence[SurveyResult]) -> set[uuid
     return {r[0] for r in got}
 
 
-async def recent_results(scope: Scope, since: datetime | None, until: datetime | None, limit: int) -> list[SurveyResult]:
+async def recent_results(scope: Scope, since: datetime | None, until: datetime | None, limit: int) -> list[ResultRow]:
     params: list = [scope.tenant_id]
     sql = "SELECT * FROM survey_result WHERE tenant_id = $1"
     if since is not None:
@@ -123,7 +123,7 @@ async def recent_results(scope: Scope, since: datetime | None, until: datetime |
         sql += f" AND answered_at < ${len(params)}"
     rows = await db.conn().execute_query_dict(sql + _visible(scope, params) + f" ORDER BY answered_at DESC, id DESC LIMIT {int(limit)}",
                                               params)
-    return [SurveyResult._init_from_db(**r) for r in rows]
+    return [ResultRow.of(r) for r in rows]
 
 
 async def list_results(scope: Scope, page: PageArgs, *, customer_id: uuid.UUID | None = None, selected: bool | None = None,
@@ -142,5 +142,5 @@ async def list_results(scope: Scope, page: PageArgs, *, customer_id: uuid.UUID |
     where, extra, order, backwards = keyset_clause(("answered_at", "id"), page, len(params) + 1, descending=True,
                                                    parsers=(parse_datetime, None))
     rows = await db.conn().execute_query_dict(f"{sql}{where} ORDER BY {order} LIMIT {limit + 1}", [*params, *extra])
-    items = [SurveyResult._init_from_db(**r) for r in rows]
+    items = [ResultRow.of(r) for r in rows]
     return build_page(items, limit, backwards, page, key=lambda r: [r.answered_at.isoformat(), r.id])

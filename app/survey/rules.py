@@ -105,42 +105,70 @@ def clean_questions(items: Iterable[dict]) -> list[dict]:
 YES, NO = {"yes", "y", "true", "1", "是"}, {"no", "n", "false", "0", "否"}
 
 
-def clean_answers(questions: list[dict], answers: dict[str, Any]) -> dict[str, Any]:
-    """The answers of one result, checked against the template's questions: scores as numbers
-    in range, yes/no as booleans ("yes"/"no", true/false, 1/0 accepted), a choice among the
-    options, text up to 4000 characters. An unanswered question is simply absent."""
-    by_key = {q["key"]: q for q in questions}
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A clean question, ready for answers (built once per template, not per result)."""
+
+    key: str
+    kind: QuestionKind
+    lo: float | None
+    hi: float | None
+    dimension: str | None
+    role: QuestionRole
+    options: frozenset[str]
+
+
+def compile_questions(questions: list[dict]) -> dict[str, Question]:
+    out = {}
+    for q in questions:
+        kind = QuestionKind(q["kind"])
+        lo, hi = SCORED.get(kind, (None, None))
+        out[q["key"]] = Question(q["key"], kind, lo, hi, q.get("dimension"), QuestionRole(q.get("role") or "none"),
+                                 frozenset(q.get("options") or ()))
+    return out
+
+
+def _compiled(questions) -> dict[str, Question]:
+    return questions if isinstance(questions, dict) else compile_questions(questions)
+
+
+def clean_answers(questions: list[dict] | dict[str, Question], answers: dict[str, Any]) -> dict[str, Any]:
+    """The answers of one result, checked against the template's questions (as stored, or as
+    compile_questions made them): scores as numbers in range, yes/no as booleans ("yes"/"no",
+    true/false, 1/0 accepted), a choice among the options, text up to 4000 characters. An
+    unanswered question is simply absent."""
+    by_key = _compiled(questions)
     out: dict[str, Any] = {}
     for key, value in answers.items():
         q = by_key.get(key)
         if q is None:
             raise err.UnknownQuestion(f"The template has no question {str(key)[:40]!r}.", field=f"answers.{str(key)[:40]}")
-        if value is None or (isinstance(value, str) and not value.strip()):
+        if value is None or (value.__class__ is str and not value.strip()):
             continue
-        kind = QuestionKind(q["kind"])
-        where = f"answers.{key}"
-        if kind in SCORED:
-            lo, hi = SCORED[kind]
+        kind = q.kind
+        if q.lo is not None:
             number = _number(value)
-            if number is None or not lo <= number <= hi:
-                raise err.InvalidAnswer(f"{key!r} takes a number from {lo} to {hi}.", field=where)
-            out[key] = int(number) if float(number).is_integer() else number
+            if number is None or not q.lo <= number <= q.hi:
+                raise err.InvalidAnswer(f"{key!r} takes a number from {q.lo:g} to {q.hi:g}.", field=f"answers.{key}")
+            out[key] = int(number) if number.is_integer() else number
         elif kind is QuestionKind.YES_NO:
-            if isinstance(value, bool):
+            if value is True or value is False:
                 out[key] = value
-            elif str(value).strip().lower() in YES:
-                out[key] = True
-            elif str(value).strip().lower() in NO:
-                out[key] = False
             else:
-                raise err.InvalidAnswer(f"{key!r} takes yes or no.", field=where)
+                word = str(value).strip().lower()
+                if word in YES:
+                    out[key] = True
+                elif word in NO:
+                    out[key] = False
+                else:
+                    raise err.InvalidAnswer(f"{key!r} takes yes or no.", field=f"answers.{key}")
         elif kind is QuestionKind.CHOICE:
-            if not isinstance(value, str) or value.strip() not in q["options"]:
-                raise err.InvalidAnswer(f"{key!r} takes one of its options.", field=where)
+            if not isinstance(value, str) or value.strip() not in q.options:
+                raise err.InvalidAnswer(f"{key!r} takes one of its options.", field=f"answers.{key}")
             out[key] = value.strip()
         else:
             if not isinstance(value, str) or len(value) > ANSWER_TEXT_MAX or "\x00" in value:
-                raise err.InvalidAnswer(f"{key!r} takes text of at most {ANSWER_TEXT_MAX} characters.", field=where)
+                raise err.InvalidAnswer(f"{key!r} takes text of at most {ANSWER_TEXT_MAX} characters.", field=f"answers.{key}")
             out[key] = value.strip()
     return out
 
@@ -160,15 +188,9 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _ten(kind: QuestionKind, value: float) -> float:
-    lo, hi = SCORED[kind]
-    return (value - lo) * 10 / (hi - lo)
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Facts:
     answers: dict[str, Any]
-    kinds: dict[str, str]  # question key -> kind, for every question of the template
     dimensions: dict[str, float] = field(default_factory=dict)  # 0-10
     overall: float | None = None  # 0-10
     unresolved: bool = False
@@ -177,31 +199,34 @@ class Facts:
     product_line: str | None = None
 
 
-def facts(questions: list[dict], answers: dict[str, Any], *, customer_tier: str | None = None,
+def facts(questions: list[dict] | dict[str, Question], answers: dict[str, Any], *, customer_tier: str | None = None,
           dealer_region: str | None = None, product_line: str | None = None) -> Facts:
     """What rules can look at, from clean answers."""
     per_dim: dict[str, list[float]] = {}
     scored: list[float] = []
     overall = None
     unresolved = False
-    for q in questions:
-        value = answers.get(q["key"])
-        if value is None:
+    by_key = _compiled(questions)
+    for key, value in answers.items():
+        q = by_key.get(key)
+        if q is None or value is None:
             continue
-        kind = QuestionKind(q["kind"])
-        ten = _ten(kind, float(value)) if kind in SCORED else (10.0 if value else 0.0) if kind is QuestionKind.YES_NO else None
-        if ten is not None and q.get("dimension"):
-            per_dim.setdefault(q["dimension"], []).append(ten)
-        if kind in SCORED:
+        if q.lo is not None:
+            ten = (float(value) - q.lo) * 10 / (q.hi - q.lo)
             scored.append(ten)
-            if q.get("role") == QuestionRole.OVERALL:
+            if q.role is QuestionRole.OVERALL:
                 overall = ten
-        if q.get("role") == QuestionRole.RESOLVED and value is False:
-            unresolved = True
+        elif q.kind is QuestionKind.YES_NO:
+            ten = 10.0 if value else 0.0
+            if q.role is QuestionRole.RESOLVED and value is False:
+                unresolved = True
+        else:
+            continue
+        if q.dimension:
+            per_dim.setdefault(q.dimension, []).append(ten)
     if overall is None and scored:
         overall = sum(scored) / len(scored)
-    return Facts(answers=answers, kinds={q["key"]: q["kind"] for q in questions},
-                 dimensions={d: round(sum(v) / len(v), 4) for d, v in per_dim.items()},
+    return Facts(answers=answers, dimensions={d: round(sum(v) / len(v), 4) for d, v in per_dim.items()},
                  overall=round(overall, 4) if overall is not None else None, unresolved=unresolved,
                  customer_tier=customer_tier, dealer_region=dealer_region, product_line=product_line)
 

@@ -25,7 +25,7 @@ from app.survey import errors as err
 from app.survey import repository as repo
 from app.survey import rules as core
 from app.survey.enums import Dimension, Outcome, RuleMatch, Unmatched
-from app.survey.models import SelectionRule, SurveyResult, SurveyTemplate
+from app.survey.models import ResultRow, SelectionRule, SurveyTemplate
 from app.tenant import service as tenant_service
 
 MAX_BATCH = 1000
@@ -212,7 +212,7 @@ class ResultOutcome:
     index: int
     response_id: str
     outcome: Outcome
-    result: SurveyResult | None = None
+    result: ResultRow | None = None
     errors: list[AppError] = field(default_factory=list)
 
 
@@ -225,6 +225,7 @@ async def submit_results(scope: Scope, items: list[ResultInput], *, unmatched: U
         raise err.TooMany(f"At most {MAX_BATCH} results per call; send the rest in further calls or as a file.", field="results")
     out = [ResultOutcome(i, (it.response_id or "")[:120], Outcome.INVALID) for i, it in enumerate(items)]
     templates = {t.code: t for t in await repo.templates(scope)}
+    compiled = {t.id: core.compile_questions(t.questions) for t in templates.values()}
     dealers = await tenant_service.dealer_ids_by_code(scope) if any(it.dealer_code for it in items) else {}
     now = clock.now()
     valid: list[tuple[int, ResultInput, SurveyTemplate, dict]] = []
@@ -238,7 +239,7 @@ async def submit_results(scope: Scope, items: list[ResultInput], *, unmatched: U
                 raise err.UnknownTemplate(f"No survey template {str(it.template_code)[:64]!r}.", field="templateCode")
             if not t.active:
                 raise err.UnknownTemplate("The template is retired.", field="templateCode")
-            answers = core.clean_answers(t.questions, it.answers or {})
+            answers = core.clean_answers(compiled[t.id], it.answers or {})
             at = it.answered_at or now
             if at.tzinfo is None:
                 raise ValidationFailed("answeredAt needs a time zone.", field="answeredAt")
@@ -298,11 +299,11 @@ async def submit_results(scope: Scope, items: list[ResultInput], *, unmatched: U
     rules = _rule_dicts([r for r in await repo.rules(scope) if r.enabled])
     selections = {}
     for i, it, t, v, hit in todo:
-        f = core.facts(t.questions, v["answers"], customer_tier=hit[2], dealer_region=regions.get(dealer_of[i]),
+        f = core.facts(compiled[t.id], v["answers"], customer_tier=hit[2], dealer_region=regions.get(dealer_of[i]),
                        product_line=(it.product_line or "").strip() or None)
         sel = core.select(rules, f, t.id)
         selections[i] = sel
-        rows.append(SurveyResult(
+        rows.append(ResultRow(
             id=uuid7(), tenant_id=scope.tenant_id, template_id=t.id, source=v["source"], response_id=v["response_id"],
             customer_id=hit[0], dealer_id=dealer_of[i], episode=(it.episode or "").strip(), product_line=f.product_line,
             answered_at=v["at"], answers=v["answers"], overall_score=f.overall, dimension_scores=f.dimensions,
@@ -334,7 +335,7 @@ async def submit_results(scope: Scope, items: list[ResultInput], *, unmatched: U
     return out
 
 
-def _title(sel: core.Selection, r: SurveyResult, template: str) -> str:
+def _title(sel: core.Selection, r: ResultRow, template: str) -> str:
     score = f"{r.overall_score:g}/10" if r.overall_score is not None else "no score"
     why = "problem unresolved" if sel.reason == "unresolved" else f"rule {sel.rule_name}"
     return f"Survey alert ({template}, {score}): {why}"[:200]
@@ -353,7 +354,7 @@ async def _create_customer(scope: Scope, it: ResultInput, dealers: dict) -> tupl
 
 # ---- reading and preview ------------------------------------------------------------------------
 
-async def get_results(scope: Scope, ids) -> dict[uuid.UUID, SurveyResult]:
+async def get_results(scope: Scope, ids) -> dict[uuid.UUID, ResultRow]:
     if not scope.can(Perm.CUSTOMERS_READ):
         return {}
     return await repo.results_by_ids(scope, ids)
@@ -361,7 +362,7 @@ async def get_results(scope: Scope, ids) -> dict[uuid.UUID, SurveyResult]:
 
 @dataclass
 class PreviewRow:
-    result: SurveyResult
+    result: ResultRow
     selection: core.Selection
 
 
@@ -385,6 +386,7 @@ async def preview(scope: Scope, rules_in: list[RuleInput] | None, *, since: date
             rules.append({"id": None, **values, "name": values["name"] or f"#{n + 1}"})
     results = await repo.recent_results(scope, since, until, PREVIEW_MAX)
     templates = {t.id: t for t in await repo.templates(scope)}
+    compiled = {t.id: core.compile_questions(t.questions) for t in templates.values()}
     customers = await customer_service.tiers(scope, {r.customer_id for r in results})
     regions = {d.id: d.region for d in (await tenant_service.dealers_by_ids(
         scope, list({r.dealer_id for r in results if r.dealer_id}))).values()}
@@ -393,7 +395,7 @@ async def preview(scope: Scope, rules_in: list[RuleInput] | None, *, since: date
         t = templates.get(r.template_id)
         if t is None:
             continue
-        f = core.facts(t.questions, r.answers, customer_tier=customers.get(r.customer_id), dealer_region=regions.get(r.dealer_id),
+        f = core.facts(compiled[t.id], r.answers, customer_tier=customers.get(r.customer_id), dealer_region=regions.get(r.dealer_id),
                        product_line=r.product_line)
         sel = core.select(rules, f, t.id)
         if sel is not None:

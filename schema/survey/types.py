@@ -120,10 +120,10 @@ class SurveyResult(Node):
     product_line: str | None
     answers: strawberry.scalars.JSON = strawberry.field(description="Question key -> answer, as given (validated).")
     dimension_scores: list[DimensionScore]
-    row: strawberry.Private[m.SurveyResult]
+    row: strawberry.Private[m.ResultRow]
 
     @classmethod
-    def from_row(cls, r: m.SurveyResult) -> "SurveyResult":
+    def from_row(cls, r: m.ResultRow) -> "SurveyResult":
         dim = _dimension()
         return cls(id=gid("SurveyResult", r.id), source=r.source, response_id=r.response_id, answered_at=r.answered_at,
                    overall_score=r.overall_score, unresolved=r.unresolved, selected=r.selected, selection_reason=r.selection_reason,
