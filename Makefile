@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-customers bench-tickets install schema clean lint
+.PHONY: run test bench bench-customers bench-tickets bench-surveys install schema clean lint
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,3 +45,7 @@ bench-customers: $(STAMP)
 ## The tickets dashboard filters at 1,000,000 tickets (BENCH_ARGS="--tickets 200000").
 bench-tickets: $(STAMP)
 	$(BIN)/python -m bench.ticket_bench $(BENCH_ARGS)
+
+## Survey intake: 100,000 results as one file through the import pipeline (BENCH_ARGS="--results 20000").
+bench-surveys: $(STAMP)
+	$(BIN)/python -m bench.survey_bench $(BENCH_ARGS)
