@@ -182,10 +182,67 @@ async def seed_demo_tickets(tenant_id: uuid.UUID) -> int:
     return len(DEMO_TICKETS)
 
 
+DEMO_QUESTIONS = [
+    {"key": "nps", "text": "How likely are you to recommend us to a friend? 您向朋友推荐我们的可能性有多大？", "kind": "score_10",
+     "role": "overall"},
+    {"key": "staff_care", "text": "The staff cared about my problem. 工作人员关心我的问题。", "kind": "score_5", "dimension": "empathy"},
+    {"key": "on_time", "text": "The car was ready when promised. 车辆按承诺时间交付。", "kind": "score_5", "dimension": "reliability"},
+    {"key": "lounge", "text": "The lounge was clean and comfortable. 休息区干净舒适。", "kind": "score_5", "dimension": "tangibles"},
+    {"key": "resolved", "text": "Was the problem you came with resolved? 您的问题解决了吗？", "kind": "yes_no", "role": "resolved"},
+    {"key": "visit", "text": "What did you come for? 您的来店目的？", "kind": "choice", "options": ["maintenance", "repair", "purchase"]},
+    {"key": "comment", "text": "Anything else? 其他意见", "kind": "text"},
+]
+DEMO_RULES = [
+    {"name": "Detractor (NPS 0-6)", "priority": "high", "category_code": "service_failure", "dimension": "responsiveness",
+     "conditions": [{"field": "overall", "op": "lte", "value": 6}]},
+    {"name": "Staff did not care (VIP)", "priority": "urgent", "dimension": "empathy", "match": "all",
+     "conditions": [{"field": "dimension", "key": "empathy", "op": "lt", "value": 5},
+                    {"field": "customer_tier", "op": "in", "values": ["A"]}]},
+]
+# (customer index in DEMO_CUSTOMERS order, response id, answers, episode): a promoter, a detractor, a
+# happy score with the problem unresolved, a second unhappy result of the same visit (it joins the ticket)
+DEMO_RESULTS = [
+    (1, "QX-1001", {"nps": 10, "staff_care": 5, "on_time": 5, "lounge": 4, "resolved": True, "visit": "maintenance"}, "RO-5501"),
+    (0, "QX-1002", {"nps": 3, "staff_care": 2, "on_time": 2, "lounge": 3, "resolved": False, "visit": "repair",
+                    "comment": "等了三个小时，问题还在。"}, "RO-5502"),
+    (4, "QX-1003", {"nps": 9, "staff_care": 4, "on_time": 4, "resolved": False, "visit": "repair"}, "RO-5503"),
+    (0, "QX-1004", {"nps": 2, "staff_care": 1, "resolved": False}, "RO-5502"),
+]
+
+
+async def seed_demo_surveys(tenant_id: uuid.UUID) -> dict:
+    """An after-service survey, the brand's selection rules, an EV routing rule, and results that
+    open care tickets (once: nothing if the template exists). Results go through the intake like
+    any survey tool's, so the rules, the matching and the tickets are real."""
+    from app.survey import service as survey_service
+    from app.survey.models import SurveyTemplate
+
+    scope = scope_for(Actor.system(tenant_id))
+    async with db.tenant_transaction(tenant_id):
+        if await SurveyTemplate.exists(tenant_id=tenant_id, code="after-service"):
+            return {"results": 0}
+        await survey_service.save_template(scope, code="after-service", name="After-service survey 售后回访问卷",
+                                           questions=DEMO_QUESTIONS)
+        for r in DEMO_RULES:
+            await survey_service.create_rule(scope, survey_service.RuleInput(
+                name=r["name"], priority=r["priority"], category_code=r.get("category_code"), dimension=r["dimension"],
+                match=r.get("match", "all"), conditions=r["conditions"]))
+        dealers = await tenant_service.dealer_ids_by_code(scope)
+        await complaint_service.save_assignment_rule(scope, name="EV complaints in the north go to SH-002's EV centre",
+                                                     dealer_id=dealers["SH-002"], region="north", product_line="EV")
+        people = [p for code in DEMO_CUSTOMERS for p in DEMO_CUSTOMERS[code]]
+        now = clock.now()
+        outcomes = await survey_service.submit_results(scope, [survey_service.ResultInput(
+            template_code="after-service", source="qualtrics", response_id=rid, answers=answers, phone=people[who][1],
+            episode=episode, answered_at=now - timedelta(days=3 - n)) for n, (who, rid, answers, episode) in enumerate(DEMO_RESULTS)])
+    return {"results": sum(o.result is not None for o in outcomes)}
+
+
 async def seed(tenant_id: uuid.UUID, slug: str) -> dict:
     """The whole demo of a brand that exists: what `demo-seed` creates, and the partner apps
     under "partner_apps"."""
     created = await seed_demo(tenant_id, slug)
     created["tickets"] = await seed_demo_tickets(tenant_id)
+    created["surveys"] = await seed_demo_surveys(tenant_id)
     created["partner_apps"] = await ensure_demo_partner_apps(tenant_id)
     return created
