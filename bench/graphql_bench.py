@@ -1,9 +1,13 @@
 """`make bench`: the full stack vs a plain Starlette + asyncpg floor, measured in the same run.
 
 Query: authenticated `viewer` + the first page (20) of `dealers`, brand with 200 dealers.
-Both servers are single uvicorn processes; the load generator is a third process with N
-keep-alive connections. Reports rps, p50/p99, the ratio to the floor, SQL statements per
-request, and a cProfile of the GraphQL path (where the time goes)."""
+Measured twice: both servers as one process, then both with one worker per core
+(`--processes`, default: the cores this process may use; `python -m app serve --workers N`
+against `uvicorn --workers N`, every worker with its own pool of 10 connections). The load
+generator is a separate process (`--load-processes` of them, latencies merged) with
+`--concurrency` keep-alive connections. Reports rps, p50/p99, the ratio to the floor per
+mode, how each scales from one process to N, SQL statements per request, and a cProfile of
+the GraphQL path (where the time goes)."""
 from __future__ import annotations
 
 import argparse
@@ -60,7 +64,9 @@ def prepare_env() -> list:
     if not keys.exists():
         keys.write_text(json.dumps({"keys": [generate_key()]}))
     # one token drives the load: its cost bucket is made bottomless (the throttle's Redis calls are still measured)
+    # JWT_ISSUER: `serve --port` moves the default issuer with the port, and the token is minted here
     os.environ.update(JWT_KEYS_FILE=str(keys), ENV="test", LOG_LEVEL="WARNING", DB_POOL_MIN="10", DB_POOL_MAX="10",
+                      JWT_ISSUER="https://huifang.bench",
                       GRAPHQL_COST_BUCKET_SIZE="1000000000")
     from app.settings import get_settings
 
@@ -111,18 +117,65 @@ def start(cmd: list[str], env: dict, port: int) -> subprocess.Popen:
     raise RuntimeError(f"{cmd} did not start")
 
 
-def load(port: int, token: str, concurrency: int, duration: float) -> dict:
+def load(port: int, token: str, concurrency: int, duration: float, processes: int = 1) -> dict:
+    """`processes` load generators sharing `concurrency` connections; latencies merged."""
     body = json.dumps({"query": QUERY})
-    out = subprocess.run(
+    shares = [concurrency // processes + (i < concurrency % processes) for i in range(processes)]
+    procs = [subprocess.Popen(
         [sys.executable, "-m", "bench.load", "--url", f"http://127.0.0.1:{port}/graphql", "--token", token,
-         "--body", body, "--concurrency", str(concurrency), "--duration", str(duration)],
-        cwd=ROOT, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)
+         "--body", body, "--concurrency", str(n), "--duration", str(duration), "--raw"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for n in shares if n]
+    parts = []
+    for proc in procs:
+        out, err = proc.communicate()
+        if proc.returncode:
+            raise RuntimeError(f"bench.load failed: {err}")
+        parts.append(json.loads(out))
+    lat = sorted(x for part in parts for x in part["latencies_ms"])
+
+    def pct(p):
+        return round(lat[min(len(lat) - 1, int(len(lat) * p))], 2) if lat else None
+
+    return {"requests": len(lat), "errors": sum(part["errors"] for part in parts),
+            "rps": round(sum(part["rps"] for part in parts), 1), "p50_ms": pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99)}
+
+
+def measure(processes: int, token: str, service_url: str, a) -> dict:
+    """Both servers with `processes` workers each, warmed up, then `a.rounds` rounds."""
+    import httpx
+
+    env = dict(os.environ)
+    app_port, floor_port = free_port(), free_port()
+    app_proc = start([sys.executable, "-m", "app", "serve", "--port", str(app_port), "--workers", str(processes)], env, app_port)
+    floor_proc = start([sys.executable, "-m", "uvicorn", "bench.floor:app", "--port", str(floor_port), "--no-access-log",
+                        "--log-level", "warning", "--workers", str(processes)], {**env, "FLOOR_DATABASE_URL": service_url}, floor_port)
+    try:
+        for port in (floor_port, app_port):  # a wrong answer must not pass for a fast one
+            r = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": QUERY}, headers={"Authorization": f"Bearer {token}"})
+            if r.status_code != 200 or "errors" in r.json():
+                raise RuntimeError(f"port {port} answers {r.status_code}: {r.text[:500]}")
+        load(floor_port, token, a.concurrency, 3, a.load_processes)  # warm up both (every worker, every pool)
+        load(app_port, token, a.concurrency, 3, a.load_processes)
+        rounds = []
+        for _ in range(a.rounds):
+            rounds.append({"floor": load(floor_port, token, a.concurrency, a.duration, a.load_processes),
+                           "huifang": load(app_port, token, a.concurrency, a.duration, a.load_processes)})
+    finally:
+        for proc in (app_proc, floor_proc):
+            proc.terminate()
+            proc.wait(30)
+    failed = [(name, r[name]["errors"]) for r in rounds for name in r if r[name]["errors"]]
+    if failed:
+        raise RuntimeError(f"{processes} process(es): requests failed, the numbers would mean nothing: {failed}")
+    best = max((r["huifang"] for r in rounds), key=lambda r: r["rps"])
+    floor = max((r["floor"] for r in rounds), key=lambda r: r["rps"])
+    return {"processes": processes, "rounds": rounds, "huifang_best": best, "floor_best": floor,
+            "throughput_ratio": round(best["rps"] / floor["rps"], 3)}
 
 
 async def statements_and_profile(token: str, n: int) -> tuple[int, list[str], str]:
     """In-process: SQL statements of one request, and a cProfile of n requests."""
-    from app.core import db, jobs
+    from app.core import db, jobs, ratelimit
     from app.main import create_app
     from app.settings import get_settings
     from tests.querycount import count_queries
@@ -130,6 +183,7 @@ async def statements_and_profile(token: str, n: int) -> tuple[int, list[str], st
     s = get_settings()
     await db.init_orm(await db.service_target(s.database_url, s.app_db_role), minsize=1, maxsize=4)
     await jobs.init(s.redis_url, s.queue_name)
+    await ratelimit.init(s.redis_url)  # the cost throttle's Redis calls are part of the path
     app = create_app()
     body = json.dumps({"query": QUERY}).encode()
     scope = {"type": "http", "method": "POST", "path": "/graphql", "raw_path": b"/graphql", "query_string": b"",
@@ -163,55 +217,51 @@ async def statements_and_profile(token: str, n: int) -> tuple[int, list[str], st
     buf = io.StringIO()
     pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(25)
     await jobs.close()
+    await ratelimit.close()
     await db.close_orm()
     return c.count, c.statements, buf.getvalue()
 
 
 def main():
+    from app.core.serve import available_cores
+
     p = argparse.ArgumentParser()
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--duration", type=float, default=10)
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--processes", type=int, default=available_cores(), help="workers of the all-cores run (default: the cores)")
+    p.add_argument("--load-processes", type=int, default=1, help="load generator processes")
     p.add_argument("--profile-requests", type=int, default=300)
     a = p.parse_args()
     sys.path.insert(0, str(ROOT))
     servers = prepare_env()
     try:
         token, service_url = asyncio.run(seed())
-        env = dict(os.environ)
-        app_port, floor_port = free_port(), free_port()
-        app_proc = start([sys.executable, "-m", "app", "serve", "--port", str(app_port)], env, app_port)
-        floor_proc = start([sys.executable, "-m", "uvicorn", "bench.floor:app", "--port", str(floor_port), "--no-access-log",
-                            "--log-level", "warning"], {**env, "FLOOR_DATABASE_URL": service_url}, floor_port)
-        try:
-            load(floor_port, token, a.concurrency, 2)  # warm up both
-            load(app_port, token, a.concurrency, 2)
-            rounds = []
-            for _ in range(a.rounds):
-                rounds.append({"floor": load(floor_port, token, a.concurrency, a.duration),
-                               "huifang": load(app_port, token, a.concurrency, a.duration)})
-        finally:
-            for proc in (app_proc, floor_proc):
-                proc.terminate()
-                proc.wait(10)
+        modes = [measure(n, token, service_url, a) for n in sorted({1, max(1, a.processes)})]
         n_sql, sql, profile = asyncio.run(statements_and_profile(token, a.profile_requests))
     finally:
         for srv in servers:
             getattr(srv, "stop", lambda: None)()
 
-    best = max(rounds, key=lambda r: r["huifang"]["rps"])
-    floor = max((r["floor"] for r in rounds), key=lambda r: r["rps"])
-    ratio = best["huifang"]["rps"] / floor["rps"]
-    report = {"query": QUERY, "concurrency": a.concurrency, "duration_s": a.duration, "rounds": rounds,
-              "huifang_best": best["huifang"], "floor_best": floor, "throughput_ratio": round(ratio, 3),
+    report = {"query": QUERY, "concurrency": a.concurrency, "duration_s": a.duration, "cores": available_cores(),
+              "load_processes": a.load_processes, "modes": modes,
               "sql_statements_per_request": n_sql + 2, "sql": ["BEGIN", *sql, "COMMIT"]}
-    print("\n== Huifang GraphQL benchmark (viewer + dealers first page, %d connections) ==" % a.concurrency)
-    for i, r in enumerate(rounds, 1):
-        for name in ("floor", "huifang"):
-            x = r[name]
-            print(f"round {i} {name:8s} {x['rps']:8.1f} req/s  p50 {x['p50_ms']:6.2f} ms  p99 {x['p99_ms']:6.2f} ms  errors {x['errors']}")
-    print(f"\nthroughput ratio huifang/floor: {ratio:.2f}  (goal >= 0.60)")
-    print(f"huifang p99: {best['huifang']['p99_ms']} ms  (goal < 25 ms)")
+    print("\n== Huifang GraphQL benchmark (viewer + dealers first page, %d connections, %d load process(es), %d cores) =="
+          % (a.concurrency, a.load_processes, available_cores()))
+    for m in modes:
+        print(f"\n-- {m['processes']} process(es) each --")
+        for i, r in enumerate(m["rounds"], 1):
+            for name in ("floor", "huifang"):
+                x = r[name]
+                print(f"round {i} {name:8s} {x['rps']:8.1f} req/s  p50 {x['p50_ms']:6.2f} ms  p99 {x['p99_ms']:6.2f} ms  errors {x['errors']}")
+        print(f"throughput ratio huifang/floor: {m['throughput_ratio']:.2f}  (goal >= 0.60)")
+        print(f"huifang p99: {m['huifang_best']['p99_ms']} ms  (goal < 25 ms)   floor p99: {m['floor_best']['p99_ms']} ms")
+    if len(modes) > 1:
+        one, many = modes[0], modes[-1]
+        print(f"\nscaling 1 -> {many['processes']} processes: huifang x{many['huifang_best']['rps'] / one['huifang_best']['rps']:.2f}, "
+              f"floor x{many['floor_best']['rps'] / one['floor_best']['rps']:.2f} (the load generator and PostgreSQL share the same cores)")
+    else:
+        print("\n(one core: the all-cores run is the one-process run)")
     print(f"SQL statements per request: {n_sql + 2} (BEGIN, {', '.join(s.split()[0] + '…' for s in sql)}, COMMIT)")
     print("\n== where the time goes (cProfile, tottime, %d in-process requests) ==" % a.profile_requests)
     print("\n".join(profile.splitlines()[:45]))

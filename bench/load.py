@@ -1,6 +1,7 @@
 """A small, cheap HTTP/1.1 keep-alive load generator (one process, N connections).
 
-Prints one JSON line: requests, errors, rps, p50/p90/p99 latency in ms."""
+Prints one JSON line: requests, errors, rps, p50/p90/p99 latency in ms (and, with `--raw`, every
+latency in ms, so that a caller running several of these can merge them)."""
 from __future__ import annotations
 
 import argparse
@@ -30,7 +31,7 @@ async def worker(host, port, payload: bytes, deadline: float, lat: list, errors:
         writer.close()
 
 
-async def run(url: str, token: str, body: bytes, concurrency: int, duration: float) -> dict:
+async def run(url: str, token: str, body: bytes, concurrency: int, duration: float, raw: bool = False) -> dict:
     u = urlparse(url)
     payload = (
         f"POST {u.path} HTTP/1.1\r\nHost: {u.hostname}:{u.port}\r\nAuthorization: Bearer {token}\r\n"
@@ -47,8 +48,11 @@ async def run(url: str, token: str, body: bytes, concurrency: int, duration: flo
     def pct(p):
         return round(lat[min(len(lat) - 1, int(len(lat) * p))] * 1000, 2) if lat else None
 
-    return {"requests": len(lat), "errors": len(errors), "rps": round(len(lat) / elapsed, 1),
-            "p50_ms": pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99)}
+    out = {"requests": len(lat), "errors": len(errors), "rps": round(len(lat) / elapsed, 1),
+           "p50_ms": pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99)}
+    if raw:
+        out["latencies_ms"] = [round(x * 1000, 3) for x in lat]
+    return out
 
 
 def main():
@@ -58,6 +62,7 @@ def main():
     p.add_argument("--body", required=True)
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--duration", type=float, default=10)
+    p.add_argument("--raw", action="store_true", help="also print every latency")
     a = p.parse_args()
     try:
         import uvloop
@@ -65,7 +70,7 @@ def main():
         uvloop.install()
     except ImportError:
         pass
-    print(json.dumps(asyncio.run(run(a.url, a.token, a.body.encode(), a.concurrency, a.duration))))
+    print(json.dumps(asyncio.run(run(a.url, a.token, a.body.encode(), a.concurrency, a.duration, a.raw))))
 
 
 if __name__ == "__main__":
