@@ -8,6 +8,7 @@ from typing import Sequence
 
 from app.complaint.models import AssignmentRule, Ticket, TicketCategory, TicketPolicy
 from app.core import clock, db
+from app.core.ids import uuid7
 from app.core.pagination import Page, PageArgs, build_page, keyset_clause, parse_datetime, validate
 from app.core.tenancy import Scope, dealer_visibility_sql
 
@@ -171,9 +172,10 @@ async def link_results(scope: Scope, links: Sequence[tuple[uuid.UUID, uuid.UUID,
     if links:
         await db.fetch(
             "INSERT INTO ticket_survey_result (id, tenant_id, ticket_id, result_id, opened, created_at) "
-            "SELECT gen_random_uuid(), $1, x.t, x.r, x.o, $5 FROM unnest($2::uuid[], $3::uuid[], $4::bool[]) AS x(t, r, o) "
+            "SELECT x.id, $1, x.t, x.r, x.o, $5 FROM unnest($6::uuid[], $2::uuid[], $3::uuid[], $4::bool[]) AS x(id, t, r, o) "
             "ON CONFLICT (tenant_id, result_id) DO NOTHING",
-            [scope.tenant_id, [x[0] for x in links], [x[1] for x in links], [x[2] for x in links], clock.now()])
+            [scope.tenant_id, [x[0] for x in links], [x[1] for x in links], [x[2] for x in links], clock.now(),
+             [uuid7() for _ in links]])
 
 
 async def tickets_of_results(scope: Scope, result_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:

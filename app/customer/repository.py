@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Sequence
 
 from app.core import clock, db
+from app.core.ids import uuid7
 from app.core.pagination import Page, PageArgs, build_page, keyset_clause, parse_datetime, validate
 from app.core.permissions import Perm
 from app.core.tenancy import Scope, dealer_visibility_sql
@@ -491,11 +492,12 @@ async def add_events_many(scope: Scope, rows: Sequence[tuple]) -> None:
     by = scope.actor.label
     await db.fetch(
         "INSERT INTO customer_event (id, tenant_id, customer_id, kind, occurred_at, ref_type, ref_id, summary) "
-        "SELECT gen_random_uuid(), $1, e.customer_id, e.kind, e.at, e.ref_type, e.ref_id, e.summary::jsonb "
-        "FROM unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::text[], $6::uuid[], $7::text[]) "
-        "AS e(customer_id, kind, at, ref_type, ref_id, summary)",
+        "SELECT e.id, $1, e.customer_id, e.kind, e.at, e.ref_type, e.ref_id, e.summary::jsonb "
+        "FROM unnest($8::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::text[], $6::uuid[], $7::text[]) "
+        "AS e(id, customer_id, kind, at, ref_type, ref_id, summary)",
         [scope.tenant_id, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
-         [r[4] for r in rows], [orjson.dumps({"by": by, **(r[5] or {})}).decode() for r in rows]])
+         [r[4] for r in rows], [orjson.dumps({"by": by, **(r[5] or {})}).decode() for r in rows],
+         [uuid7() for _ in rows]])  # time-ordered ids: appended to the key's right edge, not scattered over it
 
 
 async def set_latest_scores(scope: Scope, rows: Sequence[tuple]) -> None:
