@@ -209,8 +209,8 @@ async def _apply(scope: Scope, rows: list[Row]) -> dict:
     now = clock.now()
     keys = [(r.source, r.external_id) for r in rows]
     existing_refs = await conn.execute_query_dict(
-        "SELECT source, external_id, customer_id FROM customer_external_ref WHERE tenant_id = $1 "
-        "AND (source, external_id) IN (SELECT * FROM unnest($2::text[], $3::text[]))",
+        "SELECT x.source, x.external_id, x.customer_id FROM unnest($2::text[], $3::text[]) AS k(s, e) CROSS JOIN LATERAL ("
+        "SELECT * FROM customer_external_ref WHERE tenant_id = $1 AND source = k.s AND external_id = k.e) x",
         [t, [k[0] for k in keys], [k[1] for k in keys]])
     owner = {(r["source"], r["external_id"]): r["customer_id"] for r in existing_refs}
     ids = list(owner.values())

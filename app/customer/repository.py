@@ -519,9 +519,11 @@ async def match_customers(scope: Scope, refs: Sequence[tuple[str, str]], phones:
     vis = dealer_visibility_sql(scope, params, "c.dealer_id")
     live = "c.merged_into_id IS NULL AND c.erased_at IS NULL" + vis
     rows = await db.fetch(
-        "SELECT 'ref', r.source || chr(31) || r.external_id, c.id, c.dealer_id, c.tier, c.created_at FROM customer_external_ref r "
-        "JOIN customer c ON c.tenant_id = r.tenant_id AND c.id = r.customer_id WHERE r.tenant_id = $1 "
-        f"AND (r.source, r.external_id) IN (SELECT * FROM unnest($2::text[], $3::text[])) AND {live} "
+        # one probe of the unique key per reference, whatever the planner thinks of the brand's size
+        "SELECT 'ref', r.source || chr(31) || r.external_id, c.id, c.dealer_id, c.tier, c.created_at "
+        "FROM unnest($2::text[], $3::text[]) AS k(s, e) CROSS JOIN LATERAL (SELECT * FROM customer_external_ref "
+        "WHERE tenant_id = $1 AND source = k.s AND external_id = k.e) r "
+        f"JOIN customer c ON c.tenant_id = r.tenant_id AND c.id = r.customer_id WHERE {live} "
         "UNION ALL SELECT x.channel, x.normalized, c.id, c.dealer_id, c.tier, c.created_at FROM customer_contact x "
         "JOIN customer c ON c.tenant_id = x.tenant_id AND c.id = x.customer_id WHERE x.tenant_id = $1 "
         f"AND ((x.channel = 'phone' AND x.normalized = ANY($4::text[])) OR (x.channel = 'email' AND x.normalized = ANY($5::text[]))) "

@@ -79,7 +79,10 @@ async def results_by_response(scope: Scope, keys: Sequence[tuple[str, str]]) -> 
     if not keys:
         return {}
     rows = await db.conn().execute_query_dict(
-        "SELECT * FROM survey_result WHERE tenant_id = $1 AND (source, response_id) IN (SELECT * FROM unnest($2::text[], $3::text[]))",
+        # one probe of the unique key per response (an IN over unnest is planned as a hash join over
+        # every result of the brand once it has many)
+        "SELECT x.* FROM unnest($2::text[], $3::text[]) AS k(s, r) CROSS JOIN LATERAL ("
+        "SELECT * FROM survey_result WHERE tenant_id = $1 AND source = k.s AND response_id = k.r) x",
         [scope.tenant_id, [k[0] for k in keys], [k[1] for k in keys]])
     return {(r["source"], r["response_id"]): ResultRow.of(r) for r in rows}
 
