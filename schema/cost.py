@@ -155,3 +155,176 @@ class OperationCost:
 def operation_cost(document, operation_name: str | None, variables: dict | None, max_page: int) -> int:
     """The requested cost of the operation about to run (see the module's docstring)."""
     return OperationCost(document, operation_name, variables, max_page).requested()
+
+
+# -- the same rules, compiled once per document ----------------------------------------------
+#
+# OperationCost walks the document's AST for every request, and for `actual` once per item of
+# every page (each field's arguments read again for each item): for a page of 50 that is most of
+# the cost of pricing. The document is the same object for every repeat of a query (the parser
+# cache), so its fields, fragments flattened, are compiled once into a tree, each node with its
+# terms worked out (unless its arguments read a variable: those are worked out once per request,
+# by OperationCost itself). The answers are OperationCost's (tests/core/test_plan_cache.py
+# compares the two); an answer with errors is priced by OperationCost, walking paths.
+
+MAX_COMPILED_NODES = 20000  # a document whose flattened tree is larger is priced by OperationCost
+MAX_COMPILED = 1024  # documents (the parser cache's size)
+
+
+class _Node:
+    __slots__ = ("key", "field", "root", "children", "dynamic", "subtree_dynamic", "terms", "static")
+
+
+class _CompiledCost:
+    __slots__ = ("document", "operation_name", "max_page", "operation", "is_mutation", "roots")
+
+
+def _has_variable(node) -> bool:
+    if isinstance(node, VariableNode):
+        return True
+    if isinstance(node, ListValueNode):
+        return any(_has_variable(v) for v in node.values)
+    if isinstance(node, ObjectValueNode):
+        return any(_has_variable(f.value) for f in node.fields)
+    return False
+
+
+def _compile(document: DocumentNode, operation_name: str | None, max_page: int) -> _CompiledCost | None:
+    ref = OperationCost(document, operation_name, None, max_page)
+    out = _CompiledCost()
+    out.document, out.operation_name, out.max_page = document, operation_name, max_page
+    out.operation, out.is_mutation = ref.operation, ref.is_mutation
+    count = 0
+
+    def build(sel, seen: frozenset, root: bool):
+        nonlocal count
+        nodes = []
+        for field, seen_here in ref._fields(sel, seen):
+            count += 1
+            if count > MAX_COMPILED_NODES:
+                raise _TooLarge()
+            n = _Node()
+            n.key = field.alias.value if field.alias else field.name.value
+            n.field, n.root = field, root
+            n.children = tuple(build(field.selection_set, seen_here, False)) if field.selection_set is not None else None
+            n.dynamic = any(a.name.value in ("first", "last", "ids", "filter") and _has_variable(a.value) for a in field.arguments or ())
+            n.subtree_dynamic = n.dynamic or any(c.subtree_dynamic for c in n.children or ())
+            n.terms = None if n.dynamic else ref._terms(field, root)
+            n.static = None
+            if not n.subtree_dynamic:
+                base, mult, _ = n.terms
+                n.static = base + mult * sum(c.static for c in n.children or ())
+            nodes.append(n)
+        return nodes
+
+    if ref.operation is None:
+        out.roots = ()
+        return out
+    try:
+        out.roots = tuple(build(ref.operation.selection_set, frozenset(), True))
+    except (_TooLarge, RecursionError):
+        return None
+    return out
+
+
+class _TooLarge(Exception):
+    pass
+
+
+_compiled: dict = {}  # (id(document), operation name, max page) -> _CompiledCost, least recently used first
+
+
+def _compiled_for(document: DocumentNode, operation_name: str | None, max_page: int) -> _CompiledCost | None:
+    key = (id(document), operation_name, max_page)
+    hit = _compiled.get(key)
+    if hit is not None and hit.document is document:
+        _compiled[key] = _compiled.pop(key)  # most recently used
+        return hit
+    compiled = _compile(document, operation_name, max_page)
+    if compiled is not None:  # it holds the document: its id cannot be reused while it is here
+        _compiled[key] = compiled
+        while len(_compiled) > MAX_COMPILED:
+            del _compiled[next(iter(_compiled))]
+    return compiled
+
+
+class PricedOperation:
+    """OperationCost's `requested()`, `actual()` and `is_mutation` from the compiled document."""
+
+    def __init__(self, compiled: _CompiledCost, variables: dict | None, max_page: int):
+        self._c = compiled
+        self._variables, self._max_page = variables, max_page
+        self.is_mutation = compiled.is_mutation
+        self._ref: OperationCost | None = None
+        self._dyn: dict = {}
+        self._requested: int | None = None
+
+    def _reference(self) -> OperationCost:
+        if self._ref is None:
+            self._ref = OperationCost(self._c.document, self._c.operation_name, self._variables, self._max_page)
+        return self._ref
+
+    def _terms(self, n: _Node) -> tuple[int, int, bool]:
+        if not n.dynamic:
+            return n.terms
+        t = self._dyn.get(id(n))
+        if t is None:
+            t = self._dyn[id(n)] = self._reference()._terms(n.field, n.root)
+        return t
+
+    def _static(self, n: _Node) -> int:
+        if not n.subtree_dynamic:
+            return n.static
+        base, mult, _ = self._terms(n)
+        return base + mult * sum(self._static(c) for c in n.children or ())
+
+    def requested(self) -> int:
+        if self._requested is None:
+            self._requested = sum(self._static(n) for n in self._c.roots) if self._c.operation is not None else 0
+        return self._requested
+
+    def actual(self, data: dict | None, error_paths) -> int:
+        if self._c.operation is None or data is None:
+            return 0
+        error_paths = list(error_paths)
+        if any(error_paths):
+            return self._reference().actual(data, error_paths)
+        return min(self.requested(), self._actual(self._c.roots, data, None))
+
+    def _actual(self, nodes, obj, index: int | None) -> int:
+        if not isinstance(obj, dict):
+            return 0
+        total = 0
+        for n in nodes:
+            if n.key not in obj:
+                continue
+            value = obj[n.key]
+            if index is not None and isinstance(value, list):
+                value = value[index] if index < len(value) else None
+            total += self._actual_field(n, value)
+        return total
+
+    def _actual_field(self, n: _Node, value) -> int:
+        children = n.children
+        if n.dynamic:
+            base, _mult, repeats = self._terms(n)
+        else:
+            base, _mult, repeats = n.terms
+        if value is None or children is None:
+            return base
+        if isinstance(value, list):
+            costs = [self._actual(children, v, None) for v in value if v is not None]
+            return base + (sum(costs) if repeats else max(costs, default=0))
+        if repeats:
+            k = max((len(v) for v in value.values() if isinstance(v, list)), default=0)
+            return base + sum(self._actual(children, value, i) for i in range(max(k, 1)))
+        return base + self._actual(children, value, None)
+
+
+def price_operation(document: DocumentNode, operation_name: str | None, variables: dict | None, max_page: int):
+    """What the operation costs (OperationCost's interface), from the compiled document when it
+    compiles (it nearly always does)."""
+    compiled = _compiled_for(document, operation_name, max_page)
+    if compiled is None:
+        return OperationCost(document, operation_name, variables, max_page)
+    return PricedOperation(compiled, variables, max_page)

@@ -17,7 +17,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 
 from app.core import throttle
 from app.settings import get_settings
-from schema.cost import DEFAULT_PAGE, SEARCH_COST, OperationCost, operation_cost
+from schema.cost import DEFAULT_PAGE, SEARCH_COST, operation_cost, price_operation
 
 # the cost model lives in schema/cost.py; these names stay importable from here
 __all__ = ["DEFAULT_PAGE", "SEARCH_COST", "Limits", "RULES", "operation_cost"]
@@ -79,7 +79,7 @@ class Limits(SchemaExtension):
         if ec.graphql_document is None or ec.result:
             yield
             return
-        priced = OperationCost(ec.graphql_document, ec.operation_name, ec.variables, MAX_PAGE)
+        priced = price_operation(ec.graphql_document, ec.operation_name, ec.variables, MAX_PAGE)
         requested = priced.requested()
         if ctx is not None:
             ctx.is_mutation = priced.is_mutation
