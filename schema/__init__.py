@@ -12,6 +12,7 @@ from schema.context import Loaders
 from schema.limits import Limits
 from schema.part import SchemaPart
 from schema.permissions import PUBLIC, describe
+from schema.plan_cache import PlannedExecutor
 from schema.relay import Node, resolve_node
 
 MAX_NODES = 100
@@ -101,6 +102,7 @@ schema = Schema(
     mutation=Mutation,
     types=[t for p in PARTS for t in p.types],
     config=StrawberryConfig(auto_camel_case=True),
+    execution_context_class=PlannedExecutor,  # plans of repeated documents reused (schema/plan_cache.py)
     extensions=[
         Limits,
         lambda: ParserCache(maxsize=CACHE_SIZE),

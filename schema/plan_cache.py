@@ -1,0 +1,377 @@
+"""Execution plans of repeated documents, kept across requests (issue 12, "Speed").
+
+graphql-core works out, for every object it completes, which fields of the document apply to
+it (fragments flattened, `@skip`/`@include` applied, fields of the same name merged) and which
+schema field each one is. Given the document, the operation and the values of the variables that
+`@skip`/`@include` read, that is pure: the parser cache already hands back the same document
+object for the same text, so the answer is computed once per document and reused by every
+later request. `PlannedExecutor` is graphql-core's plain (non-incremental) executor with:
+
+- the root fields and every sub-selection's grouped fields taken from the plan;
+- each selection set compiled once into a list of its fields, where a *plain attribute of a leaf
+  type* (a strawberry field with no resolver, no permission class, no field extension, no
+  exception handler; e.g. `Dealer.name`) is read with `getattr` and coerced by its scalar or
+  enum right there, instead of building a resolve info and going through strawberry's
+  per-field wrapper. Every other field (resolvers, permission classes, objects, lists,
+  interfaces) goes through graphql-core's own `execute_field`, unchanged; errors, their paths
+  and null propagation are graphql-core's.
+
+What a plan holds: AST nodes of the document, schema fields and types, and the grouped field
+sets built from them; never a value of a request (no context, actor, scope, variables other than
+the booleans `@skip`/`@include` read, no resolved data). Serving it to any caller of any brand
+is therefore serving them the same document: it cannot carry one tenant's data to another
+(tests/core/test_plan_cache.py walks a plan's references to prove it).
+
+Bounded: at most `MAX_PLANS` operations per schema (least recently used dropped), at most
+`MAX_VARIANTS` `@skip`/`@include` variants per operation, and within a plan the memo grows
+only with the document's own selection sets (its size is capped by the token limit). Plans
+are kept per `GraphQLSchema` object (weakly): a schema built again (a reload, a test's own
+schema) starts empty and an old schema's plans go with it. A document whose field collection
+depends on anything else (fragment arguments) is executed without a plan."""
+from __future__ import annotations
+
+import weakref
+from collections import OrderedDict
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLID,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLString,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    VariableNode,
+)
+from graphql.execution import Executor
+from graphql.execution.collect_fields import CollectedFields, collect_fields
+from graphql.execution.executor import SELECTIONS_NESTED_TOO_DEEPLY
+from graphql.pyutils import Path, Undefined
+from graphql.type import is_leaf_type, is_non_null_type
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
+
+MAX_PLANS = 1024  # operations per schema (the parser and validation caches hold 1024 documents)
+MAX_VARIANTS = 16  # @skip/@include variable combinations per operation
+
+_BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
+_NO_VALUE = object()
+
+
+class Plan:
+    """What is pure about one operation of one document, for one set of `@skip`/`@include`
+    variable values: the root's grouped fields, graphql-core's sub-field memo and each
+    selection set compiled (see the module's docstring). No request's values."""
+
+    __slots__ = ("operation", "root", "sub_fields", "compiled")
+
+    def __init__(self, operation: OperationDefinitionNode):
+        self.operation = operation
+        self.root: CollectedFields | None = None
+        # graphql-core's memo, keyed as graphql-core keys it: (type, id(field group)); every
+        # field group is kept alive by this plan, so an id cannot be reused while it is here
+        self.sub_fields: dict = {}
+        # (parent type, id(grouped field set)) -> (grouped field set, tuple of _Field)
+        self.compiled: dict = {}
+
+
+class _Operation:
+    __slots__ = ("operation", "directive_vars", "plans")
+
+    def __init__(self, operation: OperationDefinitionNode, directive_vars: tuple[str, ...] | None):
+        self.operation = operation
+        self.directive_vars = directive_vars  # None: field collection depends on more than these
+        self.plans: OrderedDict = OrderedDict()
+
+
+class PlanCache:
+    """The plans of one schema: operation node -> its plans, least recently used dropped."""
+
+    def __init__(self, max_plans: int = MAX_PLANS):
+        self.max_plans = max_plans
+        self._ops: OrderedDict[int, _Operation] = OrderedDict()
+        self.hits = self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._ops)
+
+    def plan(self, operation: OperationDefinitionNode, fragments: dict, coerced: dict) -> Plan | None:
+        key = id(operation)
+        entry = self._ops.get(key)
+        if entry is None or entry.operation is not operation:
+            entry = _Operation(operation, _directive_variables(operation, fragments))
+            self._ops[key] = entry
+            while len(self._ops) > self.max_plans:
+                self._ops.popitem(last=False)
+        else:
+            self._ops.move_to_end(key)
+        if entry.directive_vars is None:
+            return None
+        variant = tuple(coerced.get(name, _NO_VALUE) for name in entry.directive_vars)
+        try:
+            plan = entry.plans.get(variant)
+        except TypeError:  # an unhashable value (cannot be a Boolean): no plan
+            return None
+        if plan is None:
+            self.misses += 1
+            plan = entry.plans[variant] = Plan(operation)
+            while len(entry.plans) > MAX_VARIANTS:
+                entry.plans.popitem(last=False)
+        else:
+            self.hits += 1
+        return plan
+
+    def clear(self) -> None:
+        self._ops.clear()
+
+
+_caches: "weakref.WeakKeyDictionary[GraphQLSchema, PlanCache]" = weakref.WeakKeyDictionary()
+
+
+def cache_for(schema: GraphQLSchema) -> PlanCache:
+    cache = _caches.get(schema)
+    if cache is None:
+        cache = _caches[schema] = PlanCache()
+    return cache
+
+
+def _directive_variables(operation: OperationDefinitionNode, fragments: dict) -> tuple[str, ...] | None:
+    """The variables that `@skip`/`@include` (or any directive) read in the operation and the
+    fragments it spreads: the plan varies with their values. None when field collection
+    depends on more (fragment arguments)."""
+    names: set[str] = set()
+    seen: set[str] = set()
+    stack = [operation.selection_set]
+    while stack:
+        sel = stack.pop()
+        if sel is None:
+            continue
+        for s in sel.selections:
+            for d in s.directives or ():
+                for arg in d.arguments or ():
+                    if not isinstance(arg.value, VariableNode):
+                        if _has_variable(arg.value):
+                            return None
+                        continue
+                    names.add(arg.value.name.value)
+            if isinstance(s, FieldNode):
+                stack.append(s.selection_set)
+            elif isinstance(s, InlineFragmentNode):
+                stack.append(s.selection_set)
+            elif isinstance(s, FragmentSpreadNode):
+                if getattr(s, "arguments", None):
+                    return None
+                name = s.name.value
+                if name in seen:
+                    continue
+                seen.add(name)
+                details = fragments.get(name)
+                if details is None:
+                    continue
+                if details.variable_signatures or details.definition.variable_definitions:
+                    return None
+                stack.append(details.definition.selection_set)
+    return tuple(sorted(names))
+
+
+def _has_variable(node) -> bool:
+    if isinstance(node, VariableNode):
+        return True
+    for attr in ("values", "fields"):
+        for child in getattr(node, attr, None) or ():
+            if _has_variable(getattr(child, "value", child)):
+                return True
+    return False
+
+
+class _Field:
+    """One entry of a compiled selection set. `attr` is set for a plain attribute of a leaf
+    type (read with getattr, coerced here); otherwise graphql-core executes the field."""
+
+    __slots__ = ("name", "group", "return_type", "attr", "leaf", "non_null", "str_passthrough", "field_name")
+
+    def __init__(self, name, group, return_type, attr, leaf, non_null, field_name):
+        self.name, self.group, self.return_type = name, group, return_type
+        self.attr, self.leaf, self.non_null, self.field_name = attr, leaf, non_null, field_name
+        # String and ID answer a str as it is (graphql-core's serialize_string / serialize_id)
+        self.str_passthrough = leaf is GraphQLString or leaf is GraphQLID
+
+
+def _plain_attribute(field_def, node: FieldNode) -> str | None:
+    """The Python attribute a field reads when it is a plain strawberry attribute: no resolver,
+    no permission class or field extension (strawberry compiles those into `_get_basic_result`
+    only when it has none), the stock `get_result` and the default resolver (getattr)."""
+    sf = (field_def.extensions or {}).get(_BACKREF)
+    resolve = field_def.resolve
+    if (not isinstance(sf, StrawberryField) or resolve is None or not getattr(resolve, "_is_default", False)
+            or resolve.__name__ != "_get_basic_result" or sf.base_resolver is not None or sf.extensions
+            or type(sf).get_result is not StrawberryField.get_result or sf.default_resolver is not getattr
+            or node.arguments or field_def.args):
+        return None
+    return sf.python_name
+
+
+class PlannedExecutor(Executor):
+    """graphql-core's plain executor (this schema enables no @defer/@stream) with strawberry's
+    resolve info, executing from the plan of the document (see the module's docstring)."""
+
+    build_resolve_info = StrawberryGraphQLCoreExecutionContext.build_resolve_info
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.operation_extensions = kwargs.pop("operation_extensions", None)
+        super().__init__(*args, **kwargs)
+        self._plan = cache_for(self.schema).plan(self.operation, self.fragments, self.variable_values.coerced)
+        if self._plan is not None:
+            self._relevant_sub_fields = self._plan.sub_fields
+        self._compiled_here: dict = {}  # without a plan: compiled for this execution only
+        mm = self.middleware_manager
+        # a schema extension's `resolve` hook wraps every resolver: then no field is read directly
+        self._direct = mm is None or mm._middleware_resolvers is None
+
+    # -- the root: graphql-core's execute_operation, with the collected root fields planned --
+
+    def execute_operation(self, serially: bool | None = None):
+        abort_signal = self.abort_signal
+        if abort_signal is not None and abort_signal.aborted:
+            self.run_async_work_finished_hook()
+            raise self.abort_error()
+        try:
+            operation = self.operation
+            schema = self.schema
+            operation_type = operation.operation
+            root_type = schema.get_root_type(operation_type)
+            if root_type is None:
+                raise GraphQLError(f"Schema is not configured to execute {operation_type.value} operation.", operation)  # noqa: TRY301
+            plan = self._plan
+            collected_fields = plan.root if plan is not None else None
+            if collected_fields is None:
+                try:
+                    collected_fields = collect_fields(schema, self.fragments, self.variable_values, root_type, operation,
+                                                      self.hide_suggestions)
+                except RecursionError:
+                    collected_fields = None
+                if collected_fields is None:
+                    raise GraphQLError(SELECTIONS_NESTED_TOO_DEEPLY, operation)  # noqa: TRY301
+                if plan is not None:
+                    plan.root = collected_fields
+            grouped_field_set, new_defer_usages, _forbidden = collected_fields
+            result = self.execute_collected_root_fields(
+                root_type, self.root_value, grouped_field_set,
+                operation_type == OperationType.MUTATION if serially is None else serially, new_defer_usages)
+            if self.is_awaitable(result):
+                async def await_result():
+                    try:
+                        data = await result
+                    except GraphQLError as error:
+                        self.collected_errors.add(error, None)
+                        return self.build_response(None)
+                    except Exception:
+                        await self.cancel_incremental_work()
+                        self.run_async_work_finished_hook()
+                        raise
+                    return self.build_response(data)
+
+                if abort_signal is None:
+                    return await_result()
+                return self.with_aborted_execution_error(await_result())
+            data = result
+        except GraphQLError as error:
+            self.collected_errors.add(error, None)
+            return self.finish(self.build_response(None))
+        return self.finish(self.build_response(data))
+
+    # -- selection sets: compiled once per plan ---------------------------------------------
+
+    def _compiled(self, parent_type: GraphQLObjectType, grouped_field_set) -> tuple[_Field, ...]:
+        plan = self._plan
+        key = (parent_type, id(grouped_field_set))
+        memo = plan.compiled if plan is not None else self._compiled_here
+        hit = memo.get(key)
+        if hit is not None and hit[0] is grouped_field_set:
+            return hit[1]
+        fields = []
+        direct = self._direct
+        for name, group in grouped_field_set.items():
+            node = group[0].node
+            field_def = self.schema.get_field(parent_type, node.name.value)
+            if field_def is None:
+                fields.append(_Field(name, group, None, None, None, False, node.name.value))
+                continue
+            rtype = field_def.type
+            non_null = is_non_null_type(rtype)
+            named = rtype.of_type if non_null else rtype
+            attr = _plain_attribute(field_def, node) if direct and is_leaf_type(named) else None
+            fields.append(_Field(name, group, rtype, attr, named if attr else None, non_null, node.name.value))
+        compiled = tuple(fields)
+        memo[key] = (grouped_field_set, compiled)
+        return compiled
+
+    def execute_fields(self, parent_type, source_value, path, grouped_field_set, position_context):
+        """graphql-core's execute_fields over the compiled selection set; plain leaf attributes
+        are read and coerced here (graphql-core's complete_value for a leaf, step by step)."""
+        results: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        awaitable_fields: list[str] = []
+        append_awaitable = awaitable_fields.append
+        try:
+            for f in self._compiled(parent_type, grouped_field_set):
+                name = f.name
+                attr = f.attr
+                if attr is not None:
+                    try:
+                        value = getattr(source_value, attr)
+                        if f.str_passthrough and type(value) is str:
+                            results[name] = value
+                            continue
+                        if isinstance(value, Exception):
+                            raise value  # noqa: TRY301 - graphql-core's complete_value does the same
+                        if value is None or value is Undefined:
+                            if f.non_null:
+                                raise TypeError(f"Cannot return null for non-nullable field {parent_type}.{f.field_name}.")  # noqa: TRY301
+                            results[name] = None
+                            continue
+                        if is_awaitable(value):
+                            field_path = Path(path, name, parent_type.name)
+                            info = self.build_resolve_info(self.schema.get_field(parent_type, f.field_name),
+                                                           [d.node for d in f.group], parent_type, field_path)
+                            results[name] = self.complete_awaitable_value(f.return_type, f.group, info, field_path, value,
+                                                                          position_context)
+                            append_awaitable(name)
+                            continue
+                        results[name] = self.complete_leaf_value(f.leaf, value)
+                    except Exception as raw_error:
+                        self.handle_field_error(raw_error, f.return_type, f.group, Path(path, name, parent_type.name))
+                        results[name] = None
+                    continue
+                if f.return_type is None:
+                    continue  # not a field of this type (graphql-core: Undefined, left out)
+                result = self.execute_field(parent_type, source_value, f.group, Path(path, name, parent_type.name),
+                                            position_context)
+                if result is not Undefined:
+                    results[name] = result
+                    if is_awaitable(result):
+                        append_awaitable(name)
+        except Exception:
+            if awaitable_fields:
+                self.settle_in_background([results[field] for field in awaitable_fields])
+            raise
+        if not awaitable_fields:
+            return results
+
+        async def get_results() -> dict[str, Any]:
+            from graphql.pyutils import gather_with_cancel
+
+            if len(awaitable_fields) == 1:
+                field = awaitable_fields[0]
+                results[field] = await results[field]
+            else:
+                awaited = await gather_with_cancel(*(results[field] for field in awaitable_fields))
+                results.update(zip(awaitable_fields, awaited, strict=True))
+            return results
+
+        return get_results()

@@ -1,0 +1,263 @@
+"""The execution-plan cache (schema/plan_cache.py) and the compiled cost (schema/cost.py).
+
+A plan holds nothing of a request: the same document run by another brand or another caller
+answers with that caller's data only; the plan's references are document and schema only.
+It is bounded, and a schema built again gets plans of its own. The planned executor answers
+exactly what graphql-core's executor answers (data, errors, their paths), and the compiled cost
+is OperationCost's."""
+from __future__ import annotations
+
+import gc
+import uuid
+from enum import Enum
+
+import pytest
+import strawberry
+from graphql import (
+    GraphQLArgument,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLNonNull,
+    GraphQLSchema,
+    Node,
+    parse,
+)
+from graphql.language import Location, Source, Token
+
+from schema import plan_cache
+from schema.cost import OperationCost, price_operation
+from schema.plan_cache import PlanCache, PlannedExecutor, cache_for
+
+PAGE_QUERY = "query PlanProbe { viewer { roles } dealers(first: 10) { edges { cursor node { id code name region } } pageInfo { hasNextPage } } }"
+
+
+def _app_cache() -> PlanCache:
+    from schema import schema
+
+    return cache_for(schema._schema)
+
+
+def _walk_plan(plan) -> list:
+    """Every object a plan reaches, the schema's own types and fields excepted (they are the
+    schema, not a request's)."""
+    seen, out, stack = set(), [], [plan]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or isinstance(obj, type):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, (GraphQLNamedType, GraphQLField, GraphQLList, GraphQLNonNull, GraphQLSchema, GraphQLArgument)):
+            continue
+        out.append(obj)
+        stack.extend(gc.get_referents(obj))
+    return out
+
+
+async def test_one_plan_serves_every_brand_and_caller_with_their_own_data(gql, brand_a, brand_b):
+    cache = _app_cache()
+    answers = {}
+    for name, brand, user in (("a", brand_a, "admin"), ("b", brand_b, "admin"), ("a_agent", brand_a, "d1_agent"),
+                              ("a_regional", brand_a, "regional")):
+        answers[name] = (await gql(brand.token(user), PAGE_QUERY))["data"]
+    hits = cache.hits
+    for brand, user in ((brand_b, "admin"), (brand_a, "d1_agent"), (brand_a, "admin")):
+        await gql(brand.token(user), PAGE_QUERY)
+    assert cache.hits - hits == 3  # the same plan, three callers of two brands
+
+    def names(data):
+        return sorted(e["node"]["name"] for e in data["dealers"]["edges"])
+
+    assert names(answers["a"]) == sorted(d.name for d in brand_a.dealers.values())
+    assert names(answers["b"]) == sorted(d.name for d in brand_b.dealers.values())
+    assert names(answers["a_agent"]) == [brand_a.dealers["d1"].name]  # a dealer agent: their dealer only
+    assert names(answers["a_regional"]) == sorted(d.name for d in brand_a.dealers.values() if d.region == "north")
+    assert answers["a_agent"]["viewer"]["roles"] == ["DEALER_AGENT"]
+
+    # what the plan holds: the document and the schema, nothing any request produced
+    from schema.context import Context
+
+    entry = next(e for e in cache._ops.values() if e.operation.name and e.operation.name.value == "PlanProbe")
+    (plan,) = entry.plans.values()
+    reached = _walk_plan(plan)
+    allowed = (plan_cache.Plan, plan_cache._Field, dict, list, tuple, str, int, bool, type(None), Node, Location, Token,
+               Source, frozenset, set, Enum)  # Enum: graphql-core's OperationType, TokenKind
+    strays = {type(o).__name__ for o in reached if not isinstance(o, allowed)}
+    assert not strays, strays
+    assert not any(isinstance(o, (Context, uuid.UUID)) for o in reached)
+    texts = [o for o in reached if isinstance(o, str)]
+    for brand in (brand_a, brand_b):
+        assert not any(brand.slug in t or str(brand.tenant_id) in t for t in texts)
+
+
+async def test_skip_and_include_variables_get_a_plan_each(gql, brand_a):
+    q = "query Probe($x: Boolean!) { viewer { roles @include(if: $x) actorKind @skip(if: $x) } }"
+    for x in (True, False, True, False):
+        body = await gql(brand_a.token(), q, {"x": x})
+        assert set(body["data"]["viewer"]) == ({"roles"} if x else {"actorKind"})
+    entry = next(e for e in _app_cache()._ops.values() if e.operation.name and e.operation.name.value == "Probe")
+    assert entry.directive_vars == ("x",) and len(entry.plans) == 2
+
+
+async def test_the_cache_is_bounded(gql, brand_a, monkeypatch):
+    cache = _app_cache()
+    monkeypatch.setattr(cache, "max_plans", 4)
+    for i in range(10):
+        body = await gql(brand_a.token(), f"query Bound{i} {{ b{i}: brand {{ name }} }}")
+        assert body["data"][f"b{i}"]["name"] == f"Brand {brand_a.slug}"
+        assert len(cache) <= 4
+    # variants of one operation are bounded too
+    small = PlanCache(max_plans=2)
+    doc = parse("query($a: Boolean) { x @include(if: $a) }")
+    op = doc.definitions[0]
+    for i in range(plan_cache.MAX_VARIANTS + 5):
+        small.plan(op, {}, {"a": i})  # distinct values (not Booleans: a bound that holds whatever comes)
+    assert len(small._ops[id(op)].plans) == plan_cache.MAX_VARIANTS
+    for i in range(5):
+        small.plan(parse(f"{{ f{i} }}").definitions[0], {}, {})
+    assert len(small) == 2
+
+
+async def test_the_compiled_cost_cache_is_bounded(monkeypatch):
+    from schema import cost
+
+    monkeypatch.setattr(cost, "MAX_COMPILED", 3)
+    for i in range(8):
+        assert price_operation(parse(f"{{ a{i}: brand {{ name }} }}"), None, None, 100).requested() == 2
+        assert len(cost._compiled) <= 3
+
+
+# -- a small schema: exactness against graphql-core's own executor, and schema reloads ------
+
+@strawberry.enum
+class Colour(Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+class Boom(Exception):
+    pass
+
+
+@strawberry.type
+class Thing:
+    name: str
+    nick: str | None
+    colour: Colour
+    count: int
+    tags: list[str]
+
+    @strawberry.field
+    def loud(self) -> str:
+        return self.name.upper()
+
+    @strawberry.field
+    async def later(self) -> str | None:
+        return f"later {self.name}"
+
+
+class BadThing:
+    """Attributes that fail the way real objects can: None where non-null, an error raised, a
+    value the scalar refuses."""
+
+    nick = None
+    colour = "green"
+    count = "many"
+    tags = ["x", None]
+
+    @property
+    def name(self):
+        raise Boom("no name")
+
+
+def _schema(greeting: str, things, executor=PlannedExecutor) -> strawberry.Schema:
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def greeting(self) -> str:
+            return greeting
+
+        @strawberry.field
+        def things(self) -> list[Thing]:
+            return things
+
+        @strawberry.field
+        def maybe(self) -> Thing | None:
+            return things[-1]
+
+    from strawberry.extensions import ParserCache
+
+    # the parser cache hands every repeat the same document object, as in the app's schema
+    return strawberry.Schema(query=Query, execution_context_class=executor, extensions=[lambda: ParserCache(maxsize=64)])
+
+
+GOOD = [Thing(name="a", nick=None, colour=Colour.RED, count=1, tags=["t"]), Thing(name="b", nick="bee", colour=Colour.BLUE, count=2, tags=[])]
+
+DOCUMENTS = [
+    "{ greeting things { name nick colour count tags loud later } }",
+    "{ things { ...F x: name } } fragment F on Thing { n: name colour __typename }",
+    "query($s: Boolean!) { things { name @skip(if: $s) count @include(if: $s) } }",
+    "{ maybe { name nick colour count tags } }",
+    "{ things { name } maybe { loud later } }",
+]
+
+
+@pytest.mark.parametrize("doc", DOCUMENTS)
+@pytest.mark.parametrize("things", [GOOD, [*GOOD, BadThing()]], ids=["good", "bad"])
+async def test_answers_exactly_what_graphql_core_answers(doc, things):
+    planned = _schema("hi", things)
+    stock = _schema("hi", things, executor=None)  # strawberry's own executor
+    for variables in ({"s": True}, {"s": False}, {"s": True}):
+        a = await planned.execute(doc, variable_values=variables)
+        b = await stock.execute(doc, variable_values=variables)
+        assert a.data == b.data
+        assert [(e.message, e.path) for e in a.errors or ()] == [(e.message, e.path) for e in b.errors or ()]
+
+
+async def test_a_schema_built_again_gets_its_own_plans():
+    doc = "{ greeting }"
+    one, two = _schema("one", GOOD), _schema("two", GOOD)
+    for _ in range(2):  # the parser cache hands both the same document object
+        assert (await one.execute(doc)).data == {"greeting": "one"}
+        assert (await two.execute(doc)).data == {"greeting": "two"}
+    assert cache_for(one._schema) is not cache_for(two._schema)
+    assert cache_for(two._schema).hits >= 1
+    import weakref
+
+    assert isinstance(plan_cache._caches, weakref.WeakKeyDictionary)  # a dropped schema's plans go with it
+
+
+COST_DOCUMENTS = [
+    ("{ viewer { roles } dealers(first: 20) { edges { cursor node { id code } } pageInfo { hasNextPage } } }", {}),
+    ("query($n: Int) { dealers(first: $n) { nodes { id } } }", {"n": 7}),
+    ("query($n: Int) { dealers(first: $n) { nodes { id } } }", {"n": 500}),
+    ("query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Dealer { code } } }", {"ids": ["a", "b", "c"]}),
+    ("query($f: DealerFilter) { dealers(first: 5, filter: $f) { ...D } } fragment D on DealerConnection { nodes { id name } }",
+     {"f": {"search": "x"}}),
+    ("{ dealers { nodes { id } edges { node { code } } } }", {}),
+    ("mutation { a: dealerRecountCustomers(id: \"x\") { errors { code } } }", {}),
+]
+
+
+def _data(n):
+    edges = [{"cursor": "c", "node": {"id": "i", "code": "k", "name": "n"}} for _ in range(n)]
+    return [
+        {"viewer": {"roles": []}, "dealers": {"edges": edges, "nodes": [e["node"] for e in edges], "pageInfo": {"hasNextPage": False}}},
+        {"nodes": [{"id": "i", "code": "k"}, None, {"id": "j"}][: max(1, min(n, 3))]},
+        {"dealers": None},
+        {"a": {"errors": []}},
+    ]
+
+
+@pytest.mark.parametrize("doc,variables", COST_DOCUMENTS)
+async def test_the_compiled_cost_is_operation_costs(doc, variables):
+    document = parse(doc)
+    for _ in range(2):  # compiled on the first, reused on the second
+        ref = OperationCost(document, None, variables, 100)
+        fast = price_operation(document, None, variables, 100)
+        assert fast.requested() == ref.requested() and fast.is_mutation == ref.is_mutation
+        for n in (0, 1, 3, 20):
+            for data in _data(n):
+                assert fast.actual(data, []) == ref.actual(data, [])
+                assert fast.actual(data, [["dealers", "edges", 0]]) == ref.actual(data, [["dealers", "edges", 0]])
+        assert fast.actual(None, []) == 0
