@@ -42,16 +42,17 @@ def prepare_env() -> list:
     from app.core.db import PgTarget
 
     servers = []
+    name = os.environ.get("BENCH_DATABASE", "huifang_bench")  # engineers sharing a server each take their own
     data = ROOT / ".data"
     data.mkdir(exist_ok=True)
     if os.environ.get("DATABASE_URL"):
-        os.environ["DATABASE_URL"] = PgTarget.parse(os.environ["DATABASE_URL"]).with_(database="huifang_bench").url()
+        os.environ["DATABASE_URL"] = PgTarget.parse(os.environ["DATABASE_URL"]).with_(database=name).url()
         if os.environ.get("DATABASE_ADMIN_URL"):
-            os.environ["DATABASE_ADMIN_URL"] = PgTarget.parse(os.environ["DATABASE_ADMIN_URL"]).with_(database="huifang_bench").url()
+            os.environ["DATABASE_ADMIN_URL"] = PgTarget.parse(os.environ["DATABASE_ADMIN_URL"]).with_(database=name).url()
     else:
         from app.core.embedded import start_postgres
 
-        pg, url = start_postgres(data / "test-pg", "huifang_bench")
+        pg, url = start_postgres(data / "test-pg", name)
         servers.append(pg)
         os.environ["DATABASE_URL"] = url
     if not os.environ.get("REDIS_URL"):
