@@ -175,6 +175,22 @@ class _Node:
     __slots__ = ("key", "field", "root", "children", "dynamic", "subtree_dynamic", "terms", "static")
 
 
+class _Sel:
+    """A selection's compiled fields; `leaves` are (key, base) of those without a selection of
+    their own nor a variable in their arguments (each costs its base wherever its key is in the
+    answer, whatever its value), `branches` the others."""
+
+    __slots__ = ("nodes", "leaves", "branches")
+
+    def __init__(self, nodes: list):
+        self.nodes = tuple(nodes)
+        self.leaves = tuple((n.key, n.terms[0]) for n in nodes if n.children is None and not n.dynamic)
+        self.branches = tuple(n for n in nodes if n.children is not None or n.dynamic)
+
+    def __iter__(self):
+        return iter(self.nodes)
+
+
 class _CompiledCost:
     __slots__ = ("document", "operation_name", "max_page", "operation", "is_mutation", "roots")
 
@@ -206,7 +222,7 @@ def _compile(document: DocumentNode, operation_name: str | None, max_page: int) 
             n = _Node()
             n.key = field.alias.value if field.alias else field.name.value
             n.field, n.root = field, root
-            n.children = tuple(build(field.selection_set, seen_here, False)) if field.selection_set is not None else None
+            n.children = _Sel(build(field.selection_set, seen_here, False)) if field.selection_set is not None else None
             n.dynamic = any(a.name.value in ("first", "last", "ids", "filter") and _has_variable(a.value) for a in field.arguments or ())
             n.subtree_dynamic = n.dynamic or any(c.subtree_dynamic for c in n.children or ())
             n.terms = None if n.dynamic else ref._terms(field, root)
@@ -221,7 +237,7 @@ def _compile(document: DocumentNode, operation_name: str | None, max_page: int) 
         out.roots = ()
         return out
     try:
-        out.roots = tuple(build(ref.operation.selection_set, frozenset(), True))
+        out.roots = _Sel(build(ref.operation.selection_set, frozenset(), True))
     except (_TooLarge, RecursionError):
         return None
     return out
@@ -291,11 +307,14 @@ class PricedOperation:
             return self._reference().actual(data, error_paths)
         return min(self.requested(), self._actual(self._c.roots, data, None))
 
-    def _actual(self, nodes, obj, index: int | None) -> int:
+    def _actual(self, sel: _Sel, obj, index: int | None) -> int:
         if not isinstance(obj, dict):
             return 0
         total = 0
-        for n in nodes:
+        for key, base in sel.leaves:
+            if key in obj:
+                total += base
+        for n in sel.branches:
             if n.key not in obj:
                 continue
             value = obj[n.key]

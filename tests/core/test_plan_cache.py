@@ -156,6 +156,15 @@ class Thing:
         return f"later {self.name}"
 
 
+@strawberry.type
+class Holder:
+    """Plain attributes of object and list types (read directly by the planned executor)."""
+
+    thing: Thing
+    things: list[Thing]
+    maybe: Thing | None
+
+
 class BadThing:
     """Attributes that fail the way real objects can: None where non-null, an error raised, a
     value the scalar refuses."""
@@ -185,6 +194,13 @@ def _schema(greeting: str, things, executor=PlannedExecutor) -> strawberry.Schem
         def maybe(self) -> Thing | None:
             return things[-1]
 
+        @strawberry.field
+        def holders(self) -> list[Holder]:
+            bad = things[-1]
+            return [Holder(thing=things[0], things=things, maybe=None),
+                    Holder(thing=None, things=[things[0], None], maybe=bad),  # type: ignore[arg-type]
+                    Holder(thing=bad, things=[], maybe=things[0])]
+
     from strawberry.extensions import ParserCache
 
     # the parser cache hands every repeat the same document object, as in the app's schema
@@ -199,6 +215,8 @@ DOCUMENTS = [
     "query($s: Boolean!) { things { name @skip(if: $s) count @include(if: $s) } }",
     "{ maybe { name nick colour count tags } }",
     "{ things { name } maybe { loud later } }",
+    "{ holders { thing { name loud } things { name colour later } maybe { nick count } } }",
+    "{ holders { maybe { later } } }",
 ]
 
 
