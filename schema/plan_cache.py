@@ -40,6 +40,7 @@ from typing import Any
 from graphql import (
     FieldNode,
     FragmentSpreadNode,
+    GraphQLEnumType,
     GraphQLError,
     GraphQLID,
     GraphQLObjectType,
@@ -240,7 +241,8 @@ class _Field:
     """One entry of a compiled selection set. `attr` is set for a plain attribute of a leaf
     type (read with getattr, coerced here); otherwise graphql-core executes the field."""
 
-    __slots__ = ("name", "group", "return_type", "attr", "leaf", "non_null", "str_passthrough", "field_name", "field_def")
+    __slots__ = ("name", "group", "return_type", "attr", "leaf", "non_null", "str_passthrough", "field_name", "field_def",
+                 "enum_cls", "enum_names")
 
     def __init__(self, name, group, return_type, attr, leaf, non_null, field_name, field_def=None):
         self.name, self.group, self.return_type = name, group, return_type
@@ -248,6 +250,15 @@ class _Field:
         self.field_def = field_def
         # String and ID answer a str as it is (graphql-core's serialize_string / serialize_id)
         self.str_passthrough = leaf is GraphQLString or leaf is GraphQLID
+        # a strawberry enum's members: coerced once each (strawberry scans the enum's values on
+        # every call), remembered on the type; anything else goes to coerce_output_value
+        self.enum_cls = getattr(leaf, "wrapped_cls", None) if isinstance(leaf, GraphQLEnumType) else None
+        self.enum_names = None
+        if self.enum_cls is not None:
+            try:
+                self.enum_names = leaf._hf_names
+            except AttributeError:
+                self.enum_names = leaf._hf_names = {}
 
 
 def _plain_attribute(field_def, node: FieldNode) -> str | None:
@@ -452,6 +463,12 @@ class PlannedExecutor(Executor):
                             continue
                         if is_awaitable(value):
                             raise _Awaitable()  # noqa: TRY301
+                        if type(value) is f.enum_cls:
+                            coerced = f.enum_names.get(value)
+                            if coerced is None:
+                                coerced = f.enum_names[value] = self.complete_leaf_value(f.leaf, value)
+                            results[name] = coerced
+                            continue
                         results[name] = self.complete_leaf_value(f.leaf, value)
                     except _Awaitable:
                         field_path = Path(path, name, parent_type.name)
