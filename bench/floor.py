@@ -1,8 +1,11 @@
 """The floor: plain Starlette + asyncpg doing the benchmark's reads in the same RLS transaction.
 
 Same work as the GraphQL request minus GraphQL and the ORM: verify the same JWT, BEGIN,
-set_config('app.tenant_id'), load the user's roles, the brand and the first dealers page
-(the same SQL the repositories send), COMMIT, answer JSON of the same shape."""
+set_config('app.tenant_id'), load the user's roles, then the query's reads (the same SQL the
+repositories and DataLoaders send), COMMIT, answer JSON of the same shape (the benchmark checks
+both answers are equal):
+- `dealers`: the brand and the first dealers page;
+- `tickets`: a page of 50 tickets, then their dealers and customers, one batch each."""
 from __future__ import annotations
 
 import os
@@ -31,6 +34,8 @@ async def endpoint(request: Request) -> Response:
     except (InvalidToken, KeyError, IndexError):
         return Response(status_code=401)
     tid = claims.tenant_id
+    if b"tickets" in await request.body():
+        return await tickets(claims)
     async with pool.acquire() as conn:
         async with conn.transaction():
             await conn.execute("SELECT set_config('app.tenant_id', $1, true)", str(tid))
@@ -48,6 +53,37 @@ async def endpoint(request: Request) -> Response:
             "pageInfo": {"hasNextPage": len(dealers) > 20},
         },
     }}
+    return Response(orjson.dumps(data), media_type="application/json")
+
+
+async def tickets(claims) -> Response:
+    tid = claims.tenant_id
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('app.tenant_id', $1, true)", str(tid))
+            await conn.fetch(
+                """SELECT u.is_active, m.role, m.dealer_id, m.regions
+                     FROM app_user u LEFT JOIN membership m ON m.tenant_id = u.tenant_id AND m.user_id = u.id
+                    WHERE u.tenant_id = $1 AND u.id = $2""", tid, uuid.UUID(claims.subject))
+            rows = await conn.fetch("SELECT t.* FROM ticket t WHERE t.tenant_id = $1 ORDER BY t.created_at DESC, t.id DESC LIMIT 51", tid)
+            page = rows[:50]
+            dealers = {d["id"]: d for d in await conn.fetch(
+                "SELECT id, tenant_id, code, name, region, time_zone, city, customer_count, customer_count_at, created_at, updated_at "
+                "FROM dealer WHERE tenant_id = $1 AND id = ANY($2::uuid[])", tid, list({t["dealer_id"] for t in page if t["dealer_id"]}))}
+            customers = {c["id"]: c for c in await conn.fetch("SELECT c.* FROM customer c WHERE c.tenant_id = $1 AND c.id = ANY($2::uuid[])",
+                                                              tid, list({t["customer_id"] for t in page}))}
+
+    def node(t):
+        d, c = dealers.get(t["dealer_id"]), customers.get(t["customer_id"])
+        return {"id": to_global_id("Ticket", t["id"]), "number": t["number"], "title": t["title"], "status": t["status"].upper(),
+                "priority": t["priority"].upper(), "createdAt": t["created_at"].isoformat(),
+                "dealer": d and {"id": to_global_id("Dealer", d["id"]), "code": d["code"], "name": d["name"]},
+                "customer": c and {"id": to_global_id("Customer", c["id"]), "name": c["name"]}}
+
+    data = {"data": {"tickets": {
+        "edges": [{"cursor": encode_cursor([t["created_at"].isoformat(), t["id"]]), "node": node(t)} for t in page],
+        "pageInfo": {"hasNextPage": len(rows) > 50},
+    }}}
     return Response(orjson.dumps(data), media_type="application/json")
 
 

@@ -1,6 +1,8 @@
 """`make bench`: the full stack vs a plain Starlette + asyncpg floor, measured in the same run.
 
-Query: authenticated `viewer` + the first page (20) of `dealers`, brand with 200 dealers.
+Queries (`--query`, default both): `dealers`, authenticated `viewer` + the first page (20) of
+`dealers`, brand with 200 dealers; `tickets`, a dashboard page of 50 tickets with each one's
+dealer and customer (DataLoader batches), brand with 300 customers and 400 tickets.
 Measured twice: both servers as one process, then both with one worker per core
 (`--processes`, default: the cores this process may use; `python -m app serve --workers N`
 against `uvicorn --workers N`, every worker with its own pool of 10 connections). The load
@@ -26,8 +28,33 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 QUERY = ("{ viewer { roles brand { id name } } dealers(first: 20) { edges { cursor node { id code name region } } "
          "pageInfo { hasNextPage } } }")
+TICKETS_QUERY = ("{ tickets(first: 50) { edges { cursor node { id number title status priority createdAt "
+                 "dealer { id code name } customer { id name } } } pageInfo { hasNextPage } } }")
+QUERIES = {"dealers": QUERY, "tickets": TICKETS_QUERY}
 BRAND = "bench"
 DEALERS = 200
+CUSTOMERS = 300
+TICKETS = 400
+
+
+# the tickets dashboard's rows, as bench/ticket_bench.py writes them (as the admin: no events, no counters)
+CUSTOMERS_SQL = """
+INSERT INTO customer (id, tenant_id, dealer_id, name, tags, service_spend, referrals, churn_status, open_ticket_count,
+                      search_text, search_name, created_at, updated_at)
+SELECT gen_random_uuid(), $1, d.id, '客户' || i, ARRAY[]::text[], 0, 0, 'active', 0, '客户' || i, '客户' || i, now(), now()
+  FROM generate_series(1, $2::int) AS i
+  JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS rn FROM dealer WHERE tenant_id = $1) d ON d.rn = i % 200
+"""
+TICKETS_SQL = """
+INSERT INTO ticket (id, tenant_id, number, customer_id, dealer_id, status, round, version, source, severity, priority, tags,
+                    title, episode, brand_flagged, brand_owned, created_by, created_at, updated_at)
+SELECT gen_random_uuid(), $1, 'T-B-' || lpad(i::text, 8, '0'), c.id, c.dealer_id,
+       (ARRAY['assigned','contacted','resolved','closed','new'])[1 + i % 5], 1, 1, 'hotline', 'medium',
+       (ARRAY['low','normal','high','urgent'])[1 + i % 4], '[]'::jsonb, 'bench ticket ' || i, '', false, false, 'system',
+       now() - (i || ' minutes')::interval, now()
+  FROM generate_series(1, $2::int) AS i
+  JOIN (SELECT id, dealer_id, row_number() OVER (ORDER BY id) - 1 AS rn FROM customer WHERE tenant_id = $1) c ON c.rn = i % 300
+"""
 
 
 def free_port() -> int:
@@ -97,6 +124,14 @@ async def seed() -> tuple[str, str]:
         tid = brand.id
         async with db.tenant_transaction(tid):
             await Dealer.bulk_create([Dealer(tenant_id=tid, code=f"B-{i:04d}", name=f"Dealer {i:04d}", region=f"r{i % 7}") for i in range(DEALERS)])
+    conn = await PgTarget.parse(s.admin_url).connect()
+    try:
+        if not await conn.fetchval("SELECT count(*) FROM customer WHERE tenant_id = $1", tid):
+            await conn.execute(CUSTOMERS_SQL, tid, CUSTOMERS)
+        if not await conn.fetchval("SELECT count(*) FROM ticket WHERE tenant_id = $1", tid):
+            await conn.execute(TICKETS_SQL, tid, TICKETS)
+    finally:
+        await conn.close()
     async with db.tenant_transaction(tid):
         user = await User.get(tenant_id=tid, email=f"admin@{BRAND}.example")
     await db.close_orm()
@@ -118,9 +153,9 @@ def start(cmd: list[str], env: dict, port: int) -> subprocess.Popen:
     raise RuntimeError(f"{cmd} did not start")
 
 
-def load(port: int, token: str, concurrency: int, duration: float, processes: int = 1) -> dict:
+def load(port: int, token: str, concurrency: int, duration: float, processes: int = 1, query: str = QUERY) -> dict:
     """`processes` load generators sharing `concurrency` connections; latencies merged."""
-    body = json.dumps({"query": QUERY})
+    body = json.dumps({"query": query})
     shares = [concurrency // processes + (i < concurrency % processes) for i in range(processes)]
     procs = [subprocess.Popen(
         [sys.executable, "-m", "bench.load", "--url", f"http://127.0.0.1:{port}/graphql", "--token", token,
@@ -141,7 +176,7 @@ def load(port: int, token: str, concurrency: int, duration: float, processes: in
             "rps": round(sum(part["rps"] for part in parts), 1), "p50_ms": pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99)}
 
 
-def measure(processes: int, token: str, service_url: str, a) -> dict:
+def measure(processes: int, token: str, service_url: str, a, query: str = QUERY) -> dict:
     """Both servers with `processes` workers each, warmed up, then `a.rounds` rounds."""
     import httpx
 
@@ -150,17 +185,21 @@ def measure(processes: int, token: str, service_url: str, a) -> dict:
     app_proc = start([sys.executable, "-m", "app", "serve", "--port", str(app_port), "--workers", str(processes)], env, app_port)
     floor_proc = start([sys.executable, "-m", "uvicorn", "bench.floor:app", "--port", str(floor_port), "--no-access-log",
                         "--log-level", "warning", "--workers", str(processes)], {**env, "FLOOR_DATABASE_URL": service_url}, floor_port)
+    answers = []
     try:
         for port in (floor_port, app_port):  # a wrong answer must not pass for a fast one
-            r = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": QUERY}, headers={"Authorization": f"Bearer {token}"})
+            r = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": query}, headers={"Authorization": f"Bearer {token}"})
             if r.status_code != 200 or "errors" in r.json():
                 raise RuntimeError(f"port {port} answers {r.status_code}: {r.text[:500]}")
-        load(floor_port, token, a.concurrency, 3, a.load_processes)  # warm up both (every worker, every pool)
-        load(app_port, token, a.concurrency, 3, a.load_processes)
+            answers.append(r.json()["data"])
+        if answers[0] != answers[1]:  # the floor does the same work: the same answer
+            raise RuntimeError(f"the floor and huifang answer differently:\n{answers[0]}\n{answers[1]}")
+        load(floor_port, token, a.concurrency, 3, a.load_processes, query)  # warm up both (every worker, every pool)
+        load(app_port, token, a.concurrency, 3, a.load_processes, query)
         rounds = []
         for _ in range(a.rounds):
-            rounds.append({"floor": load(floor_port, token, a.concurrency, a.duration, a.load_processes),
-                           "huifang": load(app_port, token, a.concurrency, a.duration, a.load_processes)})
+            rounds.append({"floor": load(floor_port, token, a.concurrency, a.duration, a.load_processes, query),
+                           "huifang": load(app_port, token, a.concurrency, a.duration, a.load_processes, query)})
     finally:
         for proc in (app_proc, floor_proc):
             proc.terminate()
@@ -174,7 +213,7 @@ def measure(processes: int, token: str, service_url: str, a) -> dict:
             "throughput_ratio": round(best["rps"] / floor["rps"], 3)}
 
 
-async def statements_and_profile(token: str, n: int) -> tuple[int, list[str], str]:
+async def statements_and_profile(token: str, n: int, query: str = QUERY) -> tuple[int, list[str], str]:
     """In-process: SQL statements of one request, and a cProfile of n requests."""
     from app.core import db, jobs, ratelimit
     from app.main import create_app
@@ -186,7 +225,7 @@ async def statements_and_profile(token: str, n: int) -> tuple[int, list[str], st
     await jobs.init(s.redis_url, s.queue_name)
     await ratelimit.init(s.redis_url)  # the cost throttle's Redis calls are part of the path
     app = create_app()
-    body = json.dumps({"query": QUERY}).encode()
+    body = json.dumps({"query": query}).encode()
     scope = {"type": "http", "method": "POST", "path": "/graphql", "raw_path": b"/graphql", "query_string": b"",
              "headers": [(b"authorization", f"Bearer {token}".encode()), (b"content-type", b"application/json"),
                          (b"content-length", str(len(body)).encode())],
@@ -233,39 +272,46 @@ def main():
     p.add_argument("--processes", type=int, default=available_cores(), help="workers of the all-cores run (default: the cores)")
     p.add_argument("--load-processes", type=int, default=1, help="load generator processes")
     p.add_argument("--profile-requests", type=int, default=300)
+    p.add_argument("--query", choices=[*QUERIES, "all"], default="all")
     a = p.parse_args()
     sys.path.insert(0, str(ROOT))
+    names = list(QUERIES) if a.query == "all" else [a.query]
     servers = prepare_env()
+    results = {}
     try:
         token, service_url = asyncio.run(seed())
-        modes = [measure(n, token, service_url, a) for n in sorted({1, max(1, a.processes)})]
-        n_sql, sql, profile = asyncio.run(statements_and_profile(token, a.profile_requests))
+        for name in names:
+            modes = [measure(n, token, service_url, a, QUERIES[name]) for n in sorted({1, max(1, a.processes)})]
+            results[name] = (modes, *asyncio.run(statements_and_profile(token, a.profile_requests, QUERIES[name])))
     finally:
         for srv in servers:
             getattr(srv, "stop", lambda: None)()
 
-    report = {"query": QUERY, "concurrency": a.concurrency, "duration_s": a.duration, "cores": available_cores(),
-              "load_processes": a.load_processes, "modes": modes,
-              "sql_statements_per_request": n_sql + 2, "sql": ["BEGIN", *sql, "COMMIT"]}
-    print("\n== Huifang GraphQL benchmark (viewer + dealers first page, %d connections, %d load process(es), %d cores) =="
-          % (a.concurrency, a.load_processes, available_cores()))
-    for m in modes:
-        print(f"\n-- {m['processes']} process(es) each --")
-        for i, r in enumerate(m["rounds"], 1):
-            for name in ("floor", "huifang"):
-                x = r[name]
-                print(f"round {i} {name:8s} {x['rps']:8.1f} req/s  p50 {x['p50_ms']:6.2f} ms  p99 {x['p99_ms']:6.2f} ms  errors {x['errors']}")
-        print(f"throughput ratio huifang/floor: {m['throughput_ratio']:.2f}  (goal >= 0.60)")
-        print(f"huifang p99: {m['huifang_best']['p99_ms']} ms  (goal < 25 ms)   floor p99: {m['floor_best']['p99_ms']} ms")
-    if len(modes) > 1:
-        one, many = modes[0], modes[-1]
-        print(f"\nscaling 1 -> {many['processes']} processes: huifang x{many['huifang_best']['rps'] / one['huifang_best']['rps']:.2f}, "
-              f"floor x{many['floor_best']['rps'] / one['floor_best']['rps']:.2f} (the load generator and PostgreSQL share the same cores)")
-    else:
-        print("\n(one core: the all-cores run is the one-process run)")
-    print(f"SQL statements per request: {n_sql + 2} (BEGIN, {', '.join(s.split()[0] + '…' for s in sql)}, COMMIT)")
-    print("\n== where the time goes (cProfile, tottime, %d in-process requests) ==" % a.profile_requests)
-    print("\n".join(profile.splitlines()[:45]))
+    report = {"concurrency": a.concurrency, "duration_s": a.duration, "cores": available_cores(), "load_processes": a.load_processes,
+              "queries": {}}
+    for name, (modes, n_sql, sql, profile) in results.items():
+        # the tenant transaction's BEGIN carries set_config (one round trip); COMMIT ends it
+        report["queries"][name] = {"query": QUERIES[name], "modes": modes, "sql_statements_per_request": n_sql + 2,
+                                   "sql": ["BEGIN; SELECT set_config(...)", *sql, "COMMIT"]}
+        print(f"\n== Huifang GraphQL benchmark: {name} ({a.concurrency} connections, {a.load_processes} load process(es), "
+              f"{available_cores()} cores) ==\n{QUERIES[name]}")
+        for m in modes:
+            print(f"\n-- {m['processes']} process(es) each --")
+            for i, r in enumerate(m["rounds"], 1):
+                for who in ("floor", "huifang"):
+                    x = r[who]
+                    print(f"round {i} {who:8s} {x['rps']:8.1f} req/s  p50 {x['p50_ms']:6.2f} ms  p99 {x['p99_ms']:6.2f} ms  errors {x['errors']}")
+            print(f"throughput ratio huifang/floor: {m['throughput_ratio']:.2f}  (goal >= 0.60)")
+            print(f"huifang p99: {m['huifang_best']['p99_ms']} ms  (goal < 25 ms)   floor p99: {m['floor_best']['p99_ms']} ms")
+        if len(modes) > 1:
+            one, many = modes[0], modes[-1]
+            print(f"\nscaling 1 -> {many['processes']} processes: huifang x{many['huifang_best']['rps'] / one['huifang_best']['rps']:.2f}, "
+                  f"floor x{many['floor_best']['rps'] / one['floor_best']['rps']:.2f} (the load generator and PostgreSQL share the same cores)")
+        else:
+            print("\n(one core: the all-cores run is the one-process run)")
+        print(f"SQL round trips per request: {n_sql + 2} (BEGIN + set_config, {', '.join(q.split()[0] + '…' for q in sql)}, COMMIT)")
+        print("\n== where the time goes (cProfile, tottime, %d in-process requests) ==" % a.profile_requests)
+        print("\n".join(profile.splitlines()[:45]))
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / f"graphql-{time.strftime('%Y%m%dT%H%M%S')}.json").write_text(json.dumps(report, indent=2))
