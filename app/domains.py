@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib.util
 
 # order matters only for the SDL: root fields and types are listed in this order
-DOMAINS: tuple[str, ...] = ("tenant", "customer", "oauth", "audit", "survey", "complaint", "notification")
+DOMAINS: tuple[str, ...] = ("tenant", "customer", "oauth", "audit", "survey", "complaint", "sla", "notification")
 
 # SQL functions of the core itself (app/core): granted like a domain's
 CORE_FUNCTION_PREFIXES: tuple[str, ...] = ("outbox", "events")

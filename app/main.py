@@ -98,6 +98,7 @@ def create_app() -> Starlette:
     from app.core import upload
     from app.oauth import http as oauth
     from app.oauth.resource import caller
+    from app.sla import http as sla_http
     from schema.http import graphiql_asset_endpoint, graphql_endpoint
 
     @asynccontextmanager
@@ -137,6 +138,7 @@ def create_app() -> Starlette:
             Route("/.well-known/oauth-authorization-server", oauth.metadata_endpoint),
             Route("/.well-known/jwks.json", oauth.jwks_endpoint),
             Route("/imports/{kind}", upload.endpoint(caller), methods=["POST"]),
+            Route("/exports/sla-report", sla_http.endpoint(caller), methods=["GET"]),
         ],
         middleware=[Middleware(RequestContextMiddleware)],
         lifespan=lifespan,

@@ -27,11 +27,12 @@ def test_models_tasks_and_schema_parts_come_from_the_list():
     assert db.MODEL_MODULES == ["app.core.models", *(f"app.{d}.models" for d in DOMAINS)]
     assert schema_packages() == [f"schema.{d}" for d in DOMAINS]
     jobs.load_task_modules()
-    assert app_modules("tasks") == ["app.tenant.tasks", "app.customer.tasks", "app.oauth.tasks", "app.survey.tasks"]
-    assert set(app_modules("events")) >= {"app.customer.events", "app.oauth.events", "app.notification.events"}
+    assert app_modules("tasks") == ["app.tenant.tasks", "app.customer.tasks", "app.oauth.tasks", "app.survey.tasks", "app.sla.tasks"]
+    assert set(app_modules("events")) >= {"app.customer.events", "app.oauth.events", "app.notification.events", "app.sla.events"}
     # every job is named after the listed module whose tasks register it
     assert {name.split(".", 1)[0] for name in jobs.REGISTRY} <= {*DOMAINS, "events"}, sorted(jobs.REGISTRY)
     assert {"customer.import", "survey.import", "customer.recompute_tiers", "tenant.recount_dealer_customers", "oauth.purge_expired"} <= set(jobs.REGISTRY)
+    assert {"sla.check", "sla.recompute"} <= set(jobs.REGISTRY) and "sla.sweep" in jobs.CRONS
 
 
 def test_the_schema_is_the_sum_of_the_parts():
@@ -75,5 +76,5 @@ async def test_each_listed_prefix_has_its_functions_granted(brand_a):
         "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public' AND p.prokind = 'f' "
         "AND p.proname LIKE ANY($1::text[])", [[f"{x}\\_%" for x in function_prefixes()]])
     names = {r[0]: r[1] for r in rows}
-    assert {"customer_search_ids", "tenant_ids", "outbox_tenants", "events_tenants"} <= set(names)
+    assert {"customer_search_ids", "tenant_ids", "outbox_tenants", "events_tenants", "sla_due_tenants"} <= set(names)
     assert all(names.values()), {n for n, ok in names.items() if not ok}

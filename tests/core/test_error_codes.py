@@ -15,7 +15,7 @@ from schema.errors import COMMON, domain_errors
 
 PAYLOAD_ERRORS = {"app.customer.errors": "CustomerErrorCode", "app.tenant.errors": "TenantErrorCode",
                   "app.oauth.errors": "OAuthErrorCode", "app.complaint.errors": "ComplaintErrorCode",
-                  "app.survey.errors": "SurveyErrorCode"}
+                  "app.survey.errors": "SurveyErrorCode", "app.sla.errors": "SlaErrorCode"}
 
 
 def _declared(module_name: str) -> list[type[AppError]]:

@@ -92,6 +92,16 @@ NON_NODE_TYPES = {
     "ProductPayload": "customer mutations (customers:write)",
     "CustomerExportPayload": "customerExport (admin)",
     "TierPolicyPayload": "tierPolicyUpdate (admin)",
+    "SlaConditions": "SlaPolicy.conditions (admin)",
+    "SlaTarget": "SlaPolicy.targets (admin)",
+    "SlaPause": "SlaPolicy.pauses (admin)",
+    "SlaEscalationStep": "SlaPolicy.escalation (admin)",
+    "SlaDeadlinePreview": "Query.slaDeadlinePreview (admin)",
+    "SlaReportRow": "Query.slaReport (tickets:read; the caller's dealers only)",
+    "SlaCalendarPayload": "slaCalendarSave (admin)",
+    "SlaCalendarSourcePayload": "slaCalendarSeedHolidays, slaCalendarImportIcal (admin)",
+    "SlaDeletePayload": "slaCalendarDelete, slaPolicyDelete (admin)",
+    "SlaPolicyPayload": "slaPolicySave (admin)",
 }
 
 

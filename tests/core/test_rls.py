@@ -11,6 +11,7 @@ from app.core.tenancy import Actor, scope_for
 from app.customer import service as customer_service
 from app.customer.models import ExternalRef
 from app.oauth import repository as oauth_repo
+from app.sla import engine as sla_engine
 from app.survey import service as survey_service
 from tests.factories import make_app, make_customer
 
@@ -58,6 +59,8 @@ async def populate(brand):
         await complaint_service.create_ticket(scope_for(Actor.system(brand.tenant_id)), customer_id=c.id, source="hotline",
                                               title="t", category_code="misuse")
     await events.deliver(brand.tenant_id, ["notification.tickets"])  # notification
+    # sla_ticket, sla_clock, sla_calendar, sla_calendar_version and sla_policy came with the ticket; sla_firing:
+    await sla_engine.process_due(brand.tenant_id, datetime.now(timezone.utc) + timedelta(days=60))
     async with db.tenant_transaction(brand.tenant_id):  # survey_template, _selection_rule, _result, ticket_survey_result, ticket_assignment_rule
         scope = scope_for(Actor.system(brand.tenant_id))
         await survey_service.save_template(scope, code="t", name="t", questions=[
