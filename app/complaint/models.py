@@ -30,6 +30,10 @@ class Ticket(TenantModel):
     product_id = fields.UUIDField(null=True)
     product_line = fields.CharField(max_length=60, null=True)
     episode = fields.CharField(max_length=120, default="")  # survey tickets: one open per customer and episode
+    # the SLA picture, kept by this module from the SLA engine's `sla.ticket_clocks` events
+    sla_due_at = fields.DatetimeField(null=True)  # the earliest due instant of its running clocks (none: null)
+    sla_warned = fields.BooleanField(default=False)  # a running clock of this round passed a warning
+    sla_breached = fields.BooleanField(default=False)  # a clock of this round breached
     brand_flagged = fields.BooleanField(default=False)  # a later round: the brand is told
     brand_owned = fields.BooleanField(default=False)  # past the round limit the brand works it
     # the recovery record (seed 004)

@@ -48,6 +48,8 @@ class TicketFilter:
     created_before: datetime | None = None
     updated_after: datetime | None = None
     updated_before: datetime | None = None
+    overdue: bool | None = None  # a running SLA clock is past its due instant (now, by the one clock)
+    sla_breached: bool | None = None  # a clock of the ticket's current round breached
 
 
 ORDERS = {"CREATED_AT": "created_at", "UPDATED_AT": "updated_at"}
@@ -78,6 +80,12 @@ def _where(scope: Scope, f: TicketFilter, params: list) -> str:
         if value is not None:
             params.append(value)
             sql += f" AND t.{column} = ${len(params)}"
+    if f.overdue is not None:  # only running clocks set sla_due_at, and only open tickets have them
+        params.append(clock.now())
+        sql += (f" AND t.sla_due_at < ${len(params)}" if f.overdue else f" AND (t.sla_due_at IS NULL OR t.sla_due_at >= ${len(params)})")
+    if f.sla_breached is not None:
+        params.append(f.sla_breached)
+        sql += f" AND t.sla_breached = ${len(params)}"
     return sql
 
 
@@ -160,8 +168,9 @@ async def insert_care_tickets(scope: Scope, rows: Sequence[dict]) -> dict[tuple[
     unnest = ", ".join(f"${i + 4}::{t}[]" for i, t in enumerate(types))
     got = await db.fetch(
         f"WITH i AS (INSERT INTO ticket (tenant_id, created_by, created_at, updated_at, source, round, version, severity, tags, "
-        f"brand_flagged, brand_owned, {', '.join(cols)}) "
-        f"SELECT $1, $2, $3, $3, 'survey', 1, 1, 'medium', '[]'::jsonb, false, false, x.* FROM unnest({unnest}) AS x({', '.join(cols)}) "
+        f"brand_flagged, brand_owned, sla_warned, sla_breached, {', '.join(cols)}) "
+        f"SELECT $1, $2, $3, $3, 'survey', 1, 1, 'medium', '[]'::jsonb, false, false, false, false, x.* "
+        f"FROM unnest({unnest}) AS x({', '.join(cols)}) "
         f"ON CONFLICT (tenant_id, customer_id, episode) WHERE source = 'survey' AND status NOT IN {_DONE_SQL} DO NOTHING "
         "RETURNING customer_id, episode, id) SELECT * FROM i", params)
     return {(r[0], r[1]): r[2] for r in got}
@@ -183,6 +192,17 @@ async def tickets_of_results(scope: Scope, result_ids: Sequence[uuid.UUID]) -> d
     rows = await db.fetch("SELECT result_id, ticket_id FROM ticket_survey_result WHERE tenant_id = $1 AND result_id = ANY($2::uuid[])",
                           [scope.tenant_id, list(result_ids)])
     return {r[0]: r[1] for r in rows}
+
+
+async def set_sla_flags(scope: Scope, rows: Sequence[tuple[uuid.UUID, datetime | None, bool, bool]]) -> None:
+    """(ticket id, due, warned, breached) from the SLA engine, one statement for a batch. Not a
+    change of the ticket (no version bump): the engine's picture of it."""
+    if rows:
+        await db.fetch(
+            "UPDATE ticket t SET sla_due_at = x.due, sla_warned = x.w, sla_breached = x.b "
+            "FROM unnest($2::uuid[], $3::timestamptz[], $4::bool[], $5::bool[]) AS x(id, due, w, b) "
+            "WHERE t.tenant_id = $1 AND t.id = x.id",
+            [scope.tenant_id, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows]])
 
 
 async def assignment_rules(scope: Scope) -> list[AssignmentRule]:

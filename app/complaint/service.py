@@ -189,6 +189,19 @@ async def open_care_tickets(scope: Scope, selected: list[events.Event]) -> None:
     await events.record_many(scope, RESULT_ADDED, subject_type="Ticket", items=joined)
 
 
+async def keep_sla_flags(scope: Scope, batch: list[events.Event]) -> None:
+    """The SLA engine's `sla.ticket_clocks` events (its picture of each ticket after a change),
+    written onto the tickets; the last event of a ticket in the batch wins."""
+    from datetime import datetime
+
+    latest = {}
+    for e in batch:
+        p = e.payload
+        latest[uuid.UUID(p["ticket_id"])] = (datetime.fromisoformat(p["next_due_at"]) if p.get("next_due_at") else None,
+                                            bool(p.get("warned")), bool(p.get("breached")))
+    await repo.set_sla_flags(scope, [(tid, *v) for tid, v in latest.items()])
+
+
 async def list_assignment_rules(scope: Scope):
     scope.require(Perm.TICKETS_READ)
     if not scope.all_dealers:

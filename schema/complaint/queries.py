@@ -50,6 +50,8 @@ class TicketFilter:
     created_before: datetime | None = None
     updated_after: datetime | None = None
     updated_before: datetime | None = None
+    overdue: bool | None = strawberry.field(default=None, description="true: a running SLA clock is past due now; false: none is.")
+    sla_breached: bool | None = strawberry.field(default=None, description="A clock of the ticket's current round breached.")
 
 
 def _filter(f: TicketFilter | None) -> repository.TicketFilter:
@@ -71,7 +73,8 @@ def _filter(f: TicketFilter | None) -> repository.TicketFilter:
         sources=[s.value for s in f.sources] if f.sources else None, rounds=f.rounds,
         agent_id=decode(f.agent_id, "User")[1] if f.agent_id else None,
         customer_id=decode(f.customer_id, "Customer")[1] if f.customer_id else None,
-        created_after=f.created_after, created_before=f.created_before, updated_after=f.updated_after, updated_before=f.updated_before)
+        created_after=f.created_after, created_before=f.created_before, updated_after=f.updated_after, updated_before=f.updated_before,
+        overdue=f.overdue, sla_breached=f.sla_breached)
 
 
 @strawberry.type

@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 
@@ -92,6 +93,10 @@ class Ticket(Node):
     dimension: Dimension | None
     tags: list[str]
     brand_flagged: bool
+    sla_due_at: datetime | None = strawberry.field(description="The earliest due instant of the ticket's running SLA clocks "
+                                                               "(null: none running); `sla` has each clock.")
+    sla_warned: bool = strawberry.field(description="A running clock of this round passed a warning.")
+    sla_breached: bool = strawberry.field(description="A clock of this round breached.")
     brand_owned: bool = strawberry.field(description="Past the brand's round limit the brand works the ticket itself.")
     contact_channel: ContactChannel | None
     root_cause: str | None
@@ -111,6 +116,7 @@ class Ticket(Node):
                    episode=t.episode or None, title=t.title,
                    severity=Severity(t.severity), priority=Priority(t.priority), dimension=Dimension(t.dimension) if t.dimension else None,
                    tags=list(t.tags or []), brand_flagged=t.brand_flagged, brand_owned=t.brand_owned,
+                   sla_due_at=t.sla_due_at, sla_warned=t.sla_warned, sla_breached=t.sla_breached,
                    contact_channel=ContactChannel(t.contact_channel) if t.contact_channel else None,
                    root_cause=t.root_cause, solution=t.solution, follow_up=t.follow_up, status_reason=t.status_reason,
                    created_at=t.created_at, updated_at=t.updated_at, resolved_at=t.resolved_at, closed_at=t.closed_at, row=t)
@@ -167,6 +173,12 @@ class Ticket(Node):
             region = dealer.region if dealer else None
         return [TicketAction(a) for a in service.available_actions(info.context.scope, self.row, region)]
 
+    @strawberry.field(description="A running SLA clock is past its due instant now.")
+    def overdue(self) -> bool:
+        from app.core import clock
+
+        return self.row.sla_due_at is not None and self.row.sla_due_at < clock.now()
+
     @strawberry.field(description="The complainant's own words, as given (null for callers without customers:read: they "
                                   "are the customer's personal data).")
     def verbatim(self, info: strawberry.Info) -> str | None:
@@ -180,6 +192,13 @@ class Ticket(Node):
     async def events(self, info: strawberry.Info) -> list[TicketEvent]:
         found = await info.context.loaders.ticket_events.load(self.row.id)
         return [TicketEvent.from_event(e) for e in found if e.type in (service.OPENED, service.CHANGED)]
+
+    @strawberry.field(description="Its SLA clocks, one per metric and round, current round first (the SLA module's; one "
+                                  "statement for a page of tickets).")
+    async def sla(self, info: strawberry.Info) -> list[Annotated["SlaClock", strawberry.lazy("schema.sla.types")]]:  # noqa: F821
+        from schema.sla.types import SlaClock
+
+        return [SlaClock.of(v) for v in await info.context.loaders.sla_clocks.load(self.row.id)]
 
 
 @strawberry.type(description="The brand's rules for its tickets.")

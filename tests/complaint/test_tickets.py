@@ -11,7 +11,7 @@ from app.complaint import service
 from app.complaint.enums import TicketAction, TicketStatus
 from app.core import db, events
 from app.core.errors import AppError
-from app.core.ids import to_global_id
+from app.core.ids import from_global_id, to_global_id
 from app.core.tenancy import Actor, scope_for
 from tests.factories import make_customer
 from tests.querycount import count_queries
@@ -423,3 +423,37 @@ async def test_bounds_and_races_of_input(gql, brand_a):
     results = await asyncio.gather(*(gql(brand_a.token(), add, errors_ok=True) for _ in range(4)))
     codes = sorted((r["data"]["ticketCategoryCreate"]["errors"] or [{"code": "OK"}])[0]["code"] for r in results)
     assert codes == ["CATEGORY_TAKEN"] * 3 + ["OK"], results
+
+
+async def test_the_sla_picture_is_kept_on_the_ticket_and_filters_overdue(gql, brand_a, brand_b):
+    from datetime import timedelta
+
+    from app.core import clock
+
+    customer = await make_customer(brand_a, "d1")
+    late, fine, idle = [(await _open(gql, brand_a, customer, title=f"t{i}"))["id"] for i in range(3)]
+    now = clock.now()
+
+    def picture(gid, due, warned=False, breached=False):
+        return (from_global_id(gid)[1], {"ticket_id": str(from_global_id(gid)[1]), "next_due_at": due.isoformat() if due else None,
+                                         "warned": warned, "breached": breached})
+
+    async with db.tenant_transaction(brand_a.tenant_id):  # what the SLA engine records after each change
+        await events.record_many(scope_for(Actor.system(brand_a.tenant_id)), "sla.ticket_clocks", subject_type="Ticket", items=[
+            picture(late, now + timedelta(hours=1)), picture(fine, now + timedelta(hours=5), warned=True),
+            picture(idle, None, breached=True), picture(late, now - timedelta(minutes=1), warned=True, breached=True)])  # the last wins
+    q = """query($f: TicketFilter) { tickets(first: 10, filter: $f) { edges { node { id overdue slaDueAt slaWarned slaBreached } } } }"""
+
+    async def ids(token, f):
+        body = await gql(token, q, {"f": f})
+        return {e["node"]["id"]: e["node"] for e in body["data"]["tickets"]["edges"]}
+
+    assert set(await ids(brand_a.token(), {"overdue": True})) == {late}
+    assert set(await ids(brand_a.token(), {"overdue": False})) == {fine, idle}
+    assert set(await ids(brand_a.token(), {"slaBreached": True})) == {late, idle}
+    got = await ids(brand_a.token(), {})
+    assert (got[late]["overdue"], got[late]["slaWarned"], got[fine]["overdue"], got[idle]["slaDueAt"]) == (True, True, False, None)
+    with clock.freeze(now + timedelta(hours=6)):  # time passes: due instants go by without any new event
+        assert set(await ids(brand_a.token(), {"overdue": True})) == {late, fine}
+    assert set(await ids(brand_a.token("d3_agent"), {"overdue": True})) == set()  # another dealer's
+    assert set(await ids(brand_b.token(), {"overdue": True})) == set()  # another brand's

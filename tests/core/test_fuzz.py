@@ -7,6 +7,8 @@ import os
 
 import httpx
 import pytest
+from graphql import GraphQLBoolean, GraphQLInt, GraphQLString, ast_from_value
+from graphql.language import ast as nodes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, from_schema
@@ -20,7 +22,13 @@ KNOWN_CODES = {
     "PERMISSION_DENIED", "INVALID", "UNAUTHENTICATED", "QUERY_TOO_COSTLY", "PAYLOAD_TOO_LARGE",
 }
 
-queries = from_schema(SDL, mode=Mode.POSITIVE) | from_schema(SDL, mode=Mode.NEGATIVE)
+# JSON inputs (survey answers, calendar specs) as GraphQL object literals of a few keys and scalars
+_json = st.dictionaries(st.text("abcdefghij_", min_size=1, max_size=6), st.one_of(st.integers(-5, 15), st.booleans(), st.text(max_size=8)),
+                        max_size=4).map(lambda d: nodes.ObjectValueNode(fields=tuple(
+                            nodes.ObjectFieldNode(name=nodes.NameNode(value=k), value=ast_from_value(v, GraphQLString if isinstance(v, str)
+                                                  else GraphQLBoolean if isinstance(v, bool) else GraphQLInt)) for k, v in d.items())))
+SCALARS = {"JSON": _json}
+queries = from_schema(SDL, mode=Mode.POSITIVE, custom_scalars=SCALARS) | from_schema(SDL, mode=Mode.NEGATIVE, custom_scalars=SCALARS)
 
 
 def check(response: httpx.Response) -> None:
