@@ -54,11 +54,12 @@ from graphql import (
 from graphql.execution import Executor
 from graphql.execution.collect_fields import CollectedFields, collect_fields
 from graphql.execution.executor import SELECTIONS_NESTED_TOO_DEEPLY
-from graphql.pyutils import Path, Undefined
+from graphql.pyutils import Path, Undefined, gather_with_cancel
 from graphql.type import is_abstract_type, is_leaf_type, is_list_type, is_non_null_type, is_object_type
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
+from strawberry.types.fields.resolver import StrawberryResolver
 
 MAX_PLANS = 1024  # operations per schema (the parser and validation caches hold 1024 documents)
 MAX_VARIANTS = 16  # @skip/@include variable combinations per operation
@@ -242,12 +243,13 @@ class _Field:
     type (read with getattr, coerced here); otherwise graphql-core executes the field."""
 
     __slots__ = ("name", "group", "return_type", "attr", "leaf", "non_null", "str_passthrough", "field_name", "field_def",
-                 "enum_cls", "enum_names")
+                 "enum_cls", "enum_names", "direct")
 
     def __init__(self, name, group, return_type, attr, leaf, non_null, field_name, field_def=None):
         self.name, self.group, self.return_type = name, group, return_type
         self.attr, self.leaf, self.non_null, self.field_name = attr, leaf, non_null, field_name
         self.field_def = field_def
+        self.direct = None  # (function, takes self, info parameter, strawberry's Info maker): _direct_resolver
         # String and ID answer a str as it is (graphql-core's serialize_string / serialize_id)
         self.str_passthrough = leaf is GraphQLString or leaf is GraphQLID
         # a strawberry enum's members: coerced once each (strawberry scans the enum's values on
@@ -273,6 +275,33 @@ def _plain_attribute(field_def, node: FieldNode) -> str | None:
             or node.arguments or field_def.args):
         return None
     return sf.python_name
+
+
+def _direct_resolver(field_def, node: FieldNode):
+    """For a strawberry resolver without arguments, permission classes, field extensions or
+    exception handlers (e.g. `Ticket.dealer(self, info)`, a DataLoader): what strawberry's
+    wrapper would end up calling, taken from the wrapper itself: the function, whether it takes
+    the source as `self`, the name of its info parameter, and strawberry's own Info maker. None
+    for anything else (or a strawberry whose wrapper is not laid out as expected)."""
+    sf = (field_def.extensions or {}).get(_BACKREF)
+    resolve = field_def.resolve
+    if (not isinstance(sf, StrawberryField) or resolve is None or sf.base_resolver is None or sf.extensions
+            or field_def.args or node.arguments or sf.is_subscription or type(sf).get_result is not StrawberryField.get_result
+            or getattr(resolve, "__name__", None) not in ("_resolver", "_async_resolver")):
+        return None
+    cells = dict(zip(resolve.__code__.co_freevars, resolve.__closure__ or ()))
+    try:
+        handlers = cells["field_exception_handlers"].cell_contents
+        make_info = cells["_strawberry_info_from_graphql"].cell_contents
+    except (KeyError, ValueError):
+        return None
+    resolver = sf.base_resolver
+    if handlers or type(resolver).__call__ is not StrawberryResolver.__call__ or resolver.arguments:
+        return None
+    if resolver.parent_parameter is not None or resolver.root_parameter is not None or not callable(resolver.wrapped_func):
+        return None
+    info = resolver.info_parameter
+    return resolver.wrapped_func, resolver.self_parameter is not None, info.name if info is not None else None, make_info
 
 
 class PlannedExecutor(Executor):
@@ -371,8 +400,11 @@ class PlannedExecutor(Executor):
                 inner = inner.of_type
             if attr is not None and not is_leaf_type(named) and not is_object_type(inner):
                 attr = None  # interfaces and unions: graphql-core's way, resolve info and all
-            fields.append(_Field(name, group, rtype, attr, named if attr and is_leaf_type(named) else None, non_null,
-                                 node.name.value, field_def))
+            entry = _Field(name, group, rtype, attr, named if attr and is_leaf_type(named) else None, non_null,
+                           node.name.value, field_def)
+            if attr is None and direct:
+                entry.direct = _direct_resolver(field_def, node)
+            fields.append(entry)
         compiled = tuple(fields)
         memo[key] = (grouped_field_set, compiled)
         return compiled
@@ -410,6 +442,25 @@ class PlannedExecutor(Executor):
             grouped_field_set = self.collect_subfields(return_type, field_details_list).grouped_field_set
             hit = self._subselections[key] = (field_details_list, self._compiled(return_type, grouped_field_set))
         return self._execute_compiled(return_type, result, path, hit[1], position_context)
+
+    def _execute_direct(self, parent_type, source, f, path, position_context):
+        """graphql-core's execute_field, calling the resolver as strawberry's wrapper would
+        (source as `self`, strawberry's Info as the info parameter; no arguments to convert)."""
+        func, takes_self, info_name, make_info = f.direct
+        return_type = f.return_type
+        info = self.build_resolve_info(f.field_def, [d.node for d in f.group], parent_type, path)
+        try:
+            args = (source,) if takes_self else ()
+            result = func(*args, **{info_name: make_info(info)}) if info_name else func(*args)
+            if self.is_awaitable(result):
+                return self.complete_awaitable_value(return_type, f.group, info, path, result, position_context)
+            completed = self.complete_value(return_type, f.group, info, path, result, position_context)
+            if self.is_awaitable(completed):
+                return self._settle_completed(completed, f, path)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, f.group, path)
+            return None
+        return completed
 
     def _settle_completed(self, completed, f, field_path):
         """graphql-core's await_completed (execute_field): an error completing the value is the field's."""
@@ -482,8 +533,11 @@ class PlannedExecutor(Executor):
                     continue
                 if f.return_type is None:
                     continue  # not a field of this type (graphql-core: Undefined, left out)
-                result = self.execute_field(parent_type, source_value, f.group, Path(path, name, parent_type.name),
-                                            position_context)
+                if f.direct is not None:
+                    result = self._execute_direct(parent_type, source_value, f, Path(path, name, parent_type.name), position_context)
+                else:
+                    result = self.execute_field(parent_type, source_value, f.group, Path(path, name, parent_type.name),
+                                                position_context)
                 if result is not Undefined:
                     results[name] = result
                     if is_awaitable(result):
@@ -496,8 +550,6 @@ class PlannedExecutor(Executor):
             return results
 
         async def get_results() -> dict[str, Any]:
-            from graphql.pyutils import gather_with_cancel
-
             if len(awaitable_fields) == 1:
                 field = awaitable_fields[0]
                 results[field] = await results[field]
