@@ -82,12 +82,18 @@ def _name(value: Any) -> str:
     return name
 
 
-def _spec(value: Any, field: str = "spec") -> dict:
-    """A valid, normalised calendar spec (InvalidCalendar naming the bad part otherwise)."""
+def _spec(value: Any, field: str = "spec", *, clocks: bool = False) -> dict:
+    """A valid, normalised calendar spec (InvalidCalendar naming the bad part otherwise). A
+    calendar clocks run on (`clocks`: the brand's or a dealer's) needs weekly hours: with dated
+    openings only, a deadline past the last of them could never be computed."""
     try:
-        return BusinessCalendar.from_spec(value).to_spec()
+        spec = BusinessCalendar.from_spec(value).to_spec()
     except CalendarSpecError as e:
         raise err.InvalidCalendar(e.message, field=f"{field}.{e.field}") from None
+    if clocks and "always" not in spec and not any(spec["weekly"].values()):
+        raise err.InvalidCalendar("Clocks run on this calendar: it needs working hours on at least one weekday.",
+                                  field=f"{field}.weekly")
+    return spec
 
 
 # ---- calendars ---------------------------------------------------------------------------------
@@ -132,6 +138,13 @@ async def save_calendar(scope: Scope, *, calendar_id: uuid.UUID | None = None, n
             errors.append(e)
     elif calendar_id is None:
         errors.append(err.InvalidCalendar("A new calendar needs its spec.", field="spec"))
+    current = await repo.calendar(sys, calendar_id) if calendar_id is not None else None
+    clocks_run_on_it = dealer_id is not None or (current is not None and current["kind"] in (CalendarKind.BRAND, CalendarKind.DEALER))
+    if spec_ is not None and clocks_run_on_it:
+        try:
+            _spec(spec_, clocks=True)
+        except ValidationFailed as e:
+            errors.append(e)
     if errors:
         raise InputErrors(errors)
     await engine.load_setup(sys, [])

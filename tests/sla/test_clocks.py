@@ -334,3 +334,24 @@ async def test_opening_a_batch_of_tickets_costs_a_constant_number_of_statements(
                     await engine.on_opened(sla.scope, [found[tid] for tid in tickets[:n]])
                 counts.append(q.count)
     assert counts[0] == counts[1], counts
+
+
+async def test_the_demo_gets_a_breached_and_a_warned_ticket(sla):
+    await sla.setup(policies=[policy("p", {"first_contact": 4, "resolution": 8}, warnings=[0.75, 0.9],
+                                     escalation=[("dealer_manager", 0)])])
+    breached, warned = await sla.open(local(1, 9)), await sla.open(local(1, 9))
+    with clock.freeze(local(1, 9, 30)):
+        async with sla.tx():
+            done = await service.seed_demo(sla.scope, breached_ticket_id=breached, warned_ticket_id=warned)
+    assert done == {str(breached): "first_contact", str(warned): "first_contact"}
+    b, w = (await sla.clocks(breached, local(1, 9, 30)))["first_contact"], (await sla.clocks(warned, local(1, 9, 30)))["first_contact"]
+    assert b.breached and b.running and b.overdue_seconds == int(0.05 * 4 * HOUR)
+    assert w.warned and not w.breached and w.elapsed_seconds == int(0.8 * 4 * HOUR)
+    assert sorted(f["kind"] for f in await sla.firings(breached)) == ["breach", "escalation", "warning", "warning"]
+    assert [(f["kind"], f["level"]) for f in await sla.firings(warned)] == [("warning", 750)]
+    pictures = {t: max(await sla.events(t, engine.TICKET_CLOCKS), key=lambda e: e.occurred_at).payload for t in (breached, warned)}
+    assert pictures[breached]["breached"] and pictures[warned]["warned"] and not pictures[warned]["breached"]
+    with clock.freeze(local(1, 9, 31)):  # again: nothing more
+        async with sla.tx():
+            await service.seed_demo(sla.scope, breached_ticket_id=breached, warned_ticket_id=warned)
+    assert len(await sla.firings(breached)) == 4 and len(await sla.firings(warned)) == 1

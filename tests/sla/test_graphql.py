@@ -338,3 +338,16 @@ async def test_another_brand_and_dealer_staff_reach_no_calendar_or_policy(gql, b
         assert body["data"]["slaCalendarSave"] is None and body["errors"][0]["extensions"]["code"] == "PERMISSION_DENIED"
         body = await gql(brand_a.token(user), "query($id: ID!) { node(id: $id) { id } }", {"id": brand_cal}, errors_ok=True)
         assert body["data"]["node"] is None
+
+
+async def test_a_calendar_clocks_run_on_needs_weekly_hours(gql, brand_a):
+    calendars = (await gql(brand_a.token(), "{ slaCalendars { id kind name } }"))["data"]["slaCalendars"]
+    brand = next(c for c in calendars if c["kind"] == "BRAND")
+    only_dates = {"timezone": "Asia/Shanghai", "weekly": {}, "overrides": {"2026-12-05": [["09:00", "12:00"]]}}
+    for variables in ({"i": {"id": brand["id"], "name": brand["name"], "spec": only_dates}},
+                      {"i": {"name": "D1", "spec": only_dates, "dealerId": brand_a.gid("Dealer", "d1")}}):
+        body = await gql(brand_a.token(), CAL_SAVE, variables)
+        assert body["data"]["slaCalendarSave"]["errors"] == [
+            {"field": "spec.weekly", "code": "INVALID_CALENDAR", "message": body["data"]["slaCalendarSave"]["errors"][0]["message"]}]
+    body = await gql(brand_a.token(), CAL_SAVE, {"i": {"name": "special days", "spec": only_dates}})  # a custom one may
+    assert body["data"]["slaCalendarSave"]["errors"] == []
