@@ -53,6 +53,17 @@ class Served:
             raise
 
 
+def _stop_with_the_test_session() -> None:
+    """In the child before exec: SIGTERM when the test process dies (a killed pytest runs no
+    fixture teardown; the supervisor would serve on, orphaned, holding database connections)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def start_serve(tmp_path: Path, *, workers: int, env: dict | None = None, metrics: bool = True,
                 ready_timeout: float = 60) -> Served:
     """Starts the supervisor with `workers` workers on a free port and waits until every worker
@@ -69,7 +80,8 @@ def start_serve(tmp_path: Path, *, workers: int, env: dict | None = None, metric
     log = tmp_path / f"serve-{port}.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "app", "serve", "--workers", str(workers)], env=full_env, cwd=ROOT,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=_stop_with_the_test_session)
     served = Served(proc, f"http://127.0.0.1:{port}", metrics_url, log)
     deadline = time.monotonic() + ready_timeout
     while time.monotonic() < deadline:
