@@ -50,9 +50,9 @@ SELECT gen_random_uuid(), $1, ($2::uuid[])[1 + (i % 200)], '客户' || i, ARRAY[
 """
 TICKETS_SQL = """
 INSERT INTO ticket (id, tenant_id, number, customer_id, dealer_id, status, round, version, source, severity, priority, tags,
-                    title, brand_flagged, brand_owned, created_by, created_at, updated_at{flags})
+                    title, episode, brand_flagged, brand_owned, created_by, created_at, updated_at{flags})
 SELECT gen_random_uuid(), $1, 'T-S-' || lpad(i::text, 8, '0'), c.id, c.dealer_id, 'assigned', 1, 1, 'hotline', 'medium',
-       'normal', '[]'::jsonb, 'bench ticket ' || i, false, false, 'system', $4, $4{flag_values}
+       'normal', '[]'::jsonb, 'bench ticket ' || i, '', false, false, 'system', $4, $4{flag_values}
   FROM generate_series($2::int, $3::int) AS i
   JOIN (SELECT id, dealer_id, row_number() OVER (ORDER BY id) - 1 AS rn FROM customer WHERE tenant_id = $1) c ON c.rn = i % 100000
 """
@@ -60,7 +60,8 @@ PICTURES_SQL = """
 INSERT INTO sla_ticket (id, tenant_id, number, status, round, customer_id, dealer_id, agent_id, priority, category_id, dimension,
                         source, opened_at, updated_at)
 SELECT t.id, t.tenant_id, t.number, t.status, 1, t.customer_id, t.dealer_id, NULL, t.priority, NULL, NULL, t.source, $2, $2
-  FROM ticket t WHERE t.tenant_id = $1 AND NOT EXISTS (SELECT 1 FROM sla_ticket s WHERE s.tenant_id = t.tenant_id AND s.id = t.id)
+  FROM ticket t WHERE t.tenant_id = $1 AND t.id = ANY($3::uuid[])
+   AND NOT EXISTS (SELECT 1 FROM sla_ticket s WHERE s.tenant_id = t.tenant_id AND s.id = t.id)
 """
 # every clock running since NOW, its next check somewhere in the next 30 days (none within the
 # sweep's two-minute horizon: "nothing due" finds no brand at all)
@@ -68,12 +69,13 @@ CLOCKS_SQL = """
 INSERT INTO sla_clock (id, tenant_id, ticket_id, metric, round, policy_id, policy_version, dealer_id, calendar_id, calendar_version,
                        calendar_mode, target_us, consumed_us, running_since, started_at, due_at, stopped_at, state, breached_at,
                        warned_at, checked_us, next_check_at, notice_at, pauses, warnings, escalation, notification_calendar_id, updated_at)
-SELECT gen_random_uuid(), s.tenant_id, s.id, m.metric, 1, $2, $3, s.dealer_id, $4, $5, 'business', m.target, 0, $6, $6,
-       $6 + make_interval(mins => 60 + (hashtext(s.id::text || m.metric) & 65535) % 43200), NULL, 'running', NULL, NULL, 0,
-       $6 + make_interval(mins => 5 + (hashtext(s.id::text || m.metric) & 65535) % 43200), NULL,
-       '["pending_customer"]'::jsonb, '[0.75, 0.9]'::jsonb, '[]'::jsonb, NULL, $6
+SELECT gen_random_uuid(), s.tenant_id, s.id, m.metric, 1, $2, $3, s.dealer_id, $4, $5, 'business', m.target, 0, $6::timestamptz, $6::timestamptz,
+       $6::timestamptz + make_interval(mins => 60 + (hashtext(s.id::text || m.metric) & 65535) % 43200), NULL, 'running', NULL, NULL, 0,
+       $6::timestamptz + make_interval(mins => 5 + (hashtext(s.id::text || m.metric) & 65535) % 43200), NULL,
+       '["pending_customer"]'::jsonb, '[0.75, 0.9]'::jsonb, '[]'::jsonb, NULL, $6::timestamptz
   FROM sla_ticket s CROSS JOIN (VALUES ('first_contact', $7::bigint), ('solution_proposed', $8::bigint), ('resolution', $9::bigint)) AS m(metric, target)
- WHERE s.tenant_id = $1 AND NOT EXISTS (SELECT 1 FROM sla_clock c WHERE c.tenant_id = s.tenant_id AND c.ticket_id = s.id)
+ WHERE s.tenant_id = $1 AND s.id = ANY($10::uuid[])
+   AND NOT EXISTS (SELECT 1 FROM sla_clock c WHERE c.tenant_id = s.tenant_id AND c.ticket_id = s.id)
 """
 # 10,000 first-contact clocks that started at 09:00 today: 6 of their 8 business hours used at 15:00
 DUE_SQL = """
@@ -162,18 +164,23 @@ async def seed(clocks: int):
     admin = await PgTarget.parse(s.admin_url).connect()
     try:
         have = await admin.fetchval("SELECT count(*) FROM ticket WHERE tenant_id = $1", tid)
+        have_clocks = await admin.fetchval("SELECT count(*) FROM sla_clock WHERE tenant_id = $1", tid)
         tickets = -(-clocks // 3)
-        if have < tickets:
+        if have < tickets or have_clocks < 3 * tickets:
             cols = {r[0] for r in await admin.fetch("SELECT column_name FROM information_schema.columns WHERE table_name = 'ticket'")}
             flags = {"sla_warned", "sla_breached"} & cols  # the complaint module's copy of the SLA picture, when present
             sql = TICKETS_SQL.format(flags="".join(f", {c}" for c in sorted(flags)), flag_values=", false" * len(flags))
-            print(f"seeding {tickets - have:,} tickets and {3 * (tickets - have):,} clocks ...", flush=True)
+            print(f"seeding {max(0, tickets - have):,} tickets and {3 * tickets - have_clocks:,} clocks ...", flush=True)
             t0 = time.perf_counter()
-            for start in range(have + 1, tickets + 1, 100_000):
-                await admin.execute(sql, tid, start, min(tickets, start + 99_999), NOW)
-            await admin.execute(PICTURES_SQL, tid, NOW)
-            await admin.execute(CLOCKS_SQL, tid, policy["id"], policy["version"], cal["id"], cal["version"], NOW,
-                                *(h * HOUR_US for h in TARGETS.values()))
+            # short statements (each its own transaction): a long one would hold back every other
+            # database's after-commit event delivery on the cluster while it runs
+            for start in range(have + 1, tickets + 1, 25_000):
+                await admin.execute(sql, tid, start, min(tickets, start + 24_999), NOW)
+            ids = [r[0] for r in await admin.fetch("SELECT id FROM ticket WHERE tenant_id = $1 ORDER BY id", tid)]
+            for i in range(0, len(ids), 25_000):
+                await admin.execute(PICTURES_SQL, tid, NOW, ids[i:i + 25_000])
+                await admin.execute(CLOCKS_SQL, tid, policy["id"], policy["version"], cal["id"], cal["version"], NOW,
+                                    *(h * HOUR_US for h in TARGETS.values()), ids[i:i + 25_000])
             print(f"seeded in {time.perf_counter() - t0:.0f} s", flush=True)
         await admin.execute("VACUUM (ANALYZE) sla_clock")
         await admin.execute("VACUUM (ANALYZE) sla_ticket")

@@ -97,6 +97,7 @@ class Clock:
     notification_calendar_id: uuid.UUID | None = None
     active: bool = True  # its policy is enabled (a disabled policy's clocks fire nothing)
     new: bool = field(default=False, compare=False)
+    _axis: list | None = field(default=None, repr=False, compare=False)  # thresholds(), until the target changes
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -116,11 +117,14 @@ class Clock:
 
     def thresholds(self) -> list[tuple[int, str, int, float | None, str | None]]:
         """(consumed µs, kind, level, fraction, escalation level), along the axis."""
+        if self._axis is not None:
+            return self._axis
         out = [(int(round(f * self.target_us)), FiringKind.WARNING.value, int(round(f * 1000)), f, None) for f in self.warnings]
         out.append((self.target_us, FiringKind.BREACH.value, 0, None, None))
         out += [(self.target_us + us(delay), FiringKind.ESCALATION.value, LEVEL_RANK[level], None, level)
                 for level, delay in self.escalation]
         out.sort(key=lambda x: (x[0], x[1] != FiringKind.WARNING.value, x[2]))
+        self._axis = out
         return out
 
     def instant_of(self, consumed: int) -> datetime:
@@ -198,6 +202,7 @@ class Clock:
         self.target_us, self.policy_id, self.policy_version = target_us, policy_id, policy_version
         self.pauses, self.warnings, self.escalation = tuple(pauses), tuple(warnings), tuple(escalation)
         self.notification_calendar_id, self.calendar_mode, self.active = notification_calendar_id, calendar_mode, True
+        self._axis = None
         self.refresh()
 
     def refresh(self) -> None:

@@ -70,8 +70,8 @@ _calendars: OrderedDict[str, BusinessCalendar] = OrderedDict()
 
 
 def calendar_for_spec(digest: str, spec: Any) -> BusinessCalendar:
-    """The calendar of a spec, cached by the digest of its JSON text (versions are immutable, so
-    equal digests are equal calendars)."""
+    """The calendar of a spec, cached by its version's key (app/sla/repository.py `_VERSION_KEY`:
+    versions are immutable, so equal keys are equal calendars)."""
     cal = _calendars.get(digest)
     if cal is None:
         cal = BusinessCalendar.from_spec(orjson.loads(spec) if isinstance(spec, (str, bytes)) else spec)
@@ -94,8 +94,8 @@ def cached(digest: str | None) -> BusinessCalendar | None:
 
 
 async def calendars_of_rows(scope: Scope, rows: Iterable[dict]) -> dict[str, BusinessCalendar]:
-    """digest -> calendar for clock rows (their `calendar_digest`, PostgreSQL's md5 of the
-    version's spec), reading the specs not cached."""
+    """key -> calendar for clock rows (their `calendar_digest`, the version's cache key), reading
+    the specs not cached."""
     out: dict[str, BusinessCalendar] = {}
     missing: dict[tuple[uuid.UUID, int], str] = {}
     for r in rows:
@@ -188,7 +188,8 @@ async def load_setup(sys: Scope, dealer_ids: Iterable[uuid.UUID | None]) -> Setu
     if not any(r["kind"] == CalendarKind.BRAND for r in rows):
         await ensure_defaults(sys)
         rows = await repo.calendars(sys, dealer_ids=dealers)
-    refs = [CalRef(r["id"], r["kind"], r["dealer_id"], r["version"], r["name"], calendar_for_spec(r["digest"], r["spec"]))
+    refs = [CalRef(r["id"], r["kind"], r["dealer_id"], r["version"], r["name"],
+                   calendar_for_spec(r["digest"], r["spec"]) if r["digest"] else BusinessCalendar.from_spec(r["spec"]))
             for r in rows]
     by_kind = {ref.kind: ref for ref in refs if ref.kind in (CalendarKind.BRAND, CalendarKind.ALWAYS)}
     policies = pol.ordered(pol.Policy.of(p) for p in await repo.policies(sys))
@@ -254,13 +255,15 @@ class Work:
 
     @classmethod
     async def load(cls, scope: Scope, ticket_ids: Iterable[uuid.UUID], *, now: datetime | None = None,
-                   extra_dealers: Iterable[uuid.UUID | None] = ()) -> "Work":
-        """The tickets' projections and clocks, locked (the caller holds, or has just taken, the
-        tickets' own rows)."""
+                   extra_dealers: Iterable[uuid.UUID | None] = (), lock: bool = True) -> "Work":
+        """The tickets' projections and clocks. The caller holds, or has just taken, the tickets'
+        own rows, which every writer of their clocks takes first (app/sla/repository.py): that
+        lock serialises the work; `lock` also locks the engine's rows (a second line of defence,
+        left out by the sweep, where it is a third of a batch's database time)."""
         sys = system(scope)
         ids = list(dict.fromkeys(ticket_ids))
-        projections = await repo.projections(sys, ids, for_update=True)
-        rows = await repo.clock_rows(sys, ids, for_update=True)
+        projections = await repo.projections(sys, ids, for_update=lock)
+        rows = await repo.clock_rows(sys, ids, for_update=lock)
         dealer_ids = {p["dealer_id"] for p in projections.values()} | {r["dealer_id"] for r in rows} | set(extra_dealers)
         setup = await load_setup(sys, dealer_ids)
         cals = await calendars_of_rows(sys, rows)
@@ -307,11 +310,13 @@ class Work:
         self.touched[c.id] = c
         return c
 
-    def advance(self, t: Ticket, now: datetime | None = None) -> None:
-        """Fire what every open clock of the ticket reached by `now`."""
+    def advance(self, t: Ticket, now: datetime | None = None, *, due_only: bool = False) -> None:
+        """Fire what every open clock of the ticket reached by `now` (`due_only`: the clocks whose
+        next check has come; the others have nothing to fire yet)."""
+        at = now or self.now
         for c in t.clocks:
-            if c.is_open:
-                fired = c.advance(now or self.now)
+            if c.is_open and (not due_only or (c.next_check_at is not None and c.next_check_at <= at)):
+                fired = c.advance(at)
                 if fired:
                     self.firings += fired
                     self.touch(c)
@@ -678,10 +683,10 @@ async def process_due(tenant_id: uuid.UUID, now: datetime | None = None, *, batc
             due = [tid for tid in await repo.due_ticket_ids(sys, at, batch) if tid not in seen]
             locked = await repo.lock_tickets(sys, due, skip_locked=True)
             if locked:
-                work = await Work.load(sys, locked, now=at)
+                work = await Work.load(sys, locked, now=at, lock=False)
                 await work.settle_inactive()
                 for t in work.tickets.values():
-                    work.advance(t)
+                    work.advance(t, due_only=True)
                     for c in t.clocks:  # due: a threshold (fired above), or a waiting notice
                         if c.next_check_at is not None and c.next_check_at <= at:
                             work.touch(c)

@@ -36,8 +36,13 @@ def _dumps(value: Any) -> str:
 
 # ---- calendars ---------------------------------------------------------------------------------
 
-CALENDAR_COLUMNS = ("id, tenant_id, name, kind, dealer_id, spec::text AS spec, md5(spec::text) AS digest, version, "
-                    "seed_report::text AS seed_report, created_at, updated_at")
+# The calendar cache's key of a version (app/sla/engine.py): versions never change, and a version
+# row is only ever replaced by another transaction (a rolled-back change's number taken again):
+# its xmin then differs, so equal keys are equal specs without hashing every row's spec.
+_VERSION_KEY = "(v.calendar_id::text || ':' || v.version::text || ':' || v.xmin::text)"
+CALENDAR_COLUMNS = ("id, tenant_id, name, kind, dealer_id, spec::text AS spec, version, seed_report::text AS seed_report, "
+                    "created_at, updated_at, (SELECT " + _VERSION_KEY + " FROM sla_calendar_version v WHERE v.tenant_id = "
+                    "sla_calendar.tenant_id AND v.calendar_id = sla_calendar.id AND v.version = sla_calendar.version) AS digest")
 
 
 def _calendar(r) -> dict:
@@ -307,11 +312,10 @@ def _clock_arrays(clocks: Sequence[Clock]) -> list[list]:
 
 async def clock_rows(scope: Scope, ticket_ids: Sequence[uuid.UUID], *, for_update: bool = False) -> list[dict]:
     """Every clock of these tickets, with whether its policy is active (enabled, not deleted),
-    what its policy's last change asked for open clocks, and a digest of its calendar version's
-    spec (the calendar cache's key)."""
+    what its policy's last change asked for open clocks, and its calendar version's cache key."""
     rows = await db.fetch(
         "SELECT c.*, coalesce(p.enabled AND p.deleted_at IS NULL, false) AS policy_active, p.open_clocks AS policy_mode, "
-        "md5(v.spec::text) AS calendar_digest FROM sla_clock c "
+        f"{_VERSION_KEY} AS calendar_digest FROM sla_clock c "
         "LEFT JOIN sla_policy p ON p.tenant_id = c.tenant_id AND p.id = c.policy_id "
         "LEFT JOIN sla_calendar_version v ON v.tenant_id = c.tenant_id AND v.calendar_id = c.calendar_id AND v.version = c.calendar_version "
         "WHERE c.tenant_id = $1 AND c.ticket_id = ANY($2::uuid[]) ORDER BY c.ticket_id, c.round, c.metric"
@@ -430,7 +434,7 @@ async def visible_clocks(scope: Scope, ticket_ids: Sequence[uuid.UUID]) -> list[
     params: list = [scope.tenant_id, list(ticket_ids)]
     vis = dealer_visibility_sql(scope, params, "t.dealer_id")
     rows = await db.fetch(
-        "SELECT c.*, md5(v.spec::text) AS calendar_digest FROM sla_clock c JOIN sla_ticket t ON t.tenant_id = c.tenant_id AND t.id = c.ticket_id "
+        "SELECT c.*, " + _VERSION_KEY + " AS calendar_digest FROM sla_clock c JOIN sla_ticket t ON t.tenant_id = c.tenant_id AND t.id = c.ticket_id "
         "LEFT JOIN sla_calendar_version v ON v.tenant_id = c.tenant_id AND v.calendar_id = c.calendar_id AND v.version = c.calendar_version "
         f"WHERE c.tenant_id = $1 AND c.ticket_id = ANY($2::uuid[]){vis} ORDER BY c.ticket_id, c.round DESC, c.metric", params)
     return [_clock_dict(r) for r in rows]
@@ -440,7 +444,7 @@ async def clocks_by_ids(scope: Scope, ids: Sequence[uuid.UUID]) -> dict[uuid.UUI
     params: list = [scope.tenant_id, list(ids)]
     vis = dealer_visibility_sql(scope, params, "t.dealer_id")
     rows = await db.fetch(
-        "SELECT c.*, md5(v.spec::text) AS calendar_digest, t.number FROM sla_clock c JOIN sla_ticket t ON t.tenant_id = c.tenant_id AND t.id = c.ticket_id "
+        "SELECT c.*, " + _VERSION_KEY + " AS calendar_digest, t.number FROM sla_clock c JOIN sla_ticket t ON t.tenant_id = c.tenant_id AND t.id = c.ticket_id "
         "LEFT JOIN sla_calendar_version v ON v.tenant_id = c.tenant_id AND v.calendar_id = c.calendar_id AND v.version = c.calendar_version "
         f"WHERE c.tenant_id = $1 AND c.id = ANY($2::uuid[]){vis}", params)
     return {r["id"]: _clock_dict(r) for r in rows}
@@ -514,7 +518,7 @@ async def report_clocks(scope: Scope, *, start: datetime, end: datetime, metrics
                                                     parsers=(parse_datetime, None))
     params.extend(extra)
     rows = await db.fetch(
-        "SELECT c.*, md5(v.spec::text) AS calendar_digest, t.number, d.code AS dealer_code, d.name AS dealer_name, d.region "
+        "SELECT c.*, " + _VERSION_KEY + " AS calendar_digest, t.number, d.code AS dealer_code, d.name AS dealer_name, d.region "
         "FROM sla_clock c JOIN sla_ticket t ON t.tenant_id = c.tenant_id AND t.id = c.ticket_id "
         "LEFT JOIN dealer d ON d.tenant_id = c.tenant_id AND d.id = c.dealer_id "
         "LEFT JOIN sla_calendar_version v ON v.tenant_id = c.tenant_id AND v.calendar_id = c.calendar_id AND v.version = c.calendar_version"
