@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import functools
 import itertools
 import logging
 import uuid
@@ -203,9 +202,9 @@ def _shield(conn) -> None:
 
 
 def _shielded(method, conn):
-    @functools.wraps(method)
+    # (no functools.wraps: five of these per transaction, and nothing reads their metadata)
     async def run(*args, **kwargs):
-        task = asyncio.ensure_future(method(*args, **kwargs))
+        task = asyncio.get_running_loop().create_task(method(*args, **kwargs))
         task.add_done_callback(_consume)
         try:
             return await asyncio.shield(task)
