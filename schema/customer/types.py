@@ -37,7 +37,9 @@ def _timeline_kinds():
     """TimelineKind: every kind registered by any module (app/customer/links), plus OTHER for
     an entry whose kind this version does not know."""
     links.load()
-    members = {name.upper(): name for name in links.TIMELINE_KINDS}
+    own = [k.value for k in enums.CustomerEventKind]  # the archive's own first, then the others by name: the same
+    names = own + sorted(set(links.TIMELINE_KINDS) - set(own))  # SDL whichever module was imported first
+    members = {name.upper(): name for name in names}
     members["OTHER"] = links.OTHER_KIND
     return strawberry.enum(Enum("TimelineKind", members), description="What a timeline entry records. OTHER: a kind this "
                            "version of the API does not know (`kindName` names it).")
