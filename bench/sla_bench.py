@@ -242,6 +242,7 @@ async def measure(tid, open_clocks: int, runs: int, due: int) -> None:
     admin = await PgTarget.parse(get_settings().admin_url).connect()
     try:
         await admin.execute("DELETE FROM sla_firing WHERE tenant_id = $1", tid)  # a re-run fires them again
+        await admin.execute("UPDATE sla_clock SET warned_at = NULL WHERE tenant_id = $1 AND warned_at IS NOT NULL", tid)
         await admin.execute(DUE_SQL, tid, due, NOW.replace(hour=9), NOW.replace(hour=17), NOW - timedelta(minutes=1))
         await admin.execute("ANALYZE sla_clock")
         events_before = await admin.fetchval("SELECT count(*) FROM domain_event WHERE tenant_id = $1", tid)
@@ -262,7 +263,7 @@ async def measure(tid, open_clocks: int, runs: int, due: int) -> None:
     admin = await PgTarget.parse(get_settings().admin_url).connect()
     try:
         fired = await admin.fetchval("SELECT count(*) FROM sla_firing WHERE tenant_id = $1", tid)
-        warned = await admin.fetchval("SELECT count(*) FROM sla_clock WHERE tenant_id = $1 AND warned_at IS NOT NULL", tid)
+        warned = await admin.fetchval("SELECT count(*) FROM sla_clock WHERE tenant_id = $1 AND warned_at = $2", tid, NOW)
         new_events = await admin.fetchval("SELECT count(*) FROM domain_event WHERE tenant_id = $1", tid) - events_before
     finally:
         await admin.close()
