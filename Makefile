@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-customers bench-tickets bench-surveys install schema clean lint
+.PHONY: run test bench bench-customers bench-tickets bench-surveys bench-sla install schema clean lint
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,3 +49,7 @@ bench-tickets: $(STAMP)
 ## Survey intake: 100,000 results as one file through the import pipeline (BENCH_ARGS="--results 20000").
 bench-surveys: $(STAMP)
 	$(BIN)/python -m bench.survey_bench $(BENCH_ARGS)
+
+## The SLA sweep over 1,000,000 open clocks: nothing due, then 10,000 due.
+bench-sla: $(STAMP)
+	$(BIN)/python -m bench.sla_bench $(BENCH_ARGS)

@@ -238,11 +238,25 @@ async def seed_demo_surveys(tenant_id: uuid.UUID) -> dict:
     return {"results": sum(o.result is not None for o in outcomes)}
 
 
+async def seed_demo_sla(tenant_id: uuid.UUID) -> dict:
+    """A breached SLA (with its first escalation) and a warned one on two open demo tickets,
+    through the SLA engine as it would fire them (app.sla.service.seed_demo: idempotent)."""
+    from app.sla import service as sla_service
+
+    scope = scope_for(Actor.system(tenant_id))
+    async with db.tenant_transaction(tenant_id):
+        open_ = await Ticket.filter(tenant_id=tenant_id, status="assigned", dealer_id__not_isnull=True).order_by("created_at").limit(2)
+        if len(open_) < 2:
+            return {}
+        return await sla_service.seed_demo(scope, breached_ticket_id=open_[0].id, warned_ticket_id=open_[1].id)
+
+
 async def seed(tenant_id: uuid.UUID, slug: str) -> dict:
     """The whole demo of a brand that exists: what `demo-seed` creates, and the partner apps
     under "partner_apps"."""
     created = await seed_demo(tenant_id, slug)
     created["tickets"] = await seed_demo_tickets(tenant_id)
     created["surveys"] = await seed_demo_surveys(tenant_id)
+    created["sla"] = await seed_demo_sla(tenant_id)
     created["partner_apps"] = await ensure_demo_partner_apps(tenant_id)
     return created

@@ -28,7 +28,7 @@ SELECT gen_random_uuid(), $1, ($2::uuid[])[1 + (i % 200)], '客户' || i, ARRAY[
 
 TICKETS_SQL = """
 INSERT INTO ticket (id, tenant_id, number, customer_id, dealer_id, status, round, version, source, severity, priority, tags,
-                    title, brand_flagged, brand_owned, sla_warned, sla_breached, created_by, created_at, updated_at)
+                    title, brand_flagged, brand_owned, sla_warned, sla_breached, episode, created_by, created_at, updated_at)
 SELECT gen_random_uuid(), $1, 'T-B-' || lpad(i::text, 8, '0'), c.id, c.dealer_id,
        (ARRAY['assigned','contacted','solution_proposed','pending_customer','resolved','awaiting_resurvey','recovered',
               'closed','closed','closed','closed','cancelled','escalated','new'])[1 + i % 14],
@@ -36,7 +36,7 @@ SELECT gen_random_uuid(), $1, 'T-B-' || lpad(i::text, 8, '0'), c.id, c.dealer_id
        (ARRAY['survey','hotline','web_form','dealer','partner_api','social_media'])[1 + i % 6],
        (ARRAY['low','medium','medium','high','critical'])[1 + i % 5],
        (ARRAY['low','normal','normal','normal','high','urgent'])[1 + i % 6], '[]'::jsonb, 'bench ticket ' || i,
-       i % 25 = 0, false, false, false, 'system',
+       i % 25 = 0, false, false, false, '', 'system',
        now() - ((i * 63) % 63072000 || ' seconds')::interval, now() - ((i * 17) % 2592000 || ' seconds')::interval
   FROM generate_series($2::int, $3::int) AS i
   JOIN (SELECT id, dealer_id, row_number() OVER (ORDER BY id) - 1 AS rn FROM customer WHERE tenant_id = $1) c

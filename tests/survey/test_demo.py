@@ -27,3 +27,21 @@ async def test_the_demo_has_surveys_rules_and_the_tickets_they_opened():
     assert tickets[0][0] == 2  # QX-1004 joined QX-1002's ticket: the same visit
     assert tuple(links[0]) == (3, 2)
     assert rules[0][0] == 1
+
+
+async def test_the_demo_has_a_breached_and_a_warned_sla():
+    import uuid
+
+    from app import demo
+    from app.tenant.provision import provision_brand
+
+    slug = f"demo-{uuid.uuid4().hex[:8]}"
+    brand, _ = await provision_brand(slug, "Demo", f"admin@{slug}.test")
+    await demo.seed_demo(brand.id, slug)
+    await demo.seed_demo_tickets(brand.id)
+    await demo.seed_demo_sla(brand.id)
+    await demo.seed_demo_sla(brand.id)  # once
+    async with db.tenant_transaction(brand.id):
+        rows = await db.fetch("SELECT sla_breached, sla_warned FROM ticket WHERE tenant_id = $1 AND (sla_breached OR sla_warned)",
+                              [brand.id])
+    assert sorted(tuple(r) for r in rows) == [(False, True), (True, True)]  # (breached, warned): one warned, one past both
