@@ -187,7 +187,8 @@ def test_a_worker_that_cannot_start_stops_the_supervisor_with_status_3():
 
 
 def test_workers_stop_when_the_supervisor_is_killed(tmp_path):
-    served = start_serve(tmp_path, workers=2)
+    # its own metrics directory: a killed supervisor cannot remove the one it would make
+    served = start_serve(tmp_path, workers=2, env={"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")})
     workers = served.ready_workers()
     served.proc.kill()  # SIGKILL: no chance to stop its workers
     served.proc.wait(10)
