@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     # DATABASE_URL points at PgBouncer in transaction-pooling mode: asyncpg's prepared-statement
     # cache is off (each transaction may get another server connection)
     db_pgbouncer: bool = False
+    # after startup, move what it built out of the garbage collector's generations (gc.freeze)
+    gc_freeze: bool = True
 
     @property
     def introspection_enabled(self) -> bool:
