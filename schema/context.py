@@ -69,6 +69,33 @@ class Loaders:
         return loader
 
 
+async def _converted(pending, convert: Callable):
+    row = await pending
+    return convert(row) if row is not None else None
+
+
+def load_as(loader: DataLoader, key, convert: Callable):
+    """`convert(row)` (None when the loader found nothing) for `key`: at once when the loader
+    already holds it (a page's resolver prefetched it: `prefetch`), so the field completes
+    without a coroutine, a future and an await per row; otherwise an awaitable of it (the
+    loader batches as before). A resolver returns this from a plain `def`."""
+    fut = loader.cache_map.get(key)
+    if fut is not None and fut.done() and not fut.cancelled() and fut.exception() is None:
+        row = fut.result()
+        return convert(row) if row is not None else None
+    return _converted(loader.load(key), convert)
+
+
+async def prefetch(wanted: dict) -> None:
+    """Warm loaders for a page before its rows are completed: `{loader: keys}`, one batch
+    per loader (a resolver asks for it only when the document selects the field, and only with
+    keys the caller may read)."""
+    for loader, keys in wanted.items():
+        keys = list(dict.fromkeys(k for k in keys if k is not None))
+        if keys:
+            await loader.load_many(keys)
+
+
 @dataclass
 class Context:
     request: Request | None

@@ -52,6 +52,37 @@ class Connection(Generic[T]):
         )
 
 
+def node_fields(info) -> frozenset[str]:
+    """The field names the document selects on a connection's nodes (under `edges { node }` and
+    `nodes`, fragments included, `@skip`/`@include` ignored: a superset), from the field's own
+    AST; a page's resolver prefetches only what is asked for."""
+    from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
+
+    info = getattr(info, "_raw_info", info)  # strawberry's Info wraps graphql-core's
+    found: set[str] = set()
+
+    def fields(selection_set, seen: set):
+        for sel in selection_set.selections if selection_set else ():
+            if isinstance(sel, FieldNode):
+                yield sel
+            elif isinstance(sel, InlineFragmentNode):
+                yield from fields(sel.selection_set, seen)
+            elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in seen:
+                frag = info.fragments.get(sel.name.value)
+                if frag is not None:
+                    yield from fields(frag.selection_set, seen | {sel.name.value})
+
+    for top in info.field_nodes:
+        for f in fields(top.selection_set, set()):
+            if f.name.value == "nodes":
+                found.update(g.name.value for g in fields(f.selection_set, set()))
+            elif f.name.value == "edges":
+                for g in fields(f.selection_set, set()):
+                    if g.name.value == "node":
+                        found.update(h.name.value for h in fields(g.selection_set, set()))
+    return frozenset(found)
+
+
 # type name -> async (info, uuid) -> Node | None; each domain registers its types
 NODE_RESOLVERS: dict[str, Callable[[strawberry.Info, uuid.UUID], Awaitable[object | None]]] = {}
 # type name -> the permission needed to read it through node/nodes (None: any caller of the brand)

@@ -12,6 +12,7 @@ from app.complaint import enums, service
 from app.complaint import models as m
 from app.core import events
 from app.core.permissions import Perm
+from schema.context import load_as
 from schema.customer.types import Customer
 from schema.relay import Node, gid, node_type
 from schema.tenant.types import Dealer, User
@@ -122,29 +123,26 @@ class Ticket(Node):
                    created_at=t.created_at, updated_at=t.updated_at, resolved_at=t.resolved_at, closed_at=t.closed_at, row=t)
 
     @strawberry.field(description="The customer (null for callers without customers:read).")
-    async def customer(self, info: strawberry.Info) -> Customer | None:
+    def customer(self, info: strawberry.Info) -> Customer | None:
         if not info.context.scope.can(Perm.CUSTOMERS_READ):
             return None
-        row = await info.context.loaders.customer.load(self.row.customer_id)
-        return Customer.from_row(row) if row else None
+        return load_as(info.context.loaders.customer, self.row.customer_id, Customer.from_row)
 
     @strawberry.field
     def customer_id(self) -> strawberry.ID:
         return gid("Customer", self.row.customer_id)
 
     @strawberry.field
-    async def dealer(self, info: strawberry.Info) -> Dealer | None:
+    def dealer(self, info: strawberry.Info) -> Dealer | None:
         if self.row.dealer_id is None:
             return None
-        row = await info.context.loaders.dealer.load(self.row.dealer_id)
-        return Dealer.from_row(row) if row else None
+        return load_as(info.context.loaders.dealer, self.row.dealer_id, Dealer.from_row)
 
     @strawberry.field(description="The agent working it (null when none, or when the caller may not see that user).")
-    async def agent(self, info: strawberry.Info) -> User | None:
+    def agent(self, info: strawberry.Info) -> User | None:
         if self.row.agent_id is None:
             return None
-        row = await info.context.loaders.user.load(self.row.agent_id)
-        return User.from_row(row) if row else None
+        return load_as(info.context.loaders.user, self.row.agent_id, User.from_row)
 
     @strawberry.field
     async def category(self, info: strawberry.Info) -> TicketCategory | None:

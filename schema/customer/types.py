@@ -14,6 +14,7 @@ from app.core.permissions import Perm
 from app.customer import enums, links, models
 from app.customer import repository as customer_repo
 from app.customer.service import mask
+from schema.context import load_as
 from schema.imports import ImportRecord, import_node
 from schema.relay import Node, gid, node_type
 from schema.tenant.types import Dealer
@@ -257,11 +258,10 @@ class Customer(Node):
         return today.year - first.year - ((today.month, today.day) < (first.month, first.day))
 
     @strawberry.field(description="Dealer of record (the servicing dealer).")
-    async def dealer(self, info: strawberry.Info) -> Dealer | None:
+    def dealer(self, info: strawberry.Info) -> Dealer | None:
         if self.dealer_pk is None:
             return None
-        row = await info.context.loaders.dealer.load(self.dealer_pk)
-        return Dealer.from_row(row) if row else None
+        return load_as(info.context.loaders.dealer, self.dealer_pk, Dealer.from_row)
 
     @strawberry.field(description="Set when this record was merged into another: follow it.")
     def merged_into_id(self) -> strawberry.ID | None:

@@ -225,6 +225,29 @@ async def test_statements_for_a_page_of_tickets_do_not_grow(gql, brand_a):
     assert counts[1] <= 12, counts
 
 
+async def test_a_page_loads_only_the_related_rows_it_selects_and_may_read(gql, brand_a):
+    # the page's resolver prefetches dealers and customers (one batch each) before its rows complete
+    for key in ("d1", "d2", "d3"):
+        await _open(gql, brand_a, await make_customer(brand_a, key))
+    bare = "{ tickets(first: 50) { edges { node { number } } } }"
+    full = "{ tickets(first: 50) { edges { node { number customer { name } dealer { code } } } } }"
+    by_fragments = ("{ tickets(first: 50) { ...Page } } fragment Page on TicketConnection { edges { node { number ...Who } } } "
+                    "fragment Who on Ticket { ... on Ticket { customer { name } } dealer { code } }")
+    counts, answers = {}, {}
+    for name, token, query in (("bare", brand_a.token(), bare), ("full", brand_a.token(), full),
+                               ("fragments", brand_a.token(), by_fragments),
+                               ("no customers:read", brand_a.token(scope="tickets:read"), full)):
+        await gql(token, bare)  # the brand's policy read (once per process) is not counted
+        with count_queries() as c:
+            body = await gql(token, query)
+        counts[name], answers[name] = c.count, body["data"]["tickets"]["edges"]
+    assert counts["full"] == counts["bare"] + 2 == counts["fragments"], counts  # dealers once, customers once
+    assert answers["full"] == answers["fragments"]
+    assert all(e["node"]["customer"]["name"] and e["node"]["dealer"]["code"] for e in answers["full"])
+    assert counts["no customers:read"] == counts["bare"] + 1, counts  # no customer rows read for a caller who may not see them
+    assert all(e["node"]["customer"] is None and e["node"]["dealer"] for e in answers["no customers:read"])
+
+
 @pytest.mark.parametrize("bad", [{"rounds": list(range(101))}, {"dealerIds": ["nope"]}])
 async def test_bad_filters_are_input_errors(gql, brand_a, bad):
     body = await gql(brand_a.token(), "query($f: TicketFilter) { tickets(first: 5, filter: $f) { edges { node { id } } } }",
