@@ -84,6 +84,20 @@ def connect_options() -> dict[str, Any]:
     return {"statement_cache_size": 0} if get_settings().db_pgbouncer else {}
 
 
+async def _nothing_to_reset(conn) -> None:
+    """The pool's reset of a connection given back: asyncpg has already rolled back a
+    transaction left open (it always does); its default reset query (`RESET ALL`, `UNLISTEN *`,
+    `CLOSE ALL`, advisory unlock) would undo session state that this service never makes (see
+    `connect_options`), at the price of one more round trip per request. The tenant and the
+    statement timeout are transaction-local: they end with the transaction
+    (tests/core/test_db.py checks a connection given back carries neither)."""
+
+
+def pool_options() -> dict[str, Any]:
+    """asyncpg pool options of the ORM's pool (on top of `connect_options`)."""
+    return {"reset": _nothing_to_reset}
+
+
 def tortoise_config(target: PgTarget, *, minsize: int = 1, maxsize: int = 10) -> dict[str, Any]:
     return {
         "connections": {
@@ -99,6 +113,7 @@ def tortoise_config(target: PgTarget, *, minsize: int = 1, maxsize: int = 10) ->
                     "maxsize": maxsize,
                     "server_settings": {"application_name": "huifang"},
                     **connect_options(),
+                    **pool_options(),
                 },
             }
         },

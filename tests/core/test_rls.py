@@ -1,4 +1,5 @@
 """Wall two, checked with raw SQL as the service role: fails closed without a tenant."""
+import contextlib
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -142,6 +143,29 @@ async def test_setting_is_transaction_local(app_conn, brand_a):
         await app_conn.execute("SELECT set_config('app.tenant_id', $1, true)", str(brand_a.tenant_id))
         assert await app_conn.fetchval("SELECT count(*) FROM dealer") == 3
     assert await app_conn.fetchval("SELECT count(*) FROM dealer") == 0
+
+
+async def test_a_pooled_connection_given_back_carries_no_tenant(brand_a):
+    """The pool skips asyncpg's reset query (app.core.db.pool_options): what a transaction set
+    must end with it. Every idle connection of the service's pool, after brand A's work (and
+    one that failed), reads no tenant and the default statement timeout."""
+    from tortoise import connections
+
+    for fail in (False, True, False):
+        with pytest.raises(ZeroDivisionError) if fail else contextlib.nullcontext():
+            async with db.tenant_transaction(brand_a.tenant_id):
+                assert len(await db.fetch("SELECT id FROM dealer", [])) == 3
+                if fail:
+                    1 / 0
+    pool = connections.get("default")._pool
+    idle = [h._con for h in pool._holders if h._con is not None and not h._in_use]
+    assert idle
+    default = await idle[0].fetchval("SELECT reset_val FROM pg_settings WHERE name = 'statement_timeout'")
+    for conn in idle:
+        row = await conn.fetchrow("SELECT current_setting('app.tenant_id', true) AS tenant, current_setting('statement_timeout') AS st, "
+                                  "(SELECT count(*) FROM dealer) AS dealers, pg_current_xact_id_if_assigned() AS xact")
+        assert row["tenant"] in (None, "") and row["dealers"] == 0 and row["xact"] is None, dict(row)
+        assert row["st"] == default or row["st"] == f"{default}ms", (row["st"], default)
 
 
 async def test_composite_foreign_key_blocks_cross_tenant_reference(app_conn, brand_a, brand_b):
