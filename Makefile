@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-customers bench-tickets bench-surveys bench-sla install schema clean lint
+.PHONY: run test bench bench-load bench-customers bench-tickets bench-surveys bench-sla install schema clean lint
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,3 +53,7 @@ bench-surveys: $(STAMP)
 ## The SLA sweep over 1,000,000 open clocks: nothing due, then 10,000 due.
 bench-sla: $(STAMP)
 	$(BIN)/python -m bench.sla_bench $(BENCH_ARGS)
+
+## Load mix: dashboards, partner sync, dealer agents and writes at once; capacity guidance (README).
+bench-load: $(STAMP)
+	$(BIN)/python -m bench.load_mix $(BENCH_ARGS)
