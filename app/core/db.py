@@ -156,8 +156,30 @@ def _orm_reads_the_clock() -> None:
     tortoise.timezone.now = clock.now
 
 
+def _orm_takes_utc_datetimes_as_they_come() -> None:
+    """asyncpg reads every `timestamptz` as an aware datetime in UTC; Tortoise's DatetimeField
+    would still convert each one (`astimezone` to the configured zone, UTC here: the same
+    instant). A page of 100 tickets reads about 800 of them: 4 % of the request. Such a value is
+    now kept as it is; anything else (naive values, other zones, strings) is converted as before."""
+    import datetime as dt
+
+    from tortoise.fields.data import DatetimeField
+
+    convert = getattr(DatetimeField.to_python_value, "_hf_original", DatetimeField.to_python_value)
+    utc = dt.timezone.utc
+
+    def to_python_value(self, value):
+        if value.__class__ is dt.datetime and value.tzinfo is utc:
+            return value
+        return convert(self, value)
+
+    to_python_value._hf_original = convert
+    DatetimeField.to_python_value = to_python_value
+
+
 async def init_orm(target: PgTarget, *, minsize: int = 1, maxsize: int = 10) -> None:
     _orm_reads_the_clock()
+    _orm_takes_utc_datetimes_as_they_come()
     await Tortoise.init(
         config=tortoise_config(target, minsize=minsize, maxsize=maxsize), _enable_global_fallback=True
     )

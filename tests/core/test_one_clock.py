@@ -31,3 +31,25 @@ async def test_rows_written_under_a_frozen_clock_carry_its_time(brand_a):
     assert row.created_at == AT and row.updated_at == AT
     assert row.tier_updated_at == AT and change is not None and change.at == AT
     assert dealer.customer_count_at == AT
+
+
+async def test_datetimes_read_from_postgres_come_back_as_the_same_instant(brand_a):
+    """Aware UTC values from asyncpg are kept as they are (app.core.db); every other value the
+    ORM's DatetimeField meets is still converted to an aware datetime in UTC."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from tortoise.fields.data import DatetimeField
+
+    with clock.freeze(AT):
+        c = await make_customer(brand_a)
+    async with db.tenant_transaction(brand_a.tenant_id):
+        row = await Customer.get(tenant_id=brand_a.tenant_id, id=c.id)
+    assert row.created_at == AT and row.created_at.utcoffset() == timedelta(0)
+    field = DatetimeField()
+    naive = field.to_python_value(datetime(2031, 5, 17, 9, 30))
+    assert naive == AT and naive.utcoffset() == timedelta(0)
+    shanghai = field.to_python_value(datetime(2031, 5, 17, 17, 30, tzinfo=ZoneInfo("Asia/Shanghai")))
+    assert shanghai == AT and shanghai.utcoffset() == timedelta(0)
+    assert field.to_python_value("2031-05-17T09:30:00+00:00") == AT
+    assert field.to_python_value(None) is None
