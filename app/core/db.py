@@ -90,7 +90,8 @@ async def _nothing_to_reset(conn) -> None:
     `CLOSE ALL`, advisory unlock) would undo session state that this service never makes (see
     `connect_options`), at the price of one more round trip per request. The tenant and the
     statement timeout are transaction-local: they end with the transaction
-    (tests/core/test_db.py checks a connection given back carries neither)."""
+    (tests/core/test_rls.py checks a connection given back carries neither). Only the service's
+    pool (`init_orm`): migrations keep asyncpg's reset."""
 
 
 def pool_options() -> dict[str, Any]:
@@ -98,7 +99,7 @@ def pool_options() -> dict[str, Any]:
     return {"reset": _nothing_to_reset}
 
 
-def tortoise_config(target: PgTarget, *, minsize: int = 1, maxsize: int = 10) -> dict[str, Any]:
+def tortoise_config(target: PgTarget, *, minsize: int = 1, maxsize: int = 10, service: bool = False) -> dict[str, Any]:
     return {
         "connections": {
             "default": {
@@ -113,7 +114,7 @@ def tortoise_config(target: PgTarget, *, minsize: int = 1, maxsize: int = 10) ->
                     "maxsize": maxsize,
                     "server_settings": {"application_name": "huifang"},
                     **connect_options(),
-                    **pool_options(),
+                    **(pool_options() if service else {}),
                 },
             }
         },
@@ -181,7 +182,7 @@ async def init_orm(target: PgTarget, *, minsize: int = 1, maxsize: int = 10) -> 
     _orm_reads_the_clock()
     _orm_takes_utc_datetimes_as_they_come()
     await Tortoise.init(
-        config=tortoise_config(target, minsize=minsize, maxsize=maxsize), _enable_global_fallback=True
+        config=tortoise_config(target, minsize=minsize, maxsize=maxsize, service=True), _enable_global_fallback=True
     )
 
 
