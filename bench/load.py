@@ -11,19 +11,23 @@ import time
 from urllib.parse import urlparse
 
 
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """One HTTP/1.1 response with a Content-Length: (status, body)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:].strip())
+    return int(head[9:12]), await reader.readexactly(length)
+
+
 async def worker(host, port, payload: bytes, deadline: float, lat: list, errors: list):
     reader, writer = await asyncio.open_connection(host, port)
     try:
         while time.perf_counter() < deadline:
             t0 = time.perf_counter()
             writer.write(payload)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:].strip())
-            body = await reader.readexactly(length)
+            status, body = await read_response(reader)
             lat.append(time.perf_counter() - t0)
             if status != 200 or b'"errors"' in body:
                 errors.append(status)

@@ -36,6 +36,8 @@ import time
 import uuid
 from pathlib import Path
 
+from bench.load import read_response
+
 ROOT = Path(__file__).resolve().parent.parent
 BRAND = "loadmix"
 DEALERS = 200
@@ -238,13 +240,7 @@ async def connection(port: int, role: Role, deadline: float, interval: float | N
             writer.write(
                 b"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token.encode()
                 + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:].strip())
-            answer = await reader.readexactly(length)
+            status, answer = await read_response(reader)
             rec = out.setdefault(op, {"lat": [], "errors": 0, "sample": None})
             rec["lat"].append(time.perf_counter() - t0)
             doc = json.loads(answer) if status == 200 else {}
