@@ -127,6 +127,8 @@ def create_app() -> Starlette:
             await jobs.close()
             await ratelimit.close()
             await db.close_orm()
+            if settings.gc_freeze:
+                gc.unfreeze()  # an app started again in this process (tests) starts from the same state
 
     dev_routes = []
     if settings.env == "development":  # the demo apps' redirect URI (app/demo.py)

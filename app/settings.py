@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     job_statement_timeout_ms: int = 300000  # every statement of a background job
     redis_url: str | None = None
     queue_name: str = "huifang:queue"
+    # connections of each process's Redis clients (the request path's: throttle, persisted
+    # queries, login tickets; and the job queue's); a request beyond them waits up to
+    # REDIS_POOL_TIMEOUT_SECONDS for one, instead of opening connections without bound
+    redis_pool_max: int = Field(32, ge=1)
+    redis_pool_timeout_seconds: float = Field(2.0, gt=0)
 
     port: int = 8000
     host: str = "127.0.0.1"

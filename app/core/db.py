@@ -157,20 +157,27 @@ def _orm_reads_the_clock() -> None:
     tortoise.timezone.now = clock.now
 
 
-def _orm_takes_utc_datetimes_as_they_come() -> None:
+_KEEP_UTC = [False]  # the ORM runs in UTC (set by init_orm from its config)
+
+
+def _orm_takes_utc_datetimes_as_they_come(config: dict) -> None:
     """asyncpg reads every `timestamptz` as an aware datetime in UTC; Tortoise's DatetimeField
     would still convert each one (`astimezone` to the configured zone, UTC here: the same
     instant). A page of 100 tickets reads about 800 of them: 4 % of the request. Such a value is
-    now kept as it is; anything else (naive values, other zones, strings) is converted as before."""
+    now kept as it is, only while the ORM's configured zone is UTC with `use_tz` (otherwise
+    Tortoise's conversion is what the zone asks for); anything else (naive values, other
+    zones, strings) is converted as before."""
     import datetime as dt
 
     from tortoise.fields.data import DatetimeField
 
+    _KEEP_UTC[0] = bool(config.get("use_tz")) and config.get("timezone") == "UTC"
     convert = getattr(DatetimeField.to_python_value, "_hf_original", DatetimeField.to_python_value)
     utc = dt.timezone.utc
+    keep = _KEEP_UTC
 
     def to_python_value(self, value):
-        if value.__class__ is dt.datetime and value.tzinfo is utc:
+        if value.__class__ is dt.datetime and value.tzinfo is utc and keep[0]:
             return value
         return convert(self, value)
 
@@ -180,10 +187,9 @@ def _orm_takes_utc_datetimes_as_they_come() -> None:
 
 async def init_orm(target: PgTarget, *, minsize: int = 1, maxsize: int = 10) -> None:
     _orm_reads_the_clock()
-    _orm_takes_utc_datetimes_as_they_come()
-    await Tortoise.init(
-        config=tortoise_config(target, minsize=minsize, maxsize=maxsize, service=True), _enable_global_fallback=True
-    )
+    config = tortoise_config(target, minsize=minsize, maxsize=maxsize, service=True)
+    _orm_takes_utc_datetimes_as_they_come(config)
+    await Tortoise.init(config=config, _enable_global_fallback=True)
 
 
 async def close_orm() -> None:

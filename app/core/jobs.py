@@ -16,7 +16,6 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable
 
-from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 from arq.worker import Function
 from arq.worker import func as arq_func
@@ -169,7 +168,12 @@ def enqueue(name: str, tenant_id: uuid.UUID, *args: Any, job_id: str | None = No
 async def init(redis_url: str, queue_name: str) -> ArqRedis:
     global _pool, _queue_name
     _queue_name = queue_name
-    _pool = await create_pool(RedisSettings.from_dsn(redis_url), default_queue_name=queue_name)
+    # arq's own create_pool would take redis-py's unbounded pool: the same bounded one as the
+    # request path's client instead (app.core.redisconn)
+    from app.core.redisconn import bounded_pool
+
+    _pool = ArqRedis(bounded_pool(redis_url), default_queue_name=queue_name)
+    await _pool.ping()  # fail at startup, as create_pool does
     return _pool
 
 

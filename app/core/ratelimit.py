@@ -4,13 +4,14 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from app.core import clock
+from app.core.redisconn import bounded_pool
 
 _redis: Redis | None = None
 
 
 async def init(redis_url: str) -> None:
     global _redis
-    _redis = Redis.from_url(redis_url)
+    _redis = Redis(connection_pool=bounded_pool(redis_url))
 
 
 async def close() -> None:

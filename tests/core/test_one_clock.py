@@ -53,3 +53,31 @@ async def test_datetimes_read_from_postgres_come_back_as_the_same_instant(brand_
     assert shanghai == AT and shanghai.utcoffset() == timedelta(0)
     assert field.to_python_value("2031-05-17T09:30:00+00:00") == AT
     assert field.to_python_value(None) is None
+
+
+def test_utc_values_are_kept_as_they_come_only_while_the_orm_runs_in_utc():
+    """The shortcut is the conversion's answer only for a UTC ORM: configured in another zone
+    (or without use_tz), an aware UTC value goes through Tortoise's own conversion again."""
+    from tortoise.fields.data import DatetimeField
+
+    field, value = DatetimeField(), datetime(2031, 5, 17, 9, 30, tzinfo=timezone.utc)
+    original = DatetimeField.to_python_value._hf_original
+    calls = []
+
+    def counting(self, v):
+        calls.append(v)
+        return original(self, v)
+
+    try:
+        for config, converted in (({"use_tz": True, "timezone": "UTC"}, False),
+                                  ({"use_tz": True, "timezone": "Asia/Shanghai"}, True),
+                                  ({"use_tz": False, "timezone": "UTC"}, True)):
+            DatetimeField.to_python_value = counting
+            db._orm_takes_utc_datetimes_as_they_come(config)
+            calls.clear()
+            assert field.to_python_value(value) is not None
+            assert bool(calls) is converted, config
+    finally:
+        DatetimeField.to_python_value = original
+        db._orm_takes_utc_datetimes_as_they_come({"use_tz": True, "timezone": "UTC"})  # as init_orm left it
+    assert db._KEEP_UTC[0] and DatetimeField.to_python_value._hf_original is original

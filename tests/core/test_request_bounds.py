@@ -326,3 +326,57 @@ def test_without_introspection_and_suggestions_nothing_of_the_schema_leaks(brand
         assert "Did you mean" in r.json()["errors"][0]["message"]
     finally:
         stop_server(proc)
+
+
+async def test_each_redis_pool_is_bounded_and_a_burst_waits_for_a_connection(monkeypatch):
+    """REDIS_POOL_MAX: 20 callers at once over 2 connections all get their answer (they queue),
+    never more than 2 connections open; the service's own clients use that pool."""
+    from redis.asyncio import BlockingConnectionPool, Redis
+
+    from app.core import jobs, ratelimit
+    from app.core.redisconn import bounded_pool
+    from app.settings import get_settings
+
+    for client in (ratelimit.redis(), jobs.pool()):
+        pool = client.connection_pool
+        assert isinstance(pool, BlockingConnectionPool) and pool.max_connections == get_settings().redis_pool_max
+    monkeypatch.setattr(get_settings(), "redis_pool_max", 2)
+    client = Redis(connection_pool=bounded_pool(get_settings().redis_url))
+    most = 0
+
+    async def one(i):
+        nonlocal most
+        # BLPOP holds its connection for 50 ms: 20 of them over 2 connections take >= 0.5 s
+        answer = await client.blpop([f"huifang:test:empty:{uuid.uuid4()}"], timeout=0.05)
+        pool = client.connection_pool
+        most = max(most, len(pool._in_use_connections) + len(pool._available_connections))
+        return answer
+
+    started = time.perf_counter()
+    try:
+        assert await asyncio.gather(*(one(i) for i in range(20))) == [None] * 20
+    finally:
+        await client.aclose()
+    assert most <= 2 and time.perf_counter() - started >= 0.45
+
+
+async def test_a_redis_pool_that_stays_full_fails_after_its_timeout(monkeypatch):
+    from redis.asyncio import Redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from app.core.redisconn import bounded_pool
+    from app.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "redis_pool_max", 1)
+    monkeypatch.setattr(get_settings(), "redis_pool_timeout_seconds", 0.1)
+    client = Redis(connection_pool=bounded_pool(get_settings().redis_url))
+    try:
+        holder = asyncio.ensure_future(client.blpop([f"huifang:test:empty:{uuid.uuid4()}"], timeout=1))
+        await asyncio.sleep(0.05)
+        started = time.perf_counter()
+        with pytest.raises(RedisConnectionError):
+            await client.get("huifang:test:anything")
+        assert time.perf_counter() - started < 0.5  # the timeout, not the holder's second
+        assert await holder is None
+    finally:
+        await client.aclose()

@@ -1,5 +1,6 @@
 """Wall two, checked with raw SQL as the service role: fails closed without a tenant."""
 import contextlib
+import re
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -166,6 +167,59 @@ async def test_a_pooled_connection_given_back_carries_no_tenant(brand_a):
                                   "(SELECT count(*) FROM dealer) AS dealers, pg_current_xact_id_if_assigned() AS xact")
         assert row["tenant"] in (None, "") and row["dealers"] == 0 and row["xact"] is None, dict(row)
         assert row["st"] == default or row["st"] == f"{default}ms", (row["st"], default)
+
+
+_SESSION_STATE = [  # what would outlive a transaction on a pooled connection that is never reset
+    # SET / SET SESSION: keywords in capitals as all SQL here is written (a description's "Set
+    # when ..." is not SQL), at a statement's start (UPDATE ... SET is not)
+    re.compile(r"(^|;)\s*SET\s+(?!LOCAL\b)"),
+    re.compile(r"set_config\([^()]*(\([^()]*\)[^()]*)*,\s*false\s*\)", re.I),
+    re.compile(r"(^|;)\s*(LISTEN|PREPARE|RESET)\b"),
+    re.compile(r"\bWITH\s+HOLD\b", re.I),
+    re.compile(r"\bpg_(try_)?advisory_lock(_shared)?\s*\(", re.I),  # session-level; pg_advisory_xact_lock is fine
+    re.compile(r"\bCREATE\s+(GLOBAL\s+|LOCAL\s+)?TEMP(ORARY)?\s+TABLE\b(?![^;]*ON\s+COMMIT\s+DROP)", re.I),
+]
+
+
+def _session_state(sql: str) -> list[str]:
+    return [p.pattern for p in _SESSION_STATE if p.search(sql)]
+
+
+def test_no_code_of_the_service_leaves_session_state_on_a_connection():
+    """The companion of the test above, for what it cannot see: since a connection given back
+    is not reset, no SQL of the service may set session state (a session SET or set_config,
+    LISTEN, a prepared statement by name, a held cursor, a session advisory lock, a temporary
+    table). Every string constant of app/, schema/ and workers/ is checked (f-strings' text
+    included); the checker itself is checked on examples of each."""
+    import ast
+    from pathlib import Path
+
+    for bad in ("SET statement_timeout = 0", "BEGIN; SET search_path TO x", "SELECT set_config('app.tenant_id', $1, false)",
+                "LISTEN ticket_events", "PREPARE q AS SELECT 1", "DECLARE c CURSOR WITH HOLD FOR SELECT 1",
+                "SELECT pg_advisory_lock(hashtext($1))", "SELECT pg_try_advisory_lock(1)", "CREATE TEMP TABLE t (id int)"):
+        assert _session_state(bad), bad
+    for fine in ("SET LOCAL synchronous_commit = off", "UPDATE ticket SET status = $1 WHERE id = $2",
+                 "SELECT set_config('app.tenant_id', $1, true), set_config('statement_timeout', $2, true)",
+                 "SELECT pg_advisory_xact_lock(hashtext('x' || $1::text))", "CREATE TEMP TABLE t (id int) ON COMMIT DROP"):
+        assert not _session_state(fine), fine
+    root = Path(__file__).resolve().parents[2]
+    found, scanned = [], 0
+    for top in ("app", "schema", "workers"):
+        for path in (root / top).rglob("*.py"):
+            tree = ast.parse(path.read_text(), str(path))
+            skip = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr)}  # docstrings: text, not SQL
+            for node in ast.walk(tree):
+                if isinstance(node, ast.JoinedStr):  # an f-string checked whole, its values as "x"
+                    skip.update(id(v) for v in node.values)
+                    text = "".join(v.value if isinstance(v, ast.Constant) else "x" for v in node.values)
+                elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
+                    text = node.value
+                else:
+                    continue
+                scanned += 1
+                if hit := _session_state(text):
+                    found.append((str(path.relative_to(root)), node.lineno, hit))
+    assert scanned > 1000 and not found, found
 
 
 async def test_composite_foreign_key_blocks_cross_tenant_reference(app_conn, brand_a, brand_b):
