@@ -9,7 +9,6 @@ import time
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -65,6 +64,9 @@ class RequestContextMiddleware:
             tenant_var.reset(t_tenant)
             actor_var.reset(t_actor)
 
+    def __getattr__(self, name):  # the application's attributes (`router`, `state`)
+        return getattr(self.app, name)
+
 
 async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
@@ -100,7 +102,7 @@ def create_app() -> Starlette:
     from app.oauth import http as oauth
     from app.oauth.resource import caller
     from app.sla import http as sla_http
-    from schema.http import graphiql_asset_endpoint, graphql_endpoint
+    from schema.http import graphiql_asset_endpoint, graphql_direct, graphql_endpoint, takes_direct
 
     @asynccontextmanager
     async def lifespan(app):
@@ -133,7 +135,7 @@ def create_app() -> Starlette:
     dev_routes = []
     if settings.env == "development":  # the demo apps' redirect URI (app/demo.py)
         dev_routes.append(Route("/dev/callback", oauth.dev_callback_endpoint, methods=["GET"]))
-    return Starlette(
+    site = Starlette(
         routes=[
             *dev_routes,
             Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
@@ -149,6 +151,42 @@ def create_app() -> Starlette:
             Route("/imports/{kind}", upload.endpoint(caller), methods=["POST"]),
             Route("/exports/sla-report", sla_http.endpoint(caller), methods=["GET"]),
         ],
-        middleware=[Middleware(RequestContextMiddleware)],
         lifespan=lifespan,
     )
+    return RequestContextMiddleware(GraphQLFirst(site, graphql_direct, takes_direct))
+
+
+class GraphQLFirst:
+    """POST /graphql with a JSON body (the API's every-day request) goes straight to the GraphQL
+    layer's direct path, not through Starlette's routing and error middleware (schema.http,
+    `graphql_direct`); everything else, the other /graphql requests included, to the Starlette
+    application. Metrics still label it with its route. Attributes are the Starlette app's."""
+
+    def __init__(self, site: Starlette, direct, takes):
+        self.site, self.direct, self.takes = site, direct, takes
+        self.route = next(r for r in site.routes if getattr(r, "path", None) == "/graphql")
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"] == "/graphql" and self.takes(scope):
+            scope["route"] = self.route
+            started = False
+
+            async def sending(message):
+                nonlocal started
+                started = True
+                await send(message)
+
+            try:
+                return await self.direct(scope, receive, sending)
+            except Exception:
+                # what Starlette's error middleware does for the other routes: log, answer 500
+                log.exception("unhandled error in GraphQL request")
+                if started:
+                    raise
+                await JSONResponse({"errors": [{"message": "Internal server error.", "extensions": {
+                    "code": "INTERNAL_SERVER_ERROR", "requestId": request_id_var.get()}}]}, status_code=500)(scope, receive, send)
+                return
+        return await self.site(scope, receive, send)
+
+    def __getattr__(self, name):
+        return getattr(self.site, name)

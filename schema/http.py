@@ -24,6 +24,7 @@ from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
 
 from app.core import db
 from app.core.auth.bearer import BearerError, bearer_claims
@@ -51,6 +52,9 @@ _kept_writes: contextvars.ContextVar[bool] = contextvars.ContextVar("kept_writes
 
 class HuifangGraphQL(GraphQL):
     def encode_json(self, data: object) -> str:
+        return self.encode(data).decode()
+
+    def encode(self, data: object) -> bytes:
         body = orjson.dumps(data)
         limit = get_settings().graphql_max_response_bytes
         if len(body) > limit:
@@ -64,7 +68,7 @@ class HuifangGraphQL(GraphQL):
                            + (" The mutations in this request were applied; read their results separately." if kept else ""),
                 "extensions": {"code": "RESPONSE_TOO_LARGE", "maxBytes": limit, "mutationsApplied": kept,
                                "requestId": request_id_var.get()}}]})
-        return body.decode()
+        return body
 
     def parse_json(self, data: str | bytes) -> dict:
         parsed = orjson.loads(data)  # orjson.JSONDecodeError is a json.JSONDecodeError: 400 upstream
@@ -225,51 +229,156 @@ view = HuifangGraphQL(
 
 
 async def graphql_endpoint(request: Request) -> Response:
+    """GET /graphql, and the POSTs `graphql_direct` leaves to strawberry's view (multipart,
+    other content types, streaming `Accept`s)."""
     settings = get_settings()
-    if settings.graphql_deadline_ms > 0:
-        request.state.deadline = asyncio.get_running_loop().time() + settings.graphql_deadline_ms / 1000
+    deadline = _deadline(settings)
     if (request.method == "GET" and "text/html" in request.headers.get("accept", "")
             and "query" not in request.query_params and "extensions" not in request.query_params):
         if settings.graphiql_enabled:
             return await view.render_graphql_ide(request)
         return JSONResponse({"errors": [{"message": "Not found", "extensions": {"code": "NOT_FOUND"}}]}, status_code=404)
+    if request.method == "POST":
+        if (refused := await _read_body(request, settings)) is not None:
+            return refused
+        raw = await request.body()
+    else:
+        raw = "".join(request.query_params.values()).encode("utf-8", "replace")
+    if (refused := _refuse_nul(raw)) is not None:
+        return refused
+    try:
+        request.state.claims = bearer_claims(request.headers.get("authorization"))
+    except BearerError as e:
+        return _unauthorized(e)
+    request.state.deadline = deadline
+    try:
+        return await view.run(request)
+    except _REFUSALS as e:
+        return _refusal(e)
+    except UnicodeDecodeError:
+        return _bad_request("The request body is not valid UTF-8 JSON.")
+
+
+def takes_direct(scope) -> bool:
+    """Whether `graphql_direct` serves this request: a POST whose body is JSON, not asking for a
+    streamed answer (`Accept: multipart/mixed` or `text/event-stream`). Everything else takes
+    strawberry's view (`graphql_endpoint`), as before."""
+    if scope["method"] != "POST":
+        return False
+    json_body = False
+    for key, value in scope["headers"]:
+        if key == b"content-type":
+            json_body = value.split(b";", 1)[0].strip().lower() == b"application/json"
+        elif key == b"accept" and (b"multipart/mixed" in value or b"text/event-stream" in value):
+            return False
+    return json_body
+
+
+class _Post:
+    """What strawberry's `execute_single` reads of its request adapter: the method (POST: queries
+    and mutations)."""
+
+    method = "POST"
+
+
+class _SubResponse:
+    """Where `HuifangGraphQL.execute_single` puts the status and headers it decides (a persisted
+    query's refusal, THROTTLED's Retry-After)."""
+
+    __slots__ = ("status_code", "headers")
+
+    def __init__(self):
+        self.status_code = None
+        self.headers = {}
+
+
+async def graphql_direct(scope, receive, send) -> None:
+    """POST /graphql with a JSON body, the API's every-day request (issue 12, "Speed"): the
+    same steps as `graphql_endpoint` and strawberry's view, the same answers, without the
+    layers between the ASGI call and the operation (Starlette's routing and error middleware,
+    strawberry's request adapter, content negotiation and response building: about a tenth of
+    a page of dealers, a fifth of an operation that reads little). What executes the document
+    is the view's own `execute_single` (persisted queries, limits, throttle, the tenant
+    transaction) and `process_result`; tests/core/test_graphql_http.py holds both paths to the
+    same answers. Mounted by app.main for the requests `takes_direct` accepts."""
+    response = await _direct(Request(scope, receive))
+    await response(scope, receive, send)
+
+
+async def _direct(request: Request) -> Response:
+    settings = get_settings()
+    deadline = _deadline(settings)
+    if (refused := await _read_body(request, settings)) is not None:
+        return refused
+    raw = request._body
+    if (refused := _refuse_nul(raw)) is not None:
+        return refused
+    try:
+        claims = bearer_claims(request.headers.get("authorization"))
+    except BearerError as e:
+        return _unauthorized(e)
+    try:
+        data = view.parse_json(raw)
+        query, variables, extensions = data.get("query"), data.get("variables"), data.get("extensions")
+        for value, name, kind, types in ((query, "query", "a string", str), (variables, "variables", "an object", dict),
+                                         (extensions, "extensions", "an object", dict)):
+            if value is not None and not isinstance(value, types):  # strawberry's checks and words
+                return _bad_request(f"The GraphQL operation's `{name}` must be {kind} or null, if provided.")
+        context = Context(request=request, claims=claims, request_id=request_id_var.get() or "-", deadline=deadline)
+        sub_response = _SubResponse()
+        result = await view.execute_single(
+            request=request, request_adapter=_Post, sub_response=sub_response, context=context, root_value=None,
+            request_data=GraphQLRequestData(query=query, variables=variables, operation_name=data.get("operationName"),
+                                            extensions=extensions, protocol="http"))
+        answer = await view.process_result(request, result)
+    except orjson.JSONDecodeError:
+        return _bad_request("Unable to parse request body as JSON")
+    except _REFUSALS as e:
+        return _refusal(e)
+    return Response(view.encode(answer), status_code=sub_response.status_code or 200, headers=sub_response.headers,
+                    media_type="application/json")
+
+
+def _deadline(settings) -> float | None:
+    if settings.graphql_deadline_ms > 0:
+        return asyncio.get_running_loop().time() + settings.graphql_deadline_ms / 1000
+    return None
+
+
+async def _read_body(request: Request, settings) -> Response | None:
+    """The body, bounded by GRAPHQL_MAX_BODY_BYTES whether or not a Content-Length says so (413)."""
     length = request.headers.get("content-length")
     if length and (not length.isdigit() or int(length) > settings.graphql_max_body_bytes):
         return JSONResponse(
             {"errors": [{"message": f"Request body exceeds {settings.graphql_max_body_bytes} bytes.", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]},
             status_code=413,
         )
-    if request.method == "POST" and not length:
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > settings.graphql_max_body_bytes:
-                return JSONResponse({"errors": [{"message": "Request body too large.", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]}, status_code=413)
-        request._body = bytes(body)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > settings.graphql_max_body_bytes:
+            return JSONResponse({"errors": [{"message": "Request body too large.", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]}, status_code=413)
+    request._body = bytes(body)
+    return None
 
+
+def _refuse_nul(raw: bytes) -> Response | None:
     # PostgreSQL text cannot hold NUL: refuse it up front, never as a 500 from the driver
-    if request.method == "POST":
-        raw = await request.body()
-    else:
-        raw = "".join(request.query_params.values()).encode("utf-8", "replace")
     if b"\x00" in raw or b"\\u0000" in raw:
         return _bad_request("Strings must not contain NUL characters.")
+    return None
 
-    try:
-        request.state.claims = bearer_claims(request.headers.get("authorization"))
-    except BearerError as e:
-        return _unauthorized(e)
-    try:
-        return await view.run(request)
-    except db.TenantBusy:
+
+_REFUSALS = (db.TenantBusy, Unauthenticated, HTTPException)
+
+
+def _refusal(e: Exception) -> Response:
+    if isinstance(e, db.TenantBusy):
         return JSONResponse({"errors": [{"message": "Too many operations of this brand are running at once; retry shortly.",
                                          "extensions": {"code": "TENANT_BUSY"}}]}, status_code=503, headers={"Retry-After": "1"})
-    except Unauthenticated as e:  # the token's user or app refused (app.oauth.resource)
+    if isinstance(e, Unauthenticated):  # the token's user or app refused (app.oauth.resource)
         return _unauthorized(BearerError.of(e))
-    except HTTPException as e:
-        return _bad_request(e.reason, e.status_code)
-    except UnicodeDecodeError:
-        return _bad_request("The request body is not valid UTF-8 JSON.")
+    return _bad_request(e.reason, e.status_code)
 
 
 graphiql_asset_endpoint = graphiql.asset_endpoint  # GET /graphiql/assets/{name}, 404 unless graphiql_enabled

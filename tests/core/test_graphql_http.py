@@ -124,3 +124,124 @@ async def test_nul_characters_are_refused_not_500(client, brand_a):
     assert r.status_code == 400
     r = await client.get("/graphql", params={"query": '{ customers(filter: {search: "a\x00"}) { nodes { id } } }'}, headers=h)
     assert r.status_code == 400
+
+
+def _without_request_ids(value):
+    """An answer without what differs between two requests: their ids, and how full the
+    caller's cost bucket was (the first request spent from it)."""
+    if isinstance(value, dict):
+        return {k: _without_request_ids(v) for k, v in value.items() if k not in ("requestId", "currentlyAvailable")}
+    if isinstance(value, list):
+        return [_without_request_ids(v) for v in value]
+    if isinstance(value, str) and "Request id " in value:
+        return value.split("Request id ")[0]
+    return value
+
+
+async def test_the_direct_path_answers_as_strawberrys_view_does(app, brand_a, monkeypatch):
+    """POST /graphql with a JSON body is served by schema.http.graphql_direct, without Starlette's
+    routing and strawberry's HTTP view (issue 12, "Speed"); every other request by the view.
+    The same requests sent to both (the Starlette application alone takes the view) get the
+    same status, headers that matter and body: answers, malformed input, refusals, a
+    persisted query's miss, a mutation's errors (tests/core/test_throttle.py and the rest of
+    the suite go through the direct path too)."""
+    import httpx
+
+    from app.main import RequestContextMiddleware
+    from schema import http
+
+    taken = []
+    direct = http._direct
+
+    async def spy(request):
+        taken.append(request.url.path)
+        return await direct(request)
+
+    monkeypatch.setattr(http, "_direct", spy)
+    token = brand_a.token()
+    auth = {"Authorization": f"Bearer {token}"}
+    js = {**auth, "content-type": "application/json"}
+    cases = [
+        (js, {"query": "query($n: Int) { viewer { roles } dealers(first: $n) { edges { cursor node { id code name } } } }",
+              "variables": {"n": 2}}),
+        (js, {"query": "query A { brand { name } } query B { viewer { roles } }", "operationName": "B"}),
+        (js, {"query": "{ viewer { roles "}),
+        (js, {"query": "{ nope }"}),
+        (js, {"query": 'mutation { dealerCreate(input: {code: "", name: "", region: ""}) { dealer { id } errors { code field } } }'}),
+        (js, {"query": "{ viewer { roles } }", "variables": "not an object"}),
+        (js, {"query": 123}),
+        (js, {"query": "{ viewer { roles } }", "extensions": []}),
+        (js, {"variables": {}}),
+        (js, [{"query": "{ viewer { roles } }"}]),
+        (js, b"{not json"),
+        (js, b"\xff\xfe"),
+        (js, {"query": 'mutation { customerCreate(input: {name: "x\\u0000y"}) { errors { code } } }'}),
+        (js, {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}}),
+        (js, {"query": "{ viewer { roles } }", "extensions": {"persistedQuery": {"version": 1, "sha256Hash": "1" * 64}}}),
+        ({"content-type": "application/json"}, {"query": "{ viewer { roles } }"}),
+        ({"Authorization": "Bearer forged.token.here", "content-type": "application/json"}, {"query": "{ viewer { roles } }"}),
+        (js, {"query": "{ viewer { roles } }" + " " * (get_settings().graphql_max_body_bytes + 1)}),
+        ({**js, "content-type": "application/json; charset=utf-8"}, {"query": "{ brand { name } }"}),
+    ]
+    seen = []
+    for direct_first in (True, False):
+        answers = []
+        for to in ("direct", "view") if direct_first else ("view", "direct"):
+            target = app if to == "direct" else RequestContextMiddleware(app.app.site)
+            got = []
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=target), base_url="http://test") as c:
+                for headers, body in cases:
+                    content = body if isinstance(body, bytes) else __import__("json").dumps(body).encode()
+                    r = await c.post("/graphql", content=content, headers=headers)
+                    try:
+                        payload = _without_request_ids(r.json())
+                    except ValueError:
+                        payload = r.text
+                    got.append((r.status_code, r.headers.get("content-type"), r.headers.get("retry-after"),
+                                r.headers.get("cache-control"), r.headers.get("www-authenticate"),
+                                "x-request-id" in r.headers, payload))
+            answers.append(got)
+        for case, a, b in zip(cases, *answers):
+            assert a == b, case
+        seen.append(answers[0])
+    assert len(taken) == 2 * len(cases)  # sent to the application, every case took the direct path...
+    statuses = [s[0] for s in seen[0]]
+    assert statuses.count(200) >= 6 and {400, 401, 413} <= set(statuses)  # ... and the cases cover answers and refusals
+
+
+async def test_what_the_direct_path_leaves_to_the_view(app, brand_a, monkeypatch):
+    from schema import http
+
+    taken = []
+    direct = http._direct
+
+    async def spy(request):
+        taken.append(1)
+        return await direct(request)
+
+    monkeypatch.setattr(http, "_direct", spy)
+    h = {"Authorization": f"Bearer {brand_a.token()}"}
+    import httpx
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+        r = await c.get("/graphql", params={"query": "{ viewer { roles } }"}, headers=h)
+        assert r.status_code == 200 and r.json()["data"]["viewer"]["roles"] == ["BRAND_ADMIN"]
+        r = await c.post("/graphql", content=b'{"query": "{ viewer { roles } }"}', headers={**h, "content-type": "text/plain"})
+        assert r.status_code == 400 and r.json()["errors"][0]["message"] == "Unsupported content type"
+        assert not taken
+        r = await c.post("/graphql", json={"query": "{ viewer { roles } }"}, headers=h)
+        assert r.status_code == 200 and taken == [1]
+
+
+async def test_a_failure_outside_the_operation_on_the_direct_path_is_a_logged_500(client, brand_a, monkeypatch, caplog):
+    from schema import http
+
+    async def broken(request):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(http, "_direct", broken)
+    r = await client.post("/graphql", json={"query": "{ viewer { roles } }"},
+                          headers={"Authorization": f"Bearer {brand_a.token()}", "X-Request-ID": "req-direct-500"})
+    assert r.status_code == 500 and "secret" not in r.text and r.headers["x-request-id"] == "req-direct-500"
+    assert r.json()["errors"][0]["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-direct-500"}
+    assert any("unhandled error in GraphQL request" in rec.getMessage() and rec.exc_info for rec in caplog.records)
