@@ -135,19 +135,17 @@ async def _unit_of_work(context: Context):
     if context.deadline is not None:  # no statement may outlive the operation
         timeout_ms = max(1, min(timeout_ms, int((context.deadline - loop.time()) * 1000)))
     t_timeout = db.statement_timeout_ms.set(timeout_ms)
-    opened = []
     expiry = None
     try:
         async with asyncio.timeout(None) as deadline:
             if context.deadline is not None:
                 def expire() -> None:
-                    if opened:  # it will only roll back: its running statements are cancelled too
-                        db.abandon(opened[0])
-                    deadline.reschedule(loop.time())  # then the operation is cancelled
+                    # the operation is cancelled, its running statement with it (asyncpg cancels
+                    # it in PostgreSQL); the transaction only rolls back
+                    deadline.reschedule(loop.time())
 
                 expiry = loop.call_at(context.deadline, expire)
-            async with db.tenant_transaction(context.claims.tenant_id) as conn:
-                opened.append(conn)
+            async with db.tenant_transaction(context.claims.tenant_id):
                 actor, scope = await caller(context.claims)
                 context.bind(actor, scope)
                 context.executed = True

@@ -34,6 +34,7 @@ depends on anything else (fragment arguments) is executed without a plan."""
 from __future__ import annotations
 
 import weakref
+from asyncio import ensure_future, gather
 from collections import OrderedDict
 from typing import Any
 
@@ -52,14 +53,36 @@ from graphql import (
     VariableNode,
 )
 from graphql.execution import Executor
+from graphql.execution import executor as _executor_module
 from graphql.execution.collect_fields import CollectedFields, collect_fields
 from graphql.execution.executor import SELECTIONS_NESTED_TOO_DEEPLY
-from graphql.pyutils import Path, Undefined, gather_with_cancel
+from graphql.pyutils import Path, Undefined
 from graphql.type import is_abstract_type, is_leaf_type, is_list_type, is_non_null_type, is_object_type
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 from strawberry.types.fields.resolver import StrawberryResolver
+
+
+async def gather_settled(*awaitables):
+    """graphql-core's `gather_with_cancel`, except that no sibling is ever cancelled: every
+    awaitable runs to its end, then the first failure (in the fields' order) propagates, as
+    it would have. graphql-core cancels the siblings of a failed non-null field; a cancelled
+    resolver's statement would be cancelled in PostgreSQL (asyncpg's answer to a cancelled
+    query), aborting the whole transaction, and its COMMIT would silently roll back what the
+    answer reports. Nothing finishes later than before: the execution's result is only handed
+    back once all of its work has settled anyway (schema.settled). Installed in graphql-core's
+    executor below; a deadline still cancels the whole operation (asyncio.gather passes the
+    cancellation on to every awaitable), which then only rolls back."""
+    futures = [ensure_future(aw) for aw in awaitables]
+    results = await gather(*futures, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
+
+
+_executor_module.gather_with_cancel = gather_settled
 
 MAX_PLANS = 1024  # operations per schema (the parser and validation caches hold 1024 documents)
 MAX_VARIANTS = 16  # @skip/@include variable combinations per operation
@@ -554,7 +577,7 @@ class PlannedExecutor(Executor):
                 field = awaitable_fields[0]
                 results[field] = await results[field]
             else:
-                awaited = await gather_with_cancel(*(results[field] for field in awaitable_fields))
+                awaited = await gather_settled(*(results[field] for field in awaitable_fields))
                 results.update(zip(awaitable_fields, awaited, strict=True))
             return results
 

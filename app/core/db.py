@@ -232,45 +232,10 @@ class _Sealed:
         raise RuntimeError("this tenant transaction has ended; its connection is no longer usable")
 
 
-_STATEMENT_METHODS = ("execute_query", "execute_query_dict", "execute_insert", "execute_many", "execute_script")
-
-
-def _shield(conn) -> None:
-    """A statement on the tenant connection runs to its end even when the task awaiting it is
-    cancelled (graphql-core cancels sibling resolvers when one field fails). asyncpg answers a
-    cancelled query by cancelling it on the server, which aborts the whole transaction: its
-    COMMIT would silently roll back work the response already reported."""
-    conn._hf_abandoned = False
-    for name in _STATEMENT_METHODS:
-        setattr(conn, name, _shielded(getattr(conn, name), conn))
-
-
-def _shielded(method, conn):
-    # (no functools.wraps: five of these per transaction, and nothing reads their metadata)
-    async def run(*args, **kwargs):
-        task = asyncio.get_running_loop().create_task(method(*args, **kwargs))
-        task.add_done_callback(_consume)
-        try:
-            return await asyncio.shield(task)
-        except asyncio.CancelledError:
-            if conn._hf_abandoned:
-                task.cancel()  # the operation was given up: PostgreSQL cancels the statement
-            raise
-
-    return run
-
-
-def abandon(conn) -> None:
-    """The operation on this tenant transaction is being given up (its deadline passed) and
-    will only roll back: from now on a statement whose caller is cancelled is cancelled in
-    PostgreSQL too, instead of running to its end, so the connection goes back at once. Call
-    it before cancelling the operation's task."""
-    conn._hf_abandoned = True
-
-
-def _consume(task: asyncio.Task) -> None:
-    if not task.cancelled():
-        task.exception()  # the caller was cancelled and will never read it
+class RolledBack(Exception):
+    """COMMIT answered ROLLBACK: the transaction had been aborted (a statement in it failed or
+    was cancelled, and the error was swallowed), so nothing of it was kept. Raised instead of
+    ending quietly: no caller may report work that PostgreSQL threw away."""
 
 
 def _seal(conn) -> None:
@@ -310,10 +275,13 @@ async def tenant_transaction(tenant_id: uuid.UUID) -> AsyncIterator[Any]:
 
     settings = get_settings()
     slots = _slots(tenant_id)
-    try:
-        await asyncio.wait_for(slots.acquire(), timeout=settings.tenant_wait_seconds)
-    except TimeoutError:
-        raise TenantBusy() from None
+    if slots.locked():  # the tenant's share is taken: wait for a slot, a bounded time
+        try:
+            await asyncio.wait_for(slots.acquire(), timeout=settings.tenant_wait_seconds)
+        except TimeoutError:
+            raise TenantBusy() from None
+    else:
+        await slots.acquire()  # free: taken at once (wait_for would run it as a task of its own)
     try:
         async with _tenant_transaction(tenant_id, statement_timeout_ms.get() or settings.statement_timeout_ms) as conn:
             yield conn
@@ -332,7 +300,6 @@ async def _tenant_transaction(tenant_id: uuid.UUID, timeout_ms: int) -> AsyncIte
     try:
         try:
             async with _opened(tenant_id, timeout_ms) as conn:
-                _shield(conn)
                 try:
                     if not getattr(conn, "_hf_configured", False):  # a nested transaction (savepoint)
                         await conn.execute_query("SELECT set_config('app.tenant_id', $1, true), set_config('statement_timeout', $2, true)",
@@ -425,7 +392,8 @@ class _Opened:
         self._conn = conn
 
     async def commit(self) -> None:
-        await self._conn.execute("COMMIT")
+        if await self._conn.execute("COMMIT") != "COMMIT":
+            raise RolledBack()
 
     async def rollback(self) -> None:
         await self._conn.execute("ROLLBACK")

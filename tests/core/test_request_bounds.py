@@ -232,20 +232,49 @@ async def test_no_tenant_holds_the_whole_pool(brand_a, brand_b, monkeypatch):
         await asyncio.gather(*holders)
 
 
-async def test_a_cancelled_statement_does_not_abort_the_transaction(brand_a):
-    """graphql-core cancels sibling resolvers when one field fails; an asyncpg query cancelled
-    mid-flight would abort the whole transaction (its COMMIT silently a ROLLBACK). Statements on
-    the tenant connection finish even when the task awaiting them is cancelled."""
+async def test_graphql_core_no_longer_cancels_the_siblings_of_a_failed_field():
+    """graphql-core's executor cancels the siblings of a failed non-null field; here every
+    sibling runs to its end (schema.plan_cache.gather_settled), then the first failure in the
+    fields' order propagates: a statement is never cancelled mid-flight by a sibling's error."""
+    from graphql.execution import executor
+
+    from schema.plan_cache import gather_settled
+
+    assert executor.gather_with_cancel is gather_settled
+    finished = []
+
+    async def slow(i):
+        await asyncio.sleep(0.05)
+        finished.append(i)
+        return i
+
+    async def fails(message):
+        raise ValueError(message)
+
+    with pytest.raises(ValueError, match="first"):
+        await gather_settled(slow(1), fails("first"), slow(2), fails("second"))
+    assert sorted(finished) == [1, 2]
+    assert await gather_settled(slow(3), slow(4)) == [3, 4]
+
+
+async def test_a_transaction_aborted_by_a_cancelled_statement_is_not_reported_committed(brand_a):
+    """If a statement is cancelled anyway (a task of the transaction cancelled by someone),
+    asyncpg cancels it in PostgreSQL and the transaction is aborted: its COMMIT answers
+    ROLLBACK, and that is an error (db.RolledBack), never a quiet success."""
     from app.core import db
 
-    async with db.tenant_transaction(brand_a.tenant_id):
-        task = asyncio.ensure_future(db.fetch("SELECT pg_sleep(0.3)", []))
-        await asyncio.sleep(0.1)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        assert await db.healthy()
-        assert (await db.fetch("SELECT 41 + 1", []))[0][0] == 42
+    with pytest.raises(db.RolledBack):
+        async with db.tenant_transaction(brand_a.tenant_id):
+            await db.fetch("INSERT INTO dealer (id, tenant_id, code, name, region, time_zone, customer_count, created_at, updated_at) "
+                           "VALUES (gen_random_uuid(), $1, 'ROLLED-BACK', 'x', 'r', 'Asia/Shanghai', 0, now(), now())",
+                           [brand_a.tenant_id])
+            task = asyncio.ensure_future(db.fetch("SELECT pg_sleep(0.3)", []))
+            await asyncio.sleep(0.1)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert not await db.healthy()
+    assert "ROLLED-BACK" not in await _dealer_codes(brand_a)
 
 
 async def test_a_failing_payload_field_beside_a_slow_one_keeps_the_mutation(gql, brand_a, monkeypatch):
