@@ -2,21 +2,19 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from app.core.errors import InvalidId
 from app.domains import schema_packages
 from schema.context import Loaders
-from schema.limits import Limits
+from schema.limits import CACHE_SIZE, Limits  # noqa: F401 - CACHE_SIZE: tests read it here
 from schema.part import SchemaPart
 from schema.permissions import PUBLIC, describe
 from schema.plan_cache import PlannedExecutor
 from schema.relay import Node, resolve_node
 
 MAX_NODES = 100
-CACHE_SIZE = 1024
 
 
 @strawberry.type
@@ -103,11 +101,7 @@ schema = Schema(
     types=[t for p in PARTS for t in p.types],
     config=StrawberryConfig(auto_camel_case=True),
     execution_context_class=PlannedExecutor,  # plans of repeated documents reused (schema/plan_cache.py)
-    extensions=[
-        Limits,
-        lambda: ParserCache(maxsize=CACHE_SIZE),
-        lambda: ValidationCache(maxsize=CACHE_SIZE),
-    ],
+    extensions=[Limits],  # with the parser and validation caches (schema/limits.py)
 )
 
 
