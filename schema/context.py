@@ -91,9 +91,12 @@ async def prefetch(wanted: dict) -> None:
     per loader (a resolver asks for it only when the document selects the field, and only with
     keys the caller may read)."""
     for loader, keys in wanted.items():
-        keys = list(dict.fromkeys(k for k in keys if k is not None))
+        cached = loader.cache_map
+        keys = [k for k in dict.fromkeys(k for k in keys if k is not None) if cached.get(k) is None]
         if keys:
-            await loader.load_many(keys)
+            # the loader's own batch function, then its cache primed with the answers: what
+            # `load_many` ends with, without a task, a future and a callback per key on the way
+            loader.prime_many(dict(zip(keys, await loader.load_fn(keys), strict=True)))
 
 
 @dataclass
