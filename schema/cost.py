@@ -180,15 +180,25 @@ class _Sel:
     their own nor a variable in their arguments (each costs its base wherever its key is in the
     answer, whatever its value), `branches` the others."""
 
-    __slots__ = ("nodes", "leaves", "branches")
+    __slots__ = ("nodes", "fixed", "leaves", "branches")
 
-    def __init__(self, nodes: list):
+    def __init__(self, nodes: list, always: frozenset = frozenset()):
         self.nodes = tuple(nodes)
-        self.leaves = tuple((n.key, n.terms[0]) for n in nodes if n.children is None and not n.dynamic)
+        leaves = [n for n in nodes if n.children is None and not n.dynamic]
+        # leaves written in the selection itself, without @skip/@include, are in every answer
+        # object: their cost is a constant (`always`: ids of those field nodes); the others
+        # (from fragments, with directives) count only where their key is in the answer
+        self.fixed = sum(n.terms[0] for n in leaves if id(n.field) in always)
+        self.leaves = tuple((n.key, n.terms[0]) for n in leaves if id(n.field) not in always)
         self.branches = tuple(n for n in nodes if n.children is not None or n.dynamic)
 
     def __iter__(self):
         return iter(self.nodes)
+
+
+def _always(sel) -> frozenset:
+    """The fields written directly in a selection set without a directive (ids of their nodes)."""
+    return frozenset(id(s) for s in sel.selections if isinstance(s, FieldNode) and not s.directives)
 
 
 class _CompiledCost:
@@ -222,7 +232,8 @@ def _compile(document: DocumentNode, operation_name: str | None, max_page: int) 
             n = _Node()
             n.key = field.alias.value if field.alias else field.name.value
             n.field, n.root = field, root
-            n.children = _Sel(build(field.selection_set, seen_here, False)) if field.selection_set is not None else None
+            n.children = (_Sel(build(field.selection_set, seen_here, False), _always(field.selection_set))
+                          if field.selection_set is not None else None)
             n.dynamic = any(a.name.value in ("first", "last", "ids", "filter") and _has_variable(a.value) for a in field.arguments or ())
             n.subtree_dynamic = n.dynamic or any(c.subtree_dynamic for c in n.children or ())
             n.terms = None if n.dynamic else ref._terms(field, root)
@@ -237,7 +248,7 @@ def _compile(document: DocumentNode, operation_name: str | None, max_page: int) 
         out.roots = ()
         return out
     try:
-        out.roots = _Sel(build(ref.operation.selection_set, frozenset(), True))
+        out.roots = _Sel(build(ref.operation.selection_set, frozenset(), True), _always(ref.operation.selection_set))
     except (_TooLarge, RecursionError):
         return None
     return out
@@ -310,7 +321,7 @@ class PricedOperation:
     def _actual(self, sel: _Sel, obj, index: int | None) -> int:
         if not isinstance(obj, dict):
             return 0
-        total = 0
+        total = sel.fixed
         for key, base in sel.leaves:
             if key in obj:
                 total += base

@@ -279,3 +279,18 @@ async def test_the_compiled_cost_is_operation_costs(doc, variables):
                 assert fast.actual(data, []) == ref.actual(data, [])
                 assert fast.actual(data, [["dealers", "edges", 0]]) == ref.actual(data, [["dealers", "edges", 0]])
         assert fast.actual(None, []) == 0
+
+
+@pytest.mark.parametrize("skip", [True, False])
+async def test_the_actual_cost_of_a_real_answer_with_skipped_and_fragment_fields(gql, brand_a, skip):
+    """The compiled pricing counts the leaves written in a selection as a constant and the
+    others (fragments, @skip/@include) by their keys: on a real answer it agrees with
+    OperationCost, with the directives on and off."""
+    doc = ("query($s: Boolean!, $ids: [ID!]!) { viewer { roles @skip(if: $s) actorKind } "
+           "dealers(first: 2) { edges { cursor @include(if: $s) node { id ...D } } } "
+           "nodes(ids: $ids) { id ... on Dealer { name } } } fragment D on Dealer { code region }")
+    variables = {"s": skip, "ids": [brand_a.gid("Dealer", "d1"), brand_a.gid("Dealer", "d2")]}
+    body = await gql(brand_a.token(), doc, variables)
+    ref = OperationCost(parse(doc), None, variables, 100)
+    assert body["extensions"]["cost"]["actualQueryCost"] == min(ref.requested(), ref.actual(body["data"], []))
+    assert ("roles" in body["data"]["viewer"]) is not skip
