@@ -22,6 +22,13 @@ Per operation: requests, req/s, p50/p99 (ms) and errors; per run: PostgreSQL tra
 Redis commands per request, and the PostgreSQL connections busy (sampled), from which README's
 capacity guidance sizes the pool and Redis.
 
+In a closed loop a faster operation is asked for more often: each operation's share of the served
+requests is printed with it, so runs of different code compare the same mix or say that they do
+not. The writes stay (about 60 tickets and 1,000 contacts a run, against 40,000 tickets: the data
+drifts by a fraction of a percent a run; a fresh `BENCH_DATABASE` starts over). The server runs with
+`ENV=test` and `LOG_LEVEL=WARNING`, as `make bench` does: production's access log line per request
+is not part of the numbers (README, "Capacity guidance").
+
 `make bench-load` (`BENCH_ARGS="--duration 15"`); `BENCH_DATABASE` names the database."""
 from __future__ import annotations
 
@@ -36,7 +43,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.load import read_response
+from bench.load import RECONNECT_EVERY, read_response
 
 ROOT = Path(__file__).resolve().parent.parent
 BRAND = "loadmix"
@@ -222,12 +229,19 @@ def roles_for(concurrency: int, only: str | None = None) -> list[str]:
 
 async def connection(port: int, role: Role, deadline: float, interval: float | None, start: float, out: dict,
                      only: str | None = None):
-    """One keep-alive connection. `interval`: paced (open loop), each request's latency counted
-    from its scheduled start; None: as fast as answers come (closed loop)."""
+    """One keep-alive connection at a time. `interval`: paced (open loop), each request's latency
+    counted from its scheduled start; None: as fast as answers come (closed loop). Every
+    RECONNECT_EVERY requests it connects again, as clients behind a load balancer do: with
+    several worker processes each connection is accepted by one of them, and 32 connections
+    held for a whole run would leave the workers' shares to the luck of the first accepts."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     due = start + (role.rng.random() * interval if interval else 0)
+    sent = 0
     try:
         while True:
+            if sent and sent % RECONNECT_EVERY == 0:
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
             if interval:
                 now = time.perf_counter()
                 if due > now:
@@ -241,6 +255,7 @@ async def connection(port: int, role: Role, deadline: float, interval: float | N
                 b"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token.encode()
                 + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
             status, answer = await read_response(reader)
+            sent += 1
             rec = out.setdefault(op, {"lat": [], "errors": 0, "sample": None})
             rec["lat"].append(time.perf_counter() - t0)
             doc = json.loads(answer) if status == 200 else {}
@@ -270,6 +285,7 @@ async def drive(port: int, tokens: dict, concurrency: int, duration: float, rate
         lat = sorted(rec["lat"])
         total += len(lat)
         ops[op] = {"requests": len(lat), "rps": round(len(lat) / elapsed, 1), "errors": rec["errors"],
+                   "share": round(len(lat) / max(1, sum(len(r["lat"]) for r in out.values())), 3),
                    "p50_ms": round(lat[len(lat) // 2] * 1000, 1), "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, 1),
                    **({"error_sample": rec["sample"]} if rec["sample"] else {})}
     every = sorted(x for rec in out.values() for x in rec["lat"])
@@ -301,7 +317,8 @@ def redis_commands(url: str) -> dict[str, int]:
 
 
 async def sample_busy(url: str, stop: asyncio.Event, role: str) -> list[int]:
-    """PostgreSQL connections of the service role in a transaction, every 50 ms."""
+    """PostgreSQL connections of the service role in a transaction, every 50 ms (each sample is
+    a transaction of its own in the database's counters: `measured` subtracts them)."""
     import asyncpg
 
     conn = await asyncpg.connect(url)
@@ -328,7 +345,11 @@ async def measured(port: int, tokens: dict, a, rate: float | None, admin_url: st
     n = max(1, result["requests"])
     busy.sort()
     redis_by = {k: round((v - before_redis.get(k, 0)) / n, 2) for k, v in after_redis.items() if v - before_redis.get(k, 0) > 0}
-    result.update(pg_transactions_per_request=round((after_pg["xacts"] - before_pg["xacts"]) / n, 2),
+    # the counters' own: every sample, and the `before` reading (PostgreSQL's statistics reach
+    # pg_stat_database up to a second late: what the warm-up left unreported is counted here
+    # and about as much of this run's end is not, on runs of 15 s)
+    ours = len(busy) + 1
+    result.update(pg_transactions_per_request=round((after_pg["xacts"] - before_pg["xacts"] - ours) / n, 2),
                   redis_commands_per_request=round(sum(redis_by.values()), 2),
                   redis_by_command=dict(sorted(redis_by.items(), key=lambda kv: -kv[1])[:6]),
                   pg_busy_mean=round(sum(busy) / max(1, len(busy)), 1), pg_busy_p99=busy[int(len(busy) * 0.99)] if busy else 0)
@@ -350,9 +371,9 @@ def print_run(title: str, r: dict) -> None:
           f"{r['pg_transactions_per_request']} PostgreSQL transactions, {r['redis_commands_per_request']} Redis commands; "
           f"PostgreSQL connections busy: mean {r['pg_busy_mean']}, p99 {r['pg_busy_p99']} --")
     print("   Redis commands per request: " + ", ".join(f"{k} {v}" for k, v in r["redis_by_command"].items()))
-    print(f"   {'operation':24} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    print(f"   {'operation':24} {'req/s':>8} {'share':>6} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for op, o in r["ops"].items():
-        print(f"   {op:24} {o['rps']:8} {o['p50_ms']:8} {o['p99_ms']:8} {o['errors']:7}")
+        print(f"   {op:24} {o['rps']:8} {o['share']:6.1%} {o['p50_ms']:8} {o['p99_ms']:8} {o['errors']:7}")
         if o.get("error_sample"):
             print(f"      first error: {o['error_sample']}")
 
