@@ -7,7 +7,7 @@ Measured twice: both servers as one process, then both with one worker per core
 (`--processes`, default: the cores this process may use; `python -m app serve --workers N`
 against `uvicorn --workers N`, every worker with its own pool of 10 connections). The load
 generator is a separate process (`--load-processes` of them, latencies merged) with
-`--concurrency` keep-alive connections (each connecting again every 50 requests, so that every
+`--concurrency` keep-alive connections (each connecting again every 0.25 s, so that every
 worker gets its share: bench/load.py). Reports rps, p50/p99, the ratio to the floor per
 mode, how each scales from one process to N, SQL statements per request, and a cProfile of
 the GraphQL path (where the time goes)."""

@@ -21,22 +21,24 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return int(head[9:12]), await reader.readexactly(length)
 
 
-# Requests per keep-alive connection before it connects again, as clients behind a load balancer
-# do: with several worker processes each connection is accepted by one of them, and connections
-# held for a whole round leave the workers' shares of the load to the luck of the first accepts
-# (one 2-process round measured 545 req/s, the next 833, the same code).
-RECONNECT_EVERY = 50
+# A keep-alive connection connects again after this long, as clients behind a load balancer do:
+# with several worker processes each connection is accepted by one of them, and connections held
+# for a whole round leave the workers' shares of the load to the luck of the first accepts (one
+# 2-process round measured 545 req/s, the next 833, the same code). By time, not by a count of
+# requests: a connection on the busier worker gets as many chances to move as one on the other,
+# and a new connection goes to whichever worker accepts first, the less busy one.
+RECONNECT_SECONDS = 0.25
 
 
 async def worker(host, port, payload: bytes, deadline: float, lat: list, errors: list):
     reader, writer = await asyncio.open_connection(host, port)
-    sent = 0
+    connected = time.perf_counter()
     try:
         while time.perf_counter() < deadline:
-            if sent and sent % RECONNECT_EVERY == 0:
+            if time.perf_counter() - connected > RECONNECT_SECONDS:
                 writer.close()
                 reader, writer = await asyncio.open_connection(host, port)
-            sent += 1
+                connected = time.perf_counter()
             t0 = time.perf_counter()
             writer.write(payload)
             status, body = await read_response(reader)

@@ -43,7 +43,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.load import RECONNECT_EVERY, read_response
+from bench.load import RECONNECT_SECONDS, read_response
 
 ROOT = Path(__file__).resolve().parent.parent
 BRAND = "loadmix"
@@ -230,18 +230,18 @@ def roles_for(concurrency: int, only: str | None = None) -> list[str]:
 async def connection(port: int, role: Role, deadline: float, interval: float | None, start: float, out: dict,
                      only: str | None = None):
     """One keep-alive connection at a time. `interval`: paced (open loop), each request's latency
-    counted from its scheduled start; None: as fast as answers come (closed loop). Every
-    RECONNECT_EVERY requests it connects again, as clients behind a load balancer do: with
-    several worker processes each connection is accepted by one of them, and 32 connections
-    held for a whole run would leave the workers' shares to the luck of the first accepts."""
+    counted from its scheduled start; None: as fast as answers come (closed loop). It connects
+    again every RECONNECT_SECONDS, so that with several worker processes each gets its share
+    (bench/load.py says why)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    connected = time.perf_counter()
     due = start + (role.rng.random() * interval if interval else 0)
-    sent = 0
     try:
         while True:
-            if sent and sent % RECONNECT_EVERY == 0:
+            if time.perf_counter() - connected > RECONNECT_SECONDS:
                 writer.close()
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                connected = time.perf_counter()
             if interval:
                 now = time.perf_counter()
                 if due > now:
@@ -255,7 +255,6 @@ async def connection(port: int, role: Role, deadline: float, interval: float | N
                 b"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token.encode()
                 + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
             status, answer = await read_response(reader)
-            sent += 1
             rec = out.setdefault(op, {"lat": [], "errors": 0, "sample": None})
             rec["lat"].append(time.perf_counter() - t0)
             doc = json.loads(answer) if status == 200 else {}
