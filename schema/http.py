@@ -107,10 +107,13 @@ class HuifangGraphQL(GraphQL):
         # strawberry parses and validates; schema.limits prices the operation and charges the
         # caller's bucket, and only then enters this unit of work: the tenant transaction
         context.unit_of_work = lambda: _unit_of_work(context)
-        result = await super().execute_single(
-            request=request, request_adapter=request_adapter, sub_response=sub_response,
-            context=context, root_value=root_value, request_data=resolved.data,
-        )
+        if request_adapter is _Post:  # the direct path (graphql_direct): no extension runner
+            result = await _execute_direct(context, resolved.data)
+        else:
+            result = await super().execute_single(
+                request=request, request_adapter=request_adapter, sub_response=sub_response,
+                context=context, root_value=root_value, request_data=resolved.data,
+            )
         if context.refusal is not None:
             raise context.refusal  # 401 / 503, answered by graphql_endpoint
         if context.throttled is not None:
@@ -119,6 +122,19 @@ class HuifangGraphQL(GraphQL):
         if resolved.store_as and context.validated:
             await persisted.remember(context.claims.tenant_id, resolved.store_as, resolved.data.query)
         return result
+
+
+async def _execute_direct(context: Context, data: GraphQLRequestData):
+    """Schema.execute_direct, its refusals answered as strawberry's `execute_single` answers them."""
+    from strawberry.exceptions import MissingQueryError
+    from strawberry.schema.exceptions import CannotGetOperationTypeError
+
+    try:
+        return await schema.execute_direct(data.query, data.variables, context, data.operation_name, data.extensions)
+    except CannotGetOperationTypeError as e:
+        raise HTTPException(400, e.as_http_error_reason()) from e
+    except MissingQueryError as e:
+        raise HTTPException(400, "No GraphQL query found in the request") from e
 
 
 @asynccontextmanager
@@ -295,10 +311,11 @@ async def graphql_direct(scope, receive, send) -> None:
     same steps as `graphql_endpoint` and strawberry's view, the same answers, without the
     layers between the ASGI call and the operation (Starlette's routing and error middleware,
     strawberry's request adapter, content negotiation and response building: about a tenth of
-    a page of dealers, a fifth of an operation that reads little). What executes the document
-    is the view's own `execute_single` (persisted queries, limits, throttle, the tenant
-    transaction) and `process_result`; tests/core/test_graphql_http.py holds both paths to the
-    same answers. Mounted by app.main for the requests `takes_direct` accepts."""
+    a page of dealers, a fifth of an operation that reads little). The view's own
+    `execute_single` (persisted queries, the tenant transaction) and `process_result` run it,
+    the document executed by Schema.execute_direct (the same steps without strawberry's
+    extension runner); tests/core/test_graphql_http.py holds both paths to the same answers.
+    Mounted by app.main for the requests `takes_direct` accepts."""
     response = await _direct(Request(scope, receive))
     await response(scope, receive, send)
 

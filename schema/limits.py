@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import asynccontextmanager
 from typing import AsyncIterator, Iterator
 
 from graphql import GraphQLError, ValidationRule
@@ -57,8 +58,8 @@ if not _s.suggestions_enabled:
 MAX_COST, MAX_PAGE = _s.graphql_max_cost, _s.graphql_page_max
 MAX_TOKENS = _s.graphql_max_tokens
 CACHE_SIZE = 1024  # documents parsed, and validated, kept (per process)
-_parse = _get_parse_cache(CACHE_SIZE)
-_validate = _get_validate_cache(CACHE_SIZE)
+parse_document = _get_parse_cache(CACHE_SIZE)
+validate_document = _get_validate_cache(CACHE_SIZE)
 log = logging.getLogger("huifang.graphql")
 
 
@@ -81,64 +82,74 @@ class Limits(SchemaExtension):
     # request, and three extensions cost about 2.5 times one
     def on_parse(self) -> Iterator[None]:
         ec = self.execution_context
-        ec.graphql_document = _parse(ec.query, **ec.parse_options)
+        ec.graphql_document = parse_document(ec.query, **ec.parse_options)
         yield
 
     def on_validate(self) -> Iterator[None]:
         ec = self.execution_context
-        ec.pre_execution_errors = _validate(ec.schema._schema, ec.graphql_document, ec.validation_rules)
+        ec.pre_execution_errors = validate_document(ec.schema._schema, ec.graphql_document, ec.validation_rules)
         yield
 
     async def on_execute(self) -> AsyncIterator[None]:
-        from schema.context import Context
-
-        ec = self.execution_context
-        ctx = ec.context if isinstance(ec.context, Context) else None
-        if ec.graphql_document is None or ec.result:
+        async with guarded(self.execution_context, self):
             yield
-            return
-        priced = price_operation(ec.graphql_document, ec.operation_name, ec.variables, MAX_PAGE)
-        requested = priced.requested()
-        if ctx is not None:
-            ctx.is_mutation = priced.is_mutation
-            ctx.validated = True
-        bucket = _Bucket.of(ctx)
-        limit = MAX_COST if bucket is None else min(MAX_COST, bucket.capacity)
-        if requested > limit:
-            ec.result = _refused(f"Query cost {requested} exceeds the budget of {limit}: request smaller pages, fewer ids or fewer fields.",
-                                 code="QUERY_TOO_COSTLY", cost=requested, maxCost=limit)
-            self.cost = _extension(requested, 0, await bucket.take(0) if bucket else None)
-            yield
-            return
-        status = await bucket.take(requested) if bucket else None
-        if status is not None and not status.allowed:
-            ctx.throttled = status.retry_after
-            ec.result = _refused(
-                f"Throttled: this operation costs {requested} and {int(status.available)} of {status.capacity} are available "
-                f"(restoring {status.rate:g} a second); retry in {status.retry_after:g} s.",
-                code="THROTTLED", retryAfterSeconds=status.retry_after)
-            self.cost = _extension(requested, 0, status)
-            yield
-            return
-        actual = requested  # unless the answer shows less was done
-        try:
-            if ctx is not None and ctx.unit_of_work is not None:
-                async with ctx.unit_of_work() as work:
-                    yield
-                    work.result = ec.result
-            else:
-                yield
-            if ctx is not None and ctx.unit_of_work is not None and not ctx.executed:
-                actual = 0  # refused before anything ran (401, 503)
-            elif ec.result is not None and hasattr(ec.result, "data"):
-                actual = priced.actual(ec.result.data, [e.path for e in ec.result.errors or ()])
-        finally:
-            if status is not None and actual < requested:
-                status = await bucket.take(actual - requested) or status
-            self.cost = _extension(requested, actual, status)
 
     def get_results(self) -> dict:
         return {"cost": self.cost} if self.cost is not None else {}
+
+
+@asynccontextmanager
+async def guarded(ec, holder) -> AsyncIterator[None]:
+    """What `Limits` does around an execution (its `on_execute`), for strawberry's execution
+    context `ec` (document, operation name, variables, context; `ec.result` set by the
+    execution, or here when refused): price, refuse or charge the bucket, enter the view's unit
+    of work, then give back the unused points; `extensions.cost` goes to `holder.cost`. Shared
+    by the extension and Schema.execute_direct (schema/__init__.py)."""
+    from schema.context import Context
+
+    ctx = ec.context if isinstance(ec.context, Context) else None
+    if ec.graphql_document is None or ec.result:
+        yield
+        return
+    priced = price_operation(ec.graphql_document, ec.operation_name, ec.variables, MAX_PAGE)
+    requested = priced.requested()
+    if ctx is not None:
+        ctx.is_mutation = priced.is_mutation
+        ctx.validated = True
+    bucket = _Bucket.of(ctx)
+    limit = MAX_COST if bucket is None else min(MAX_COST, bucket.capacity)
+    if requested > limit:
+        ec.result = _refused(f"Query cost {requested} exceeds the budget of {limit}: request smaller pages, fewer ids or fewer fields.",
+                             code="QUERY_TOO_COSTLY", cost=requested, maxCost=limit)
+        holder.cost = _extension(requested, 0, await bucket.take(0) if bucket else None)
+        yield
+        return
+    status = await bucket.take(requested) if bucket else None
+    if status is not None and not status.allowed:
+        ctx.throttled = status.retry_after
+        ec.result = _refused(
+            f"Throttled: this operation costs {requested} and {int(status.available)} of {status.capacity} are available "
+            f"(restoring {status.rate:g} a second); retry in {status.retry_after:g} s.",
+            code="THROTTLED", retryAfterSeconds=status.retry_after)
+        holder.cost = _extension(requested, 0, status)
+        yield
+        return
+    actual = requested  # unless the answer shows less was done
+    try:
+        if ctx is not None and ctx.unit_of_work is not None:
+            async with ctx.unit_of_work() as work:
+                yield
+                work.result = ec.result
+        else:
+            yield
+        if ctx is not None and ctx.unit_of_work is not None and not ctx.executed:
+            actual = 0  # refused before anything ran (401, 503)
+        elif ec.result is not None and hasattr(ec.result, "data"):
+            actual = priced.actual(ec.result.data, [e.path for e in ec.result.errors or ()])
+    finally:
+        if status is not None and actual < requested:
+            status = await bucket.take(actual - requested) or status
+        holder.cost = _extension(requested, actual, status)
 
 
 class _Bucket:

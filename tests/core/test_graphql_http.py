@@ -182,6 +182,12 @@ async def test_the_direct_path_answers_as_strawberrys_view_does(app, brand_a, mo
         ({"Authorization": "Bearer forged.token.here", "content-type": "application/json"}, {"query": "{ viewer { roles } }"}),
         (js, {"query": "{ viewer { roles } }" + " " * (get_settings().graphql_max_body_bytes + 1)}),
         ({**js, "content-type": "application/json; charset=utf-8"}, {"query": "{ brand { name } }"}),
+        (js, {"query": "query A { brand { name } } query B { viewer { roles } }"}),
+        (js, {"query": "query A { brand { name } }", "operationName": "Nope"}),
+        (js, {"query": "query($n: Int!) { dealers(first: $n) { nodes { id } } }", "variables": {"n": "many"}}),
+        (js, {"query": "{ " + " ".join(f'a{i}: customers(first: 100, filter: {{search: "x"}}) {{ nodes {{ id }} }}'
+                                       for i in range(12)) + " }"}),
+        (js, {"query": "{ dealers(first: 1000) { nodes { id } } }"}),
     ]
     seen = []
     for direct_first in (True, False):
@@ -207,6 +213,10 @@ async def test_the_direct_path_answers_as_strawberrys_view_does(app, brand_a, mo
     assert len(taken) == 2 * len(cases)  # sent to the application, every case took the direct path...
     statuses = [s[0] for s in seen[0]]
     assert statuses.count(200) >= 6 and {400, 401, 413} <= set(statuses)  # ... and the cases cover answers and refusals
+    codes = {e.get("extensions", {}).get("code") for answer in seen[0] if isinstance(answer[-1], dict)
+             for e in answer[-1].get("errors") or ()}
+    assert {"GRAPHQL_VALIDATION_FAILED", "QUERY_TOO_COSTLY", "INVALID_PAGINATION", "BAD_REQUEST", "PERSISTED_QUERY_NOT_FOUND",
+            "UNAUTHENTICATED"} <= codes, codes
 
 
 async def test_what_the_direct_path_leaves_to_the_view(app, brand_a, monkeypatch):
