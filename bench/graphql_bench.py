@@ -9,8 +9,9 @@ against `uvicorn --workers N`, every worker with its own pool of 10 connections)
 generator is a separate process (`--load-processes` of them, latencies merged) with
 `--concurrency` keep-alive connections (each connecting again every 0.25 s, so that every
 worker gets its share: bench/load.py). Reports rps, p50/p99, the ratio to the floor per
-mode, how each scales from one process to N, SQL statements per request, and a cProfile of
-the GraphQL path (where the time goes)."""
+mode, how each scales from one process to N, SQL statements per request, the server's CPU per
+request measured in process (steadier than req/s on a shared machine: what a change saves shows
+there first), and a cProfile of the GraphQL path (where the time goes)."""
 from __future__ import annotations
 
 import argparse
@@ -214,8 +215,9 @@ def measure(processes: int, token: str, service_url: str, a, query: str = QUERY)
             "throughput_ratio": round(best["rps"] / floor["rps"], 3)}
 
 
-async def statements_and_profile(token: str, n: int, query: str = QUERY) -> tuple[int, list[str], str]:
-    """In-process: SQL statements of one request, and a cProfile of n requests."""
+async def statements_and_profile(token: str, n: int, query: str = QUERY) -> tuple[int, list[str], str, float]:
+    """In-process: SQL statements of one request, the server's CPU per request (ms, best of 3
+    rounds of n sequential requests), and a cProfile of n requests."""
     from app.core import db, jobs, ratelimit
     from app.main import create_app
     from app.settings import get_settings
@@ -250,6 +252,12 @@ async def statements_and_profile(token: str, n: int, query: str = QUERY) -> tupl
     await one()
     with count_queries() as c:
         await one()
+    cpu = []
+    for _ in range(3):  # this process's CPU per request (PostgreSQL's and Redis's are theirs): steadier than req/s
+        c0 = time.process_time()
+        for _ in range(n):
+            await one()
+        cpu.append((time.process_time() - c0) / n * 1000)
     prof = cProfile.Profile()
     prof.enable()
     for _ in range(n):
@@ -260,7 +268,7 @@ async def statements_and_profile(token: str, n: int, query: str = QUERY) -> tupl
     await jobs.close()
     await ratelimit.close()
     await db.close_orm()
-    return c.count, c.statements, buf.getvalue()
+    return c.count, c.statements, buf.getvalue(), round(min(cpu), 3)
 
 
 def main():
@@ -290,9 +298,10 @@ def main():
 
     report = {"concurrency": a.concurrency, "duration_s": a.duration, "cores": available_cores(), "load_processes": a.load_processes,
               "queries": {}}
-    for name, (modes, n_sql, sql, profile) in results.items():
+    for name, (modes, n_sql, sql, profile, cpu_ms) in results.items():
         # the tenant transaction's BEGIN carries set_config (one round trip); COMMIT ends it
         report["queries"][name] = {"query": QUERIES[name], "modes": modes, "sql_statements_per_request": n_sql + 2,
+                                   "cpu_ms_per_request": cpu_ms,
                                    "sql": ["BEGIN; SELECT set_config(...)", *sql, "COMMIT"]}
         print(f"\n== Huifang GraphQL benchmark: {name} ({a.concurrency} connections, {a.load_processes} load process(es), "
               f"{available_cores()} cores) ==\n{QUERIES[name]}")
@@ -311,6 +320,7 @@ def main():
         else:
             print("\n(one core: the all-cores run is the one-process run)")
         print(f"SQL round trips per request: {n_sql + 2} (BEGIN + set_config, {', '.join(q.split()[0] + '…' for q in sql)}, COMMIT)")
+        print(f"server CPU per request (in process, sequential, best of 3 x {a.profile_requests}): {cpu_ms} ms")
         print("\n== where the time goes (cProfile, tottime, %d in-process requests) ==" % a.profile_requests)
         print("\n".join(profile.splitlines()[:45]))
     out = ROOT / "bench" / "results"
