@@ -68,6 +68,13 @@ class RequestContextMiddleware:
         return getattr(self.app, name)
 
 
+async def internal_error(request: Request | None, exc: Exception) -> JSONResponse:
+    """Every route's answer to an unexpected failure (Starlette's error middleware calls it; so
+    does the direct GraphQL path): JSON with the request id, nothing of the error itself."""
+    return JSONResponse({"errors": [{"message": "Internal server error.", "extensions": {
+        "code": "INTERNAL_SERVER_ERROR", "requestId": request_id_var.get()}}]}, status_code=500)
+
+
 async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
@@ -152,6 +159,7 @@ def create_app() -> Starlette:
             Route("/exports/sla-report", sla_http.endpoint(caller), methods=["GET"]),
         ],
         lifespan=lifespan,
+        exception_handlers={500: internal_error},
     )
     return RequestContextMiddleware(GraphQLFirst(site, graphql_direct, takes_direct))
 
@@ -178,13 +186,12 @@ class GraphQLFirst:
 
             try:
                 return await self.direct(scope, receive, sending)
-            except Exception:
+            except Exception as e:
                 # what Starlette's error middleware does for the other routes: log, answer 500
                 log.exception("unhandled error in GraphQL request")
                 if started:
                     raise
-                await JSONResponse({"errors": [{"message": "Internal server error.", "extensions": {
-                    "code": "INTERNAL_SERVER_ERROR", "requestId": request_id_var.get()}}]}, status_code=500)(scope, receive, send)
+                await (await internal_error(None, e))(scope, receive, send)
                 return
         return await self.site(scope, receive, send)
 

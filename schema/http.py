@@ -177,7 +177,11 @@ async def _unit_of_work(context: Context):
                 if context.pii_reads:
                     await _audit_pii(context)
                 if expiry is not None:
-                    expiry.cancel()  # COMMIT is never interrupted: its answer would be unknown
+                    # COMMIT is never interrupted: its answer would be unknown. The timer may
+                    # have fired in this very loop iteration with its cancellation still queued:
+                    # that is withdrawn too (had it run, this task would not be here)
+                    expiry.cancel()
+                    deadline.reschedule(None)
                 body_done = True
             committed = body_done
             _kept_writes.set(committed and context.is_mutation)
@@ -279,13 +283,15 @@ def takes_direct(scope) -> bool:
     strawberry's view (`graphql_endpoint`), as before."""
     if scope["method"] != "POST":
         return False
-    json_body = False
+    json_body = None
     for key, value in scope["headers"]:
         if key == b"content-type":
-            json_body = value.split(b";", 1)[0].strip().lower() == b"application/json"
-        elif key == b"accept" and (b"multipart/mixed" in value or b"text/event-stream" in value):
+            if json_body is None:  # the first one, as Starlette and strawberry read it
+                # strawberry's own test, to the letter (case-sensitive, a substring of the type)
+                json_body = b"application/json" in value.split(b";", 1)[0]
+        elif key == b"accept" and (b"multipart/mixed" in value.lower() or b"text/event-stream" in value.lower()):
             return False
-    return json_body
+    return bool(json_body)
 
 
 class _Post:

@@ -19,6 +19,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.extensions.validation_cache import _get_validate_cache
 
 from app.core import throttle
+from app.core.redisconn import PoolExhausted
 from app.settings import get_settings
 from schema.cost import DEFAULT_PAGE, SEARCH_COST, operation_cost, price_operation
 
@@ -57,6 +58,7 @@ if not _s.suggestions_enabled:
     sys.modules["graphql.pyutils.did_you_mean"].MAX_LENGTH = 0
 MAX_COST, MAX_PAGE = _s.graphql_max_cost, _s.graphql_page_max
 MAX_TOKENS = _s.graphql_max_tokens
+BUSY_RETRY_SECONDS = 1.0  # THROTTLED when this process's Redis pool stays full (app.core.redisconn)
 CACHE_SIZE = 1024  # documents parsed, and validated, kept (per process)
 parse_document = _get_parse_cache(CACHE_SIZE)
 validate_document = _get_validate_cache(CACHE_SIZE)
@@ -124,7 +126,15 @@ async def guarded(ec, holder) -> AsyncIterator[None]:
         holder.cost = _extension(requested, 0, await bucket.take(0) if bucket else None)
         yield
         return
-    status = await bucket.take(requested) if bucket else None
+    try:
+        status = await bucket.take(requested, refuse_when_busy=True) if bucket else None
+    except PoolExhausted:  # this process is overloaded: refused, never let through unthrottled
+        ctx.throttled = BUSY_RETRY_SECONDS
+        ec.result = _refused(f"Throttled: too many operations are waiting for the throttle at once; retry in {BUSY_RETRY_SECONDS:g} s.",
+                             code="THROTTLED", retryAfterSeconds=BUSY_RETRY_SECONDS)
+        holder.cost = _extension(requested, 0, None)
+        yield
+        return
     if status is not None and not status.allowed:
         ctx.throttled = status.retry_after
         ec.result = _refused(
@@ -170,9 +180,14 @@ class _Bucket:
 
         return cls(throttle.bucket_key(ctx.claims.tenant_id, caller_key(ctx.claims)), s.cost_bucket_size, s.graphql_cost_restore_rate)
 
-    async def take(self, cost: float) -> throttle.Status | None:
+    async def take(self, cost: float, refuse_when_busy: bool = False) -> throttle.Status | None:
         try:
             return await throttle.take(self.key, cost, self.capacity, self.rate)
+        except PoolExhausted:
+            if refuse_when_busy:
+                raise
+            log.warning("cost throttle: no Redis connection free in time, %g points not given back", -cost)
+            return None
         except Exception as e:  # noqa: BLE001 - any Redis failure: fail open, loudly
             now = time.monotonic()
             if now - _Bucket._warned_at > 60:

@@ -188,6 +188,10 @@ async def test_the_direct_path_answers_as_strawberrys_view_does(app, brand_a, mo
         (js, {"query": "{ " + " ".join(f'a{i}: customers(first: 100, filter: {{search: "x"}}) {{ nodes {{ id }} }}'
                                        for i in range(12)) + " }"}),
         (js, {"query": "{ dealers(first: 1000) { nodes { id } } }"}),
+        ({**auth, "content-type": "APPLICATION/JSON"}, {"query": "{ viewer { roles } }"}),  # strawberry: 400
+        ([("Authorization", f"Bearer {token}"), ("content-type", "text/plain"), ("content-type", "application/json")],
+         {"query": "{ viewer { roles } }"}),  # the first one counts
+        ({**js, "accept": "Multipart/Mixed"}, {"query": "{ viewer { roles } }"}),
     ]
     seen = []
     for direct_first in (True, False):
@@ -210,7 +214,7 @@ async def test_the_direct_path_answers_as_strawberrys_view_does(app, brand_a, mo
         for case, a, b in zip(cases, *answers):
             assert a == b, case
         seen.append(answers[0])
-    assert len(taken) == 2 * len(cases)  # sent to the application, every case took the direct path...
+    assert len(taken) == 2 * (len(cases) - 3)  # sent to the application, all but the last three took the direct path...
     statuses = [s[0] for s in seen[0]]
     assert statuses.count(200) >= 6 and {400, 401, 413} <= set(statuses)  # ... and the cases cover answers and refusals
     codes = {e.get("extensions", {}).get("code") for answer in seen[0] if isinstance(answer[-1], dict)
@@ -241,6 +245,33 @@ async def test_what_the_direct_path_leaves_to_the_view(app, brand_a, monkeypatch
         assert not taken
         r = await c.post("/graphql", json={"query": "{ viewer { roles } }"}, headers=h)
         assert r.status_code == 200 and taken == [1]
+
+
+async def test_a_failure_outside_the_operation_answers_the_same_500_on_both_paths(app, brand_a, monkeypatch):
+    """A failure outside the operation (here the persisted-query step, which both paths run)
+    answers the same JSON 500, with the request id and nothing of the error, whether the
+    request took the direct path or Starlette's error middleware (which every other route has)."""
+    import httpx
+
+    from app.main import RequestContextMiddleware
+    from schema import persisted
+
+    async def broken(*_a, **_kw):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(persisted, "resolve", broken)
+    answers = []
+    headers = {"Authorization": f"Bearer {brand_a.token()}", "X-Request-ID": "req-same-500"}
+    for target, method in ((app, "POST"), (RequestContextMiddleware(app.app.site), "POST"), (app, "GET")):  # GET: the view
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=target, raise_app_exceptions=False), base_url="http://test") as c:
+            if method == "POST":
+                r = await c.post("/graphql", json={"query": "{ viewer { roles } }"}, headers=headers)
+            else:
+                r = await c.get("/graphql", params={"query": "{ viewer { roles } }"}, headers=headers)
+        assert r.status_code == 500 and "secret" not in r.text and r.headers["x-request-id"] == "req-same-500"
+        answers.append(r.json())
+    assert answers[0] == answers[1] == answers[2] == {"errors": [{"message": "Internal server error.", "extensions": {
+        "code": "INTERNAL_SERVER_ERROR", "requestId": "req-same-500"}}]}
 
 
 async def test_a_failure_outside_the_operation_on_the_direct_path_is_a_logged_500(client, brand_a, monkeypatch, caplog):

@@ -195,6 +195,41 @@ async def test_redis_down_runs_unthrottled_and_says_so(gql, brand_a, bucket, mon
     assert len(warnings) == 1  # once a minute, not once a request
 
 
+async def test_an_overloaded_redis_pool_throttles_instead_of_letting_operations_through(gql, brand_a, bucket, monkeypatch):
+    """Redis down: the operation runs unthrottled (above). This process's Redis pool full for
+    its whole timeout is another matter: Redis is up and the process overloaded (a flood), so
+    the operation is refused, THROTTLED with a wait of a second, before any database work."""
+    import asyncio
+
+    from redis.asyncio import Redis
+
+    from app.core import ratelimit
+    from app.core.redisconn import bounded_pool
+
+    bucket.advance(0)
+    await gql(brand_a.token(), "{ viewer { roles } }")  # the brand's document policy read (and cached) first
+    monkeypatch.setattr(get_settings(), "redis_pool_max", 1)
+    monkeypatch.setattr(get_settings(), "redis_pool_timeout_seconds", 0.1)
+    tiny = Redis(connection_pool=bounded_pool(get_settings().redis_url))
+    monkeypatch.setattr(ratelimit, "_redis", tiny)
+    holder = asyncio.ensure_future(tiny.blpop([f"huifang:test:empty:{uuid.uuid4()}"], timeout=1))  # its one connection
+    await asyncio.sleep(0.05)
+    try:
+        with count_queries() as refused:
+            r = await gql.raw(brand_a.token(), SEARCH, NO_MATCH)
+        assert refused.count == 0, refused.statements
+        assert r.status_code == 429 and r.headers["retry-after"] == "1"
+        body = r.json()
+        assert body["data"] is None and body["errors"][0]["extensions"] == {"code": "THROTTLED", "retryAfterSeconds": 1.0}
+        assert cost(body) == {"requestedQueryCost": 503, "actualQueryCost": 0, "throttleStatus": None}
+        assert await holder is None
+        body = await gql(brand_a.token(), SEARCH, NO_MATCH)  # the connection free again: served, and charged
+        assert cost(body)["throttleStatus"]["currentlyAvailable"] == 1000 - 2 - 502  # the warm-up cost 2
+    finally:
+        holder.cancel()
+        await tiny.aclose()
+
+
 async def test_throttling_can_be_switched_off(gql, brand_a, bucket, monkeypatch):
     bucket.advance(0)
     monkeypatch.setattr(get_settings(), "graphql_throttle", False)
