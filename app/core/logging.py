@@ -1,8 +1,11 @@
 """Structured logs: one JSON object per line, carrying request id, tenant and actor."""
 from __future__ import annotations
 
+import atexit
 import contextvars
 import logging
+import logging.handlers
+import queue
 import sys
 import time
 
@@ -56,9 +59,47 @@ class TextFormatter(logging.Formatter):
         return f"{base} [rid={rid} tenant={getattr(record, 'tenant_id', None)} actor={getattr(record, 'actor', None)}]" if rid else base
 
 
+QUEUE_MAX = 10_000  # log lines waiting for the writer thread; past it lines are dropped (and counted)
+
+
+class _Handoff(logging.handlers.QueueHandler):
+    """The line is made where it is logged (request id, tenant and actor are that moment's), then
+    written to stdout by a thread of its own: a slow or stalled reader of stdout (a container's
+    log pipe) can never block the event loop. A full queue drops the line rather than wait."""
+
+    dropped = 0
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        try:
+            self.queue.put_nowait(record)
+        except queue.Full:
+            _Handoff.dropped += 1
+            from app.core.metrics import LOG_LINES_DROPPED  # metrics import nothing of this module
+
+            LOG_LINES_DROPPED.inc()
+
+
+_listener: logging.handlers.QueueListener | None = None
+
+
+def _stop_writer() -> None:
+    """Write out what is queued and stop the writer thread (at exit; a new configuration)."""
+    global _listener
+    if _listener is not None:
+        _listener.stop()
+        _listener = None
+
+
 def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
-    handler = logging.StreamHandler(sys.stdout)
+    global _listener
+    _stop_writer()
+    out = logging.StreamHandler(sys.stdout)
+    out.setFormatter(logging.Formatter("%(message)s"))  # the line as _Handoff made it
+    lines: queue.Queue = queue.Queue(QUEUE_MAX)
+    handler = _Handoff(lines)
     handler.setFormatter(JsonFormatter() if json_logs else TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    _listener = logging.handlers.QueueListener(lines, out)
+    _listener.start()
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -66,3 +107,6 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
     logging.getLogger("uvicorn.access").disabled = True
     for noisy in ("tortoise", "asyncpg", "arq.jobs"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+atexit.register(_stop_writer)

@@ -23,6 +23,8 @@ DURATION = Histogram("huifang_http_request_duration_seconds", "Time to answer an
 IN_FLIGHT = Gauge("huifang_http_requests_in_flight", "Requests being answered", multiprocess_mode="livesum")
 WORKER_REQUESTS = Gauge("huifang_worker_requests", "Requests answered by each live worker process (starts at 0 "
                         "when a worker is replaced)", multiprocess_mode="liveall")
+LOG_LINES_DROPPED = Counter("huifang_log_lines_dropped", "Log lines dropped because stdout was not read fast enough "
+                            "(app.core.logging: the writer thread's queue was full)")
 WORKER_READY = Gauge("huifang_worker_ready_time_seconds", "When each live worker process finished its startup "
                      "(Unix time)", multiprocess_mode="liveall")
 
