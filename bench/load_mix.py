@@ -24,7 +24,7 @@ capacity guidance sizes the pool and Redis.
 
 In a closed loop a faster operation is asked for more often: each operation's share of the served
 requests is printed with it, so runs of different code compare the same mix or say that they do
-not. The writes stay (about 60 tickets and 1,000 contacts a run, against 40,000 tickets: the data
+not. The writes stay (tens of tickets and a few hundred contacts a run, against 40,000 tickets: the data
 drifts by a fraction of a percent a run; a fresh `BENCH_DATABASE` starts over). The server runs with
 `ENV=test` and `LOG_LEVEL=WARNING`, as `make bench` does: production's access log line per request
 is not part of the numbers (README, "Capacity guidance").

@@ -6,6 +6,7 @@ from functools import cached_property
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types.graphql import OperationType
 
 from app.core.errors import InvalidId
 from app.domains import schema_packages
@@ -113,10 +114,11 @@ class Schema(strawberry.Schema):
         return self._get_execute_function()
 
     def _get_execute_function(self):
-        """graphql-core returns as soon as the result is known: when a field fails, sibling
-        resolvers still running are cancelled or left to settle in the background. Those would
-        keep using the request's connection after its transaction ended. The result is only
-        handed back once every piece of the operation's asynchronous work has settled."""
+        """graphql-core returns as soon as the result is known: when a field fails synchronously,
+        sibling resolvers still running are left to settle in the background (none is cancelled:
+        schema.plan_cache.gather_settled). Those would keep using the request's connection after
+        its transaction ended. The result is only handed back once every piece of the
+        operation's asynchronous work has settled."""
         return settled(super()._get_execute_function())
 
 
@@ -124,13 +126,7 @@ class _Cost:
     cost: dict | None = None
 
 
-def _post_operations():
-    from strawberry.types.graphql import OperationType
-
-    return OperationType.from_http("POST")
-
-
-_POST_OPERATIONS = _post_operations()
+_POST_OPERATIONS = OperationType.from_http("POST")  # what strawberry's view allows a POST
 
 
 def settled(execute):
