@@ -10,6 +10,7 @@ from app.complaint.models import AssignmentRule, Ticket, TicketCategory, TicketP
 from app.core import clock, db
 from app.core.ids import uuid7
 from app.core.pagination import Page, PageArgs, build_page, keyset_clause, parse_datetime, validate
+from app.core.rows import reader
 from app.core.tenancy import Scope, dealer_visibility_sql
 
 # (name, English, Chinese, parent code): the causes of seed 003 and the misuse of a new product
@@ -94,12 +95,12 @@ async def list_tickets(scope: Scope, f: TicketFilter, page: PageArgs, *, order: 
     limit, _ = validate(page, default=20, maximum=max_size)
     column = ORDERS[order]
     params: list = [scope.tenant_id]
-    sql = "SELECT t.* FROM ticket t WHERE t.tenant_id = $1" + _where(scope, f, params)
+    r = reader(Ticket)
+    sql = f"SELECT {r.columns('t')} FROM ticket t WHERE t.tenant_id = $1" + _where(scope, f, params)
     where, extra, order_sql, backwards = keyset_clause((f"t.{column}", "t.id"), page, len(params) + 1, descending=True,
                                                        parsers=(parse_datetime, None))
     params.extend(extra)
-    rows = await db.conn().execute_query_dict(f"{sql}{where} ORDER BY {order_sql} LIMIT {limit + 1}", params)
-    tickets = [Ticket._init_from_db(**r) for r in rows]
+    tickets = [r.row(rec) for rec in await db.fetch(f"{sql}{where} ORDER BY {order_sql} LIMIT {limit + 1}", params)]
     return build_page(tickets, limit, backwards, page, key=lambda t: [getattr(t, column).isoformat(), t.id])
 
 
@@ -112,23 +113,26 @@ async def count_tickets(scope: Scope, f: TicketFilter) -> list[tuple[str, uuid.U
 
 
 async def tickets_by_ids(scope: Scope, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Ticket]:
+    """Read rows (app.core.rows: the ticket's attributes, immutable); `ticket_for_update` for a write."""
+    r = reader(Ticket)
     params: list = [scope.tenant_id, list(ids)]
-    sql = "SELECT t.* FROM ticket t WHERE t.tenant_id = $1 AND t.id = ANY($2::uuid[])" + dealer_visibility_sql(scope, params, "t.dealer_id")
-    rows = await db.conn().execute_query_dict(sql, params)
-    return {r["id"]: Ticket._init_from_db(**r) for r in rows}
+    sql = (f"SELECT {r.columns('t')} FROM ticket t WHERE t.tenant_id = $1 AND t.id = ANY($2::uuid[])"
+           + dealer_visibility_sql(scope, params, "t.dealer_id"))
+    return {t.id: t for t in map(r.row, await db.fetch(sql, params))}
 
 
 async def tickets_of_customers(scope: Scope, customer_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Ticket]]:
     """Each customer's tickets, newest first, at most 20 each (Customer.tickets)."""
     params: list = [scope.tenant_id, list(customer_ids)]
     vis = dealer_visibility_sql(scope, params, "t.dealer_id")
-    rows = await db.conn().execute_query_dict(
-        "SELECT x.* FROM unnest($2::uuid[]) AS c(id) CROSS JOIN LATERAL ("
+    r = reader(Ticket)
+    rows = await db.fetch(
+        f"SELECT {r.columns('x')} FROM unnest($2::uuid[]) AS c(id) CROSS JOIN LATERAL ("
         f"  SELECT t.* FROM ticket t WHERE t.tenant_id = $1 AND t.customer_id = c.id{vis} ORDER BY t.created_at DESC, t.id DESC LIMIT 20"
         ") x", params)
     out: dict[uuid.UUID, list[Ticket]] = {i: [] for i in customer_ids}
-    for r in rows:
-        out[r["customer_id"]].append(Ticket._init_from_db(**r))
+    for t in map(r.row, rows):
+        out[t.customer_id].append(t)
     return out
 
 

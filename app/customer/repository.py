@@ -9,6 +9,7 @@ from typing import Sequence
 from app.core import clock, db
 from app.core.ids import uuid7
 from app.core.pagination import Page, PageArgs, build_page, keyset_clause, parse_datetime, validate
+from app.core.rows import reader
 from app.core.permissions import Perm
 from app.core.tenancy import Scope, dealer_visibility_sql
 from app.customer import links
@@ -105,7 +106,8 @@ async def list_customers(scope: Scope, page: PageArgs, f: CustomerFilter, *, ord
     columns, descending, parsers, extra = ORDERS[order]
     params: list = [scope.tenant_id]
     head = ""
-    sql = "SELECT c.* FROM customer c WHERE c.tenant_id = $1" + extra
+    r = reader(Customer)
+    sql = f"SELECT {r.columns('c')} FROM customer c WHERE c.tenant_id = $1" + extra
     dealers = await _visible_dealers(scope, f)
     if dealers is not None:
         if not dealers:
@@ -150,8 +152,7 @@ async def list_customers(scope: Scope, page: PageArgs, f: CustomerFilter, *, ord
     where, extra_params, order_by, backwards = keyset_clause(qualified, page, len(params) + 1, descending=descending, parsers=parsers)
     params.extend(extra_params)
     sql = f"{head}{sql}{where} ORDER BY {order_by} LIMIT {limit + 1}"
-    rows = await db.conn().execute_query_dict(sql, params)
-    customers = [Customer._init_from_db(**r) for r in rows]
+    customers = [r.row(rec) for rec in await db.fetch(sql, params)]
 
     def key(c):
         return [getattr(c, col).isoformat() if isinstance(getattr(c, col), datetime) else getattr(c, col) for col in columns]
@@ -171,10 +172,11 @@ async def _sparse_hits(pattern: str, pii: bool) -> bool:
 
 
 async def customers_by_ids(scope: Scope, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Customer]:
+    """Read rows (app.core.rows: the customer's attributes, immutable); `customer_for_update` for a write."""
+    r = reader(Customer)
     params: list = [scope.tenant_id, list(ids)]
-    sql = "SELECT c.* FROM customer c WHERE c.tenant_id = $1 AND c.id = ANY($2::uuid[])" + visibility_sql(scope, params)
-    rows = await db.conn().execute_query_dict(sql, params)
-    return {r["id"]: Customer._init_from_db(**r) for r in rows}
+    sql = f"SELECT {r.columns('c')} FROM customer c WHERE c.tenant_id = $1 AND c.id = ANY($2::uuid[])" + visibility_sql(scope, params)
+    return {c.id: c for c in map(r.row, await db.fetch(sql, params))}
 
 
 async def customer_for_update(scope: Scope, customer_id: uuid.UUID) -> Customer | None:
