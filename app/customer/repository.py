@@ -9,8 +9,8 @@ from typing import Sequence
 from app.core import clock, db
 from app.core.ids import uuid7
 from app.core.pagination import Page, PageArgs, build_page, keyset_clause, parse_datetime, validate
-from app.core.rows import reader
 from app.core.permissions import Perm
+from app.core.rows import reader
 from app.core.tenancy import Scope, dealer_visibility_sql
 from app.customer import links
 from app.customer.models import (
