@@ -73,3 +73,14 @@ def reader(model: type) -> Reader:
     if r is None:
         r = _readers[model] = Reader(model)
     return r
+
+
+def member(enum_cls: type, value: Any) -> Any:
+    """`enum_cls(value)` with one dict lookup: a row's text column as its enum member (Enum's own
+    call goes through two Python frames, a few per row on a page). Anything the lookup does not
+    find (a member of a non-str enum, a wrong value) goes to `enum_cls(value)`, which answers or
+    raises as before."""
+    try:
+        return enum_cls._value2member_map_[value]
+    except (KeyError, TypeError):
+        return enum_cls(value)

@@ -101,8 +101,7 @@ class ComplaintQuery:
         page = await repository.list_tickets(info.context.scope, _filter(filter), PageArgs(first, after, last, before),
                                              order=order_by.value, max_size=get_settings().graphql_page_max)
         loaders = info.context.loaders
-        for t in page.items:  # the nested fields' loaders start warm
-            loaders.ticket.prime(t.id, t)
+        loaders.ticket.prime_many({t.id: t for t in page.items})  # the nested fields' loaders start warm
         selected = node_fields(info)
         wanted = {}
         if "dealer" in selected:

@@ -12,6 +12,7 @@ from app.complaint import enums, service
 from app.complaint import models as m
 from app.core import events
 from app.core.permissions import Perm
+from app.core.rows import member
 from schema.context import load_as
 from schema.customer.types import Customer
 from schema.relay import Node, gid, node_type
@@ -112,13 +113,14 @@ class Ticket(Node):
 
     @classmethod
     def from_row(cls, t: m.Ticket) -> "Ticket":
-        return cls(id=gid("Ticket", t.id), number=t.number, status=TicketStatus(t.status), round=t.round, version=t.version,
-                   source=TicketSource(t.source), channel=t.channel, external_ref=t.external_ref, product_line=t.product_line,
+        return cls(id=gid("Ticket", t.id), number=t.number, status=member(TicketStatus, t.status), round=t.round, version=t.version,
+                   source=member(TicketSource, t.source), channel=t.channel, external_ref=t.external_ref, product_line=t.product_line,
                    episode=t.episode or None, title=t.title,
-                   severity=Severity(t.severity), priority=Priority(t.priority), dimension=Dimension(t.dimension) if t.dimension else None,
+                   severity=member(Severity, t.severity), priority=member(Priority, t.priority),
+                   dimension=member(Dimension, t.dimension) if t.dimension else None,
                    tags=list(t.tags or []), brand_flagged=t.brand_flagged, brand_owned=t.brand_owned,
                    sla_due_at=t.sla_due_at, sla_warned=t.sla_warned, sla_breached=t.sla_breached,
-                   contact_channel=ContactChannel(t.contact_channel) if t.contact_channel else None,
+                   contact_channel=member(ContactChannel, t.contact_channel) if t.contact_channel else None,
                    root_cause=t.root_cause, solution=t.solution, follow_up=t.follow_up, status_reason=t.status_reason,
                    created_at=t.created_at, updated_at=t.updated_at, resolved_at=t.resolved_at, closed_at=t.closed_at, row=t)
 

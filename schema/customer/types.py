@@ -11,6 +11,7 @@ from strawberry.dataloader import DataLoader
 from app.core import clock
 from app.core.errors import InvalidPagination
 from app.core.permissions import Perm
+from app.core.rows import member
 from app.customer import enums, links, models
 from app.customer import repository as customer_repo
 from app.customer.service import mask
@@ -322,11 +323,12 @@ class Customer(Node):
     @classmethod
     def from_row(cls, c: models.Customer) -> "Customer":
         return cls(
-            id=gid("Customer", c.id), name=c.name, gender=Gender(c.gender) if c.gender else None, birth_year=c.birth_year,
+            id=gid("Customer", c.id), name=c.name, gender=member(Gender, c.gender) if c.gender else None, birth_year=c.birth_year,
             preferred_language=c.preferred_language, preferred_contact_hours=c.preferred_contact_hours,
             household_notes=c.household_notes, hobby_notes=c.hobby_notes, tags=list(c.tags or []),
-            service_spend=float(c.service_spend or 0), referrals=c.referrals, tier=Tier(c.tier) if c.tier else None,
-            tier_score=c.tier_score, churn_status=ChurnStatus(c.churn_status), lost_type=LostType(c.lost_type) if c.lost_type else None,
+            service_spend=float(c.service_spend or 0), referrals=c.referrals, tier=member(Tier, c.tier) if c.tier else None,
+            tier_score=c.tier_score, churn_status=member(ChurnStatus, c.churn_status),
+            lost_type=member(LostType, c.lost_type) if c.lost_type else None,
             last_survey_score=c.last_survey_score, last_survey_at=c.last_survey_at, open_ticket_count=c.open_ticket_count,
             erased=c.erased_at is not None, created_at=c.created_at, updated_at=c.updated_at, pk=c.id, dealer_pk=c.dealer_id,
             merged_into_pk=c.merged_into_id,
