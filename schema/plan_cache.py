@@ -55,7 +55,7 @@ from graphql import (
 from graphql.execution import Executor
 from graphql.execution import executor as _executor_module
 from graphql.execution.collect_fields import CollectedFields, collect_fields
-from graphql.execution.executor import SELECTIONS_NESTED_TOO_DEEPLY
+from graphql.execution.executor import SELECTIONS_NESTED_TOO_DEEPLY, invalid_return_type_error
 from graphql.pyutils import Path, Undefined
 from graphql.type import is_abstract_type, is_leaf_type, is_list_type, is_non_null_type, is_object_type
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -344,6 +344,8 @@ class PlannedExecutor(Executor):
         mm = self.middleware_manager
         # a schema extension's `resolve` hook wraps every resolver: then no field is read directly
         self._direct = mm is None or mm._middleware_resolvers is None
+        # @stream changes how lists complete: lists are then graphql-core's own (this schema has none)
+        self._streams = self.schema.get_directive("stream") is not None
 
     # -- the root: graphql-core's execute_operation, with the collected root fields planned --
 
@@ -442,7 +444,10 @@ class PlannedExecutor(Executor):
         if isinstance(result, Exception):
             raise result
         if kind is _NON_NULL:
-            completed = self.complete_value(return_type.of_type, field_details_list, info, path, result, position_context)
+            inner = return_type.of_type
+            if result is not None and result is not Undefined and getattr(inner, "_hf_kind", None) is _OBJECT:
+                return self.complete_object_value(inner, field_details_list, info, path, result, position_context)
+            completed = self.complete_value(inner, field_details_list, info, path, result, position_context)
             if completed is None:
                 raise TypeError(f"Cannot return null for non-nullable field {info.parent_type}.{info.field_name}.")
             return completed
@@ -455,6 +460,116 @@ class PlannedExecutor(Executor):
         if kind is _LIST:
             return self.complete_list_value(return_type, field_details_list, info, path, result, position_context)
         return super().complete_value(return_type, field_details_list, info, path, result, position_context)
+
+    def complete_object_value(self, return_type, field_details_list, info, path, result, position_context):
+        """graphql-core's, with the sub-selection taken from the plan here (one call less per
+        object); an `is_type_of` that answers an awaitable goes graphql-core's way."""
+        is_type_of = return_type.is_type_of
+        if is_type_of is not None:
+            ok = is_type_of(result, info)
+            if self.is_awaitable(ok):
+                return self._type_checked_later(ok, return_type, field_details_list, path, result, position_context)
+            if not ok:
+                raise invalid_return_type_error(return_type, result, field_details_list)
+        return self.collect_and_execute_subfields(return_type, field_details_list, path, result, position_context)
+
+    def _type_checked_later(self, ok, return_type, field_details_list, path, result, position_context):
+        async def execute_subfields_async():
+            if not await self.with_abort_signal(ok):
+                raise invalid_return_type_error(return_type, result, field_details_list)
+            sub_fields = self.collect_and_execute_subfields(return_type, field_details_list, path, result, position_context)
+            if self.is_awaitable(sub_fields):
+                return await sub_fields
+            return sub_fields
+
+        return execute_subfields_async()
+
+    def complete_list_value(self, return_type, field_details_list, info, path, result, position_context):
+        """graphql-core's complete_list_value for a list of objects (`[T]`, `[T!]`), item by
+        item as graphql-core's complete_iterable_value and complete_list_item_value complete
+        them (the same errors, paths and null propagation), with the items' sub-selection looked
+        up once for the whole list. Anything else (lists of leaves, abstract types, nested
+        lists, async iterables, a schema with @stream) is graphql-core's own."""
+        item_type = return_type.of_type
+        non_null = is_non_null_type(item_type)
+        obj_type = item_type.of_type if non_null else item_type
+        if (not is_object_type(obj_type) or self._streams or self.is_async_iterable(result)
+                or not isinstance(result, (list, tuple))):
+            return super().complete_list_value(return_type, field_details_list, info, path, result, position_context)
+        key = (obj_type, id(field_details_list))
+        hit = self._subselections.get(key)
+        if hit is None or hit[0] is not field_details_list:
+            grouped_field_set = self.collect_subfields(obj_type, field_details_list).grouped_field_set
+            hit = self._subselections[key] = (field_details_list, self._compiled(obj_type, grouped_field_set))
+        compiled = hit[1]
+        is_awaitable = self.is_awaitable
+        is_type_of = obj_type.is_type_of
+        execute = self._execute_compiled
+        completed: list[Any] = []
+        append = completed.append
+        awaitable_indices: list[int] = []
+        try:
+            for index, item in enumerate(result):
+                item_path = Path(path, index, None)
+                if is_awaitable(item):
+                    append(self.complete_awaitable_list_item_value(item, item_type, field_details_list, info, item_path,
+                                                                   position_context))
+                    awaitable_indices.append(index)
+                    continue
+                try:
+                    if isinstance(item, Exception):
+                        raise item  # noqa: TRY301 - graphql-core's complete_value does the same
+                    if item is None or item is Undefined:
+                        if non_null:
+                            raise TypeError(f"Cannot return null for non-nullable field {info.parent_type}.{info.field_name}.")  # noqa: TRY301
+                        append(None)
+                        continue
+                    if is_type_of is not None:
+                        ok = is_type_of(item, info)
+                        if is_awaitable(ok):
+                            value = self._type_checked_later(ok, obj_type, field_details_list, item_path, item, position_context)
+                        elif not ok:
+                            raise invalid_return_type_error(obj_type, item, field_details_list)  # noqa: TRY301
+                        else:
+                            value = execute(obj_type, item, item_path, compiled, position_context)
+                    else:
+                        value = execute(obj_type, item, item_path, compiled, position_context)
+                    if is_awaitable(value):
+                        value = self._settle_item(value, item_type, field_details_list, item_path)
+                        awaitable_indices.append(index)
+                    append(value)
+                except Exception as raw_error:
+                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                    append(None)
+        except Exception:
+            if awaitable_indices:
+                self.settle_in_background([completed[i] for i in awaitable_indices])
+            raise
+        if not awaitable_indices:
+            return completed
+
+        async def get_completed_results() -> list[Any]:
+            if len(awaitable_indices) == 1:
+                i = awaitable_indices[0]
+                completed[i] = await completed[i]
+            else:
+                awaited = await gather_settled(*(completed[i] for i in awaitable_indices))
+                for i, sub_result in zip(awaitable_indices, awaited, strict=True):
+                    completed[i] = sub_result
+            return completed
+
+        return get_completed_results()
+
+    def _settle_item(self, value, item_type, field_details_list, item_path):
+        """graphql-core's await_completed (complete_list_item_value): an error is the item's."""
+        async def await_completed():
+            try:
+                return await value
+            except Exception as raw_error:
+                self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                return None
+
+        return await_completed()
 
     def collect_and_execute_subfields(self, return_type, field_details_list, path, result, position_context):
         """graphql-core's, with the sub-selection's grouped fields and their compiled form taken

@@ -165,6 +165,23 @@ class Holder:
     maybe: Thing | None
 
 
+@strawberry.interface
+class Named:
+    name: str
+
+
+@strawberry.type
+class Pet(Named):
+    """Implements an interface: strawberry gives it an `is_type_of`, which every list item passes
+    through (a Thing where a Pet belongs is an error of that item)."""
+
+    legs: int
+
+
+async def _pet_later(name: str) -> Pet:
+    return Pet(name=name, legs=2)
+
+
 class BadThing:
     """Attributes that fail the way real objects can: None where non-null, an error raised, a
     value the scalar refuses."""
@@ -201,6 +218,22 @@ def _schema(greeting: str, things, executor=PlannedExecutor) -> strawberry.Schem
                     Holder(thing=None, things=[things[0], None], maybe=bad),  # type: ignore[arg-type]
                     Holder(thing=bad, things=[], maybe=things[0])]
 
+        @strawberry.field
+        def pets(self) -> list[Pet]:
+            return [Pet(name="p", legs=4), *things]  # a Thing is not a Pet: an error, the list null
+
+        @strawberry.field
+        def maybe_pets(self) -> list[Pet | None]:
+            return [Pet(name="p", legs=4), None, things[0], Pet(name="q", legs=3)]
+
+        @strawberry.field
+        def awaited_pets(self) -> list[Pet]:
+            return [_pet_later("soon"), Pet(name="now", legs=1), _pet_later("later")]
+
+        @strawberry.field
+        def empty(self) -> list[Pet]:
+            return []
+
     from strawberry.extensions import ParserCache
 
     # the parser cache hands every repeat the same document object, as in the app's schema
@@ -217,6 +250,10 @@ DOCUMENTS = [
     "{ things { name } maybe { loud later } }",
     "{ holders { thing { name loud } things { name colour later } maybe { nick count } } }",
     "{ holders { maybe { later } } }",
+    "{ pets { name legs } greeting }",
+    "{ maybePets { name ... on Pet { legs } } empty { name } }",
+    "{ awaitedPets { name legs } maybePets { __typename name } }",
+    "{ holders { things { later loud } } }",
 ]
 
 
