@@ -224,14 +224,16 @@ class _Awaitable(Exception):
 
 
 class _LazyInfo:
-    """The resolve info of a plain attribute field, built only if something asks for more than
-    graphql-core's completion does (the parent type and field name of its error messages): a
-    type's `is_type_of` reading the context, say, gets the real one."""
+    """The resolve info of a plain attribute field or a direct resolver, built only if something
+    asks for more than graphql-core's completion and most resolvers do (the parent type and
+    field name of error messages, the context): a resolver reading `info.path` or
+    `info.selected_fields`, say, gets the real one, built then."""
 
-    __slots__ = ("_executor", "_field", "parent_type", "_path", "_real")
+    __slots__ = ("_executor", "_field", "parent_type", "_path", "_real", "context")
 
     def __init__(self, executor, field, parent_type, path):
         self._executor, self._field, self.parent_type, self._path, self._real = executor, field, parent_type, path, None
+        self.context = executor.context_value
 
     @property
     def field_name(self) -> str:
@@ -586,7 +588,7 @@ class PlannedExecutor(Executor):
         (source as `self`, strawberry's Info as the info parameter; no arguments to convert)."""
         func, takes_self, info_name, make_info = f.direct
         return_type = f.return_type
-        info = self.build_resolve_info(f.field_def, [d.node for d in f.group], parent_type, path)
+        info = _LazyInfo(self, f, parent_type, path)
         try:
             args = (source,) if takes_self else ()
             result = func(*args, **{info_name: make_info(info)}) if info_name else func(*args)

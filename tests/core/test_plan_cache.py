@@ -155,6 +155,11 @@ class Thing:
     async def later(self) -> str | None:
         return f"later {self.name}"
 
+    @strawberry.field
+    def where(self, info: strawberry.Info) -> str:
+        """A direct resolver reading its info beyond the context (built only when read)."""
+        return f"{info.path.as_list()} {info.field_name} {info.python_name} {[f.name for f in info.selected_fields]} {info.context}"
+
 
 @strawberry.type
 class Holder:
@@ -254,6 +259,7 @@ DOCUMENTS = [
     "{ maybePets { name ... on Pet { legs } } empty { name } }",
     "{ awaitedPets { name legs } maybePets { __typename name } }",
     "{ holders { things { later loud } } }",
+    "{ things { where w: where } maybe { where } }",
 ]
 
 
