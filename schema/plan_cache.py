@@ -249,6 +249,8 @@ class _LazyInfo:
 
 
 _NON_NULL, _OBJECT, _LEAF, _LIST, _OTHER = "non_null", "object", "leaf", "list", "other"
+# what completed values are (an object's answer, a leaf's, a list's): never awaitable, so not asked
+_SETTLED = frozenset({dict, list, str, int, float, bool, type(None)})
 
 
 def _kind_of(t) -> str:
@@ -528,7 +530,7 @@ class PlannedExecutor(Executor):
                         continue
                     if is_type_of is not None:
                         ok = is_type_of(item, info)
-                        if is_awaitable(ok):
+                        if ok is not True and is_awaitable(ok):
                             value = self._type_checked_later(ok, obj_type, field_details_list, item_path, item, position_context)
                         elif not ok:
                             raise invalid_return_type_error(obj_type, item, field_details_list)  # noqa: TRY301
@@ -536,7 +538,7 @@ class PlannedExecutor(Executor):
                             value = execute(obj_type, item, item_path, compiled, position_context)
                     else:
                         value = execute(obj_type, item, item_path, compiled, position_context)
-                    if is_awaitable(value):
+                    if value.__class__ is not dict and is_awaitable(value):
                         value = self._settle_item(value, item_type, field_details_list, item_path)
                         awaitable_indices.append(index)
                     append(value)
@@ -640,7 +642,7 @@ class PlannedExecutor(Executor):
                             field_path = Path(path, name, parent_type.name)
                             completed = self.complete_value(f.return_type, f.group, _LazyInfo(self, f, parent_type, field_path),
                                                             field_path, value, position_context)
-                            if is_awaitable(completed):
+                            if completed.__class__ is not dict and is_awaitable(completed):
                                 completed = self._settle_completed(completed, f, field_path)
                                 append_awaitable(name)
                             results[name] = completed
@@ -680,7 +682,7 @@ class PlannedExecutor(Executor):
                                                 position_context)
                 if result is not Undefined:
                     results[name] = result
-                    if is_awaitable(result):
+                    if result.__class__ not in _SETTLED and is_awaitable(result):
                         append_awaitable(name)
         except Exception:
             if awaitable_fields:
