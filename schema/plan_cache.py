@@ -546,8 +546,12 @@ class PlannedExecutor(Executor):
                     self.handle_field_error(raw_error, item_type, field_details_list, item_path)
                     append(None)
         except Exception:
-            if awaitable_indices:
-                self.settle_in_background([completed[i] for i in awaitable_indices])
+            # as graphql-core: the awaitables started and those still waiting further on in the
+            # list are settled, never left unawaited (or running past the transaction unseen)
+            pending = [completed[i] for i in awaitable_indices]
+            pending.extend(x for x in result[index + 1:] if is_awaitable(x))
+            if pending:
+                self.settle_in_background(pending)
             raise
         if not awaitable_indices:
             return completed

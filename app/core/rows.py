@@ -42,6 +42,9 @@ class Reader:
         self._complex = tuple((index[name], field) for _key, name, field in meta.db_complex_fields)
         row_type = namedtuple(f"{model.__name__}Row", self.names)
         row_type.pk = property(lambda r, i=index[meta.pk_attr]: r[i], doc="The primary key (as the ORM object's `pk`).")
+        # as the ORM object's: the key only, never the columns (a row in an error message or a
+        # log line must not carry a customer's name or contact details)
+        row_type.__repr__ = lambda r, name=f"{model.__name__}Row", i=index[meta.pk_attr]: f"<{name}: {r[i]}>"
         row_type.__module__ = model.__module__
         self.row_type = row_type
 

@@ -7,6 +7,7 @@ exactly what graphql-core's executor answers (data, errors, their paths), and th
 is OperationCost's."""
 from __future__ import annotations
 
+import asyncio
 import gc
 import uuid
 from enum import Enum
@@ -183,7 +184,11 @@ class Pet(Named):
     legs: int
 
 
+RAN: list[str] = []
+
+
 async def _pet_later(name: str) -> Pet:
+    RAN.append(name)
     return Pet(name=name, legs=2)
 
 
@@ -239,6 +244,10 @@ def _schema(greeting: str, things, executor=PlannedExecutor) -> strawberry.Schem
         def empty(self) -> list[Pet]:
             return []
 
+        @strawberry.field
+        def failing_pets(self) -> list[Pet]:
+            return [Pet(name="p", legs=4), None, _pet_later("after the failure")]  # type: ignore[list-item]
+
     from strawberry.extensions import ParserCache
 
     # the parser cache hands every repeat the same document object, as in the app's schema
@@ -273,6 +282,17 @@ async def test_answers_exactly_what_graphql_core_answers(doc, things):
         b = await stock.execute(doc, variable_values=variables)
         assert a.data == b.data
         assert [(e.message, e.path) for e in a.errors or ()] == [(e.message, e.path) for e in b.errors or ()]
+
+
+async def test_a_list_that_fails_still_settles_its_items_still_waiting():
+    """A null in a list of non-null objects fails the list; an awaitable item after it is still
+    run to its end (graphql-core's executor does the same), never left unawaited."""
+    RAN.clear()
+    result = await _schema("hi", GOOD).execute("{ failingPets { name } }")
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert result.data is None and [e.path for e in result.errors] == [["failingPets", 1]]
+    assert RAN == ["after the failure"]
 
 
 async def test_a_schema_built_again_gets_its_own_plans():

@@ -55,4 +55,6 @@ async def test_ticket_and_customer_rows_hold_what_the_orm_objects_hold():
     assert row.tags == ["door", {"k": 1}] and row.compensation_value == Decimal("88.80")  # JSON decoded, decimal quantised
     with pytest.raises(AttributeError):
         row.status = "closed"  # immutable: a write takes the ORM object
+    customer, _ = await _both(Customer, full.id, brand.tenant_id)
+    assert repr(customer) == f"<CustomerRow: {full.id}>" and "满" not in str(customer)  # the key, never personal data
 
