@@ -9,6 +9,7 @@ import strawberry
 from app.complaint import repository, service
 from app.core.pagination import PageArgs
 from app.core.permissions import Perm
+from app.core.rows import member
 from app.settings import get_settings
 from schema.complaint.types import (
     AssignmentRule,
@@ -117,7 +118,8 @@ class ComplaintQuery:
                       permission_classes=READ)
     async def ticket_counts(self, info: strawberry.Info, filter: TicketFilter | None = None) -> list[TicketCount]:
         rows = await repository.count_tickets(info.context.scope, _filter(filter))
-        return [TicketCount(status=TicketStatus(s), dealer_id=gid("Dealer", d) if d else None, count=n) for s, d, n in rows]
+        gids = {d: gid("Dealer", d) for d in {d for _, d, _ in rows if d}}  # a dealer has a row per status: its id once
+        return [TicketCount(status=member(TicketStatus, s), dealer_id=gids.get(d), count=n) for s, d, n in rows]
 
     @strawberry.field(description=describe(Perm.TICKETS_READ, "The brand's rules for its tickets."), permission_classes=READ)
     async def ticket_policy(self, info: strawberry.Info) -> TicketPolicy:

@@ -480,3 +480,11 @@ async def test_the_sla_picture_is_kept_on_the_ticket_and_filters_overdue(gql, br
         assert set(await ids(brand_a.token(), {"overdue": True})) == {late, fine}
     assert set(await ids(brand_a.token("d3_agent"), {"overdue": True})) == set()  # another dealer's
     assert set(await ids(brand_b.token(), {"overdue": True})) == set()  # another brand's
+
+
+async def test_ticket_counts_name_each_dealer_and_the_tickets_without_one(gql, brand_a):
+    for dealer_key in ("d1", "d1", "d2", None):
+        await _open(gql, brand_a, await make_customer(brand_a, dealer_key))
+    body = await gql(brand_a.token(), "{ ticketCounts { status dealerId count } }")
+    counts = {(c["status"], c["dealerId"]): c["count"] for c in body["data"]["ticketCounts"]}
+    assert counts == {("ASSIGNED", brand_a.gid("Dealer", "d1")): 2, ("ASSIGNED", brand_a.gid("Dealer", "d2")): 1, ("NEW", None): 1}
