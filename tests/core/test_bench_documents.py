@@ -20,3 +20,14 @@ def test_every_load_mix_operation_has_a_document():
 @pytest.mark.parametrize("name", sorted(DOCUMENTS))
 def test_a_benchmark_document_validates(name):
     assert validate(schema._schema, parse(DOCUMENTS[name])) == []
+
+
+def test_the_load_mix_counts_a_refused_concurrent_change_as_a_conflict_not_a_success():
+    changed = {"data": {"ticketRecordContact": {"ticket": None, "errors": [{"code": "TICKET_CHANGED", "message": "…"}]}}}
+    other = {"data": {"ticketRecordContact": {"ticket": None, "errors": [{"code": "NOT_FOUND", "message": "…"}]}}}
+    both = {"data": {"x": {"errors": [{"code": "TICKET_CHANGED"}, {"code": "RECORD_REQUIRED"}]}}}
+    assert load_mix.outcome(200, changed) == "conflict"
+    assert load_mix.outcome(200, other) == "error" and load_mix.outcome(200, both) == "error"
+    assert load_mix.outcome(200, {"errors": [{"message": "boom"}], "data": None}) == "error"
+    assert load_mix.outcome(429, {}) == "error"
+    assert load_mix.outcome(200, {"data": {"ticketRecordContact": {"ticket": {"id": "t"}, "errors": []}}}) == "ok"
