@@ -215,9 +215,11 @@ def measure(processes: int, token: str, service_url: str, a, query: str = QUERY)
             "throughput_ratio": round(best["rps"] / floor["rps"], 3)}
 
 
-async def statements_and_profile(token: str, n: int, query: str = QUERY) -> tuple[int, list[str], str, float]:
+async def statements_and_profile(token: str, n: int, query: str = QUERY) -> tuple[int, list[str], str, float, int]:
     """In-process: SQL statements of one request, the server's CPU per request (ms, best of 3
-    rounds of n sequential requests), and a cProfile of n requests."""
+    rounds of n sequential requests), a cProfile of n requests, and the Python function calls
+    per request it counted (the same for the same code whatever the machine's load: a small
+    change shows there when the machine's drift hides it in the CPU time)."""
     from app.core import db, jobs, ratelimit
     from app.main import create_app
     from app.settings import get_settings
@@ -264,11 +266,12 @@ async def statements_and_profile(token: str, n: int, query: str = QUERY) -> tupl
         await one()
     prof.disable()
     buf = io.StringIO()
-    pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(25)
+    stats = pstats.Stats(prof, stream=buf)
+    stats.sort_stats("tottime").print_stats(25)
     await jobs.close()
     await ratelimit.close()
     await db.close_orm()
-    return c.count, c.statements, buf.getvalue(), round(min(cpu), 3)
+    return c.count, c.statements, buf.getvalue(), round(min(cpu), 3), stats.total_calls // n
 
 
 def main():
@@ -298,10 +301,10 @@ def main():
 
     report = {"concurrency": a.concurrency, "duration_s": a.duration, "cores": available_cores(), "load_processes": a.load_processes,
               "queries": {}}
-    for name, (modes, n_sql, sql, profile, cpu_ms) in results.items():
+    for name, (modes, n_sql, sql, profile, cpu_ms, calls) in results.items():
         # the tenant transaction's BEGIN carries set_config (one round trip); COMMIT ends it
         report["queries"][name] = {"query": QUERIES[name], "modes": modes, "sql_statements_per_request": n_sql + 2,
-                                   "cpu_ms_per_request": cpu_ms,
+                                   "cpu_ms_per_request": cpu_ms, "python_calls_per_request": calls,
                                    "sql": ["BEGIN; SELECT set_config(...)", *sql, "COMMIT"]}
         print(f"\n== Huifang GraphQL benchmark: {name} ({a.concurrency} connections, {a.load_processes} load process(es), "
               f"{available_cores()} cores) ==\n{QUERIES[name]}")
@@ -320,7 +323,8 @@ def main():
         else:
             print("\n(one core: the all-cores run is the one-process run)")
         print(f"SQL round trips per request: {n_sql + 2} (BEGIN + set_config, {', '.join(q.split()[0] + '…' for q in sql)}, COMMIT)")
-        print(f"server CPU per request (in process, sequential, best of 3 x {a.profile_requests}): {cpu_ms} ms")
+        print(f"server CPU per request (in process, sequential, best of 3 x {a.profile_requests}): {cpu_ms} ms; "
+              f"Python calls per request: {calls:,} (steady across runs: compare small changes here)")
         print("\n== where the time goes (cProfile, tottime, %d in-process requests) ==" % a.profile_requests)
         print("\n".join(profile.splitlines()[:45]))
     out = ROOT / "bench" / "results"
