@@ -22,9 +22,13 @@ def uuid7() -> uuid.UUID:
     return uuid.UUID(int=value)
 
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def to_global_id(type_name: str, pk: uuid.UUID | str) -> str:
-    raw = f"{type_name}:{pk}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    """base64url("Type:pk") without padding (what `base64.urlsafe_b64encode` gives, in one C
+    call instead of two Python frames: a page makes a few hundred of these)."""
+    return binascii.b2a_base64(f"{type_name}:{pk}".encode(), newline=False).translate(_URLSAFE).decode().rstrip("=")
 
 
 def from_global_id(global_id: str) -> tuple[str, uuid.UUID]:

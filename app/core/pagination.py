@@ -32,8 +32,12 @@ class Page:
     cursors: list[str]
 
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def encode_cursor(values: Sequence[Any]) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps([str(v) if isinstance(v, uuid.UUID) else v for v in values])).decode().rstrip("=")
+    raw = orjson.dumps([str(v) if isinstance(v, uuid.UUID) else v for v in values])
+    return binascii.b2a_base64(raw, newline=False).translate(_URLSAFE).decode().rstrip("=")  # base64url, unpadded
 
 
 def decode_cursor(cursor: str, width: int) -> list[Any]:
