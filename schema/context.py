@@ -64,7 +64,7 @@ class Loaders:
         if fetch is None:
             raise AttributeError(name)
         scope = self._scope
-        loader = DataLoader(_by_ids(lambda ids: fetch(scope, ids)))
+        loader = DataLoader(_by_ids(lambda ids: fetch(scope, ids)))  # strawberry's default cache, by the key itself (_cached)
         setattr(self, name, loader)
         return loader
 
@@ -74,12 +74,18 @@ async def _converted(pending, convert: Callable):
     return convert(row) if row is not None else None
 
 
+def _cached(loader: DataLoader) -> dict:
+    """The loader's own dict of futures by key: the loaders of `Loaders` keep strawberry's
+    default cache keyed by the key itself, so a lookup need not go through its two calls."""
+    return loader.cache_map.cache_map
+
+
 def load_as(loader: DataLoader, key, convert: Callable):
     """`convert(row)` (None when the loader found nothing) for `key`: at once when the loader
     already holds it (a page's resolver prefetched it: `prefetch`), so the field completes
     without a coroutine, a future and an await per row; otherwise an awaitable of it (the
     loader batches as before). A resolver returns this from a plain `def`."""
-    fut = loader.cache_map.get(key)
+    fut = _cached(loader).get(key)
     if fut is not None and fut.done() and not fut.cancelled() and fut.exception() is None:
         row = fut.result()
         return convert(row) if row is not None else None
@@ -91,7 +97,7 @@ async def prefetch(wanted: dict) -> None:
     per loader (a resolver asks for it only when the document selects the field, and only with
     keys the caller may read)."""
     for loader, keys in wanted.items():
-        cached = loader.cache_map
+        cached = _cached(loader)
         keys = [k for k in dict.fromkeys(k for k in keys if k is not None) if cached.get(k) is None]
         if keys:
             # the loader's own batch function, then its cache primed with the answers: what
