@@ -180,7 +180,7 @@ class _Sel:
     their own nor a variable in their arguments (each costs its base wherever its key is in the
     answer, whatever its value), `branches` the others."""
 
-    __slots__ = ("nodes", "fixed", "leaves", "branches")
+    __slots__ = ("nodes", "fixed", "leaves", "branches", "pure")
 
     def __init__(self, nodes: list, always: frozenset = frozenset()):
         self.nodes = tuple(nodes)
@@ -191,6 +191,8 @@ class _Sel:
         self.fixed = sum(n.terms[0] for n in leaves if id(n.field) in always)
         self.leaves = tuple((n.key, n.terms[0]) for n in leaves if id(n.field) not in always)
         self.branches = tuple(n for n in nodes if n.children is not None or n.dynamic)
+        # only constant leaves (a page's `node { id name }`): every answer object costs `fixed`
+        self.pure = not self.leaves and not self.branches
 
     def __iter__(self):
         return iter(self.nodes)
@@ -342,6 +344,17 @@ class PricedOperation:
             base, _mult, repeats = n.terms
         if value is None or children is None:
             return base
+        if children.pure:  # what _actual would answer for each object, without walking it
+            fixed = children.fixed
+            if isinstance(value, list):
+                objects = sum(1 for v in value if isinstance(v, dict))
+                return base + (fixed * objects if repeats else (fixed if objects else 0))
+            if not isinstance(value, dict):
+                return base
+            if repeats:
+                k = max((len(v) for v in value.values() if isinstance(v, list)), default=0)
+                return base + fixed * max(k, 1)
+            return base + fixed
         if isinstance(value, list):
             costs = [self._actual(children, v, None) for v in value if v is not None]
             return base + (sum(costs) if repeats else max(costs, default=0))

@@ -317,16 +317,25 @@ COST_DOCUMENTS = [
      {"f": {"search": "x"}}),
     ("{ dealers { nodes { id } edges { node { code } } } }", {}),
     ("mutation { a: dealerRecountCustomers(id: \"x\") { errors { code } } }", {}),
+    # objects whose selection is constant leaves only (priced without walking them), some null
+    ("{ tickets(first: 50) { edges { cursor node { id number dealer { id code } customer { id } } } pageInfo { hasNextPage } } }", {}),
+    ("{ tickets(first: 5) { nodes { id } } dealers(first: 3) { edges { node { id } } } }", {}),
+    ("{ dealers(first: 3) { __typename } tickets(first: 2) { __typename } }", {}),
 ]
 
 
 def _data(n):
+    """Answers shaped as real ones are: every object holds every key its selection names."""
     edges = [{"cursor": "c", "node": {"id": "i", "code": "k", "name": "n"}} for _ in range(n)]
     return [
         {"viewer": {"roles": []}, "dealers": {"edges": edges, "nodes": [e["node"] for e in edges], "pageInfo": {"hasNextPage": False}}},
         {"nodes": [{"id": "i", "code": "k"}, None, {"id": "j"}][: max(1, min(n, 3))]},
         {"dealers": None},
         {"a": {"errors": []}},
+        {"tickets": {"edges": [{"cursor": "c", "node": {"id": "i", "number": "n", "dealer": None if i % 2 else {"id": "d", "code": "k"},
+                                                        "customer": {"id": "c"}}} for i in range(n)], "pageInfo": {"hasNextPage": True}},
+         "dealers": {"edges": [{"cursor": "c", "node": None}, {"cursor": "c", "node": {"id": "d", "code": "k"}}][:n]}},
+        {"tickets": {"nodes": [{"id": "i"}, None][: n % 3]}, "dealers": {"edges": []}},
     ]
 
 
