@@ -218,8 +218,9 @@ def measure(processes: int, token: str, service_url: str, a, query: str = QUERY)
 async def statements_and_profile(token: str, n: int, query: str = QUERY) -> tuple[int, list[str], str, float, int]:
     """In-process: SQL statements of one request, the server's CPU per request (ms, best of 3
     rounds of n sequential requests), a cProfile of n requests, and the Python function calls
-    per request it counted (the same for the same code whatever the machine's load: a small
-    change shows there when the machine's drift hides it in the CPU time)."""
+    per request it counted (nearly the same for the same code whatever the machine's load, the
+    event loop's share aside: a small change shows there when the machine's drift hides it in
+    the CPU time)."""
     from app.core import db, jobs, ratelimit
     from app.main import create_app
     from app.settings import get_settings
@@ -324,7 +325,7 @@ def main():
             print("\n(one core: the all-cores run is the one-process run)")
         print(f"SQL round trips per request: {n_sql + 2} (BEGIN + set_config, {', '.join(q.split()[0] + '…' for q in sql)}, COMMIT)")
         print(f"server CPU per request (in process, sequential, best of 3 x {a.profile_requests}): {cpu_ms} ms; "
-              f"Python calls per request: {calls:,} (steady across runs: compare small changes here)")
+              f"Python calls per request: {calls:,} (nearly the same across runs: compare small changes here)")
         print("\n== where the time goes (cProfile, tottime, %d in-process requests) ==" % a.profile_requests)
         print("\n".join(profile.splitlines()[:45]))
     out = ROOT / "bench" / "results"
