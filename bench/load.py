@@ -30,23 +30,39 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
 RECONNECT_SECONDS = 0.25
 
 
+class Client:
+    """One keep-alive connection at a time to host:port, connecting again every
+    RECONNECT_SECONDS (`fresh()` before each request)."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self.reader = self.writer = None
+        self.connected = float("-inf")
+
+    async def fresh(self) -> None:
+        if time.perf_counter() - self.connected > RECONNECT_SECONDS:
+            self.close()
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            self.connected = time.perf_counter()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
 async def worker(host, port, payload: bytes, deadline: float, lat: list, errors: list):
-    reader, writer = await asyncio.open_connection(host, port)
-    connected = time.perf_counter()
+    client = Client(host, port)
     try:
         while time.perf_counter() < deadline:
-            if time.perf_counter() - connected > RECONNECT_SECONDS:
-                writer.close()
-                reader, writer = await asyncio.open_connection(host, port)
-                connected = time.perf_counter()
+            await client.fresh()
             t0 = time.perf_counter()
-            writer.write(payload)
-            status, body = await read_response(reader)
+            client.writer.write(payload)
+            status, body = await read_response(client.reader)
             lat.append(time.perf_counter() - t0)
             if status != 200 or b'"errors"' in body:
                 errors.append(status)
     finally:
-        writer.close()
+        client.close()
 
 
 async def run(url: str, token: str, body: bytes, concurrency: int, duration: float, raw: bool = False) -> dict:

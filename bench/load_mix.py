@@ -46,7 +46,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.load import RECONNECT_SECONDS, read_response
+from bench.load import Client, read_response
 
 ROOT = Path(__file__).resolve().parent.parent
 BRAND = "loadmix"
@@ -234,17 +234,13 @@ async def connection(port: int, role: Role, deadline: float, interval: float | N
                      only: str | None = None):
     """One keep-alive connection at a time. `interval`: paced (open loop), each request's latency
     counted from its scheduled start; None: as fast as answers come (closed loop). It connects
-    again every RECONNECT_SECONDS, so that with several worker processes each gets its share
+    again every RECONNECT_SECONDS (bench.load.Client), so that with several worker processes each gets its share
     (bench/load.py says why)."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    connected = time.perf_counter()
+    client = Client("127.0.0.1", port)
     due = start + (role.rng.random() * interval if interval else 0)
     try:
         while True:
-            if time.perf_counter() - connected > RECONNECT_SECONDS:
-                writer.close()
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                connected = time.perf_counter()
+            await client.fresh()
             if interval:
                 now = time.perf_counter()
                 if due > now:
@@ -254,10 +250,10 @@ async def connection(port: int, role: Role, deadline: float, interval: float | N
                 return
             op, token, payload = role.next(only)
             body = json.dumps(payload).encode()
-            writer.write(
+            client.writer.write(
                 b"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token.encode()
                 + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-            status, answer = await read_response(reader)
+            status, answer = await read_response(client.reader)
             rec = out.setdefault(op, {"lat": [], "errors": 0, "conflicts": 0, "sample": None})
             rec["lat"].append(time.perf_counter() - t0)
             doc = json.loads(answer) if status == 200 else {}
@@ -272,7 +268,7 @@ async def connection(port: int, role: Role, deadline: float, interval: float | N
             if interval:
                 due += interval
     finally:
-        writer.close()
+        client.close()
 
 
 async def drive(port: int, tokens: dict, concurrency: int, duration: float, rate: float | None, seed: int = 7,

@@ -186,7 +186,8 @@ class _Bucket:
         except PoolExhausted:
             if refuse_when_busy:
                 raise
-            log.warning("cost throttle: no Redis connection free in time, %g points not given back", -cost)
+            log.warning("cost throttle: no Redis connection free in time (%s)",
+                        f"{-cost:g} points not given back" if cost < 0 else "the bucket was not read")
             return None
         except Exception as e:  # noqa: BLE001 - any Redis failure: fail open, loudly
             now = time.monotonic()

@@ -500,12 +500,7 @@ class PlannedExecutor(Executor):
         if (not is_object_type(obj_type) or self._streams or self.is_async_iterable(result)
                 or not isinstance(result, (list, tuple))):
             return super().complete_list_value(return_type, field_details_list, info, path, result, position_context)
-        key = (obj_type, id(field_details_list))
-        hit = self._subselections.get(key)
-        if hit is None or hit[0] is not field_details_list:
-            grouped_field_set = self.collect_subfields(obj_type, field_details_list).grouped_field_set
-            hit = self._subselections[key] = (field_details_list, self._compiled(obj_type, grouped_field_set))
-        compiled = hit[1]
+        compiled = self._subselection(obj_type, field_details_list)
         is_awaitable = self.is_awaitable
         is_type_of = obj_type.is_type_of
         execute = self._execute_compiled
@@ -539,7 +534,7 @@ class PlannedExecutor(Executor):
                     else:
                         value = execute(obj_type, item, item_path, compiled, position_context)
                     if value.__class__ is not dict and is_awaitable(value):
-                        value = self._settle_item(value, item_type, field_details_list, item_path)
+                        value = self._settled(value, item_type, field_details_list, item_path)
                         awaitable_indices.append(index)
                     append(value)
                 except Exception as raw_error:
@@ -568,26 +563,21 @@ class PlannedExecutor(Executor):
 
         return get_completed_results()
 
-    def _settle_item(self, value, item_type, field_details_list, item_path):
-        """graphql-core's await_completed (complete_list_item_value): an error is the item's."""
-        async def await_completed():
-            try:
-                return await value
-            except Exception as raw_error:
-                self.handle_field_error(raw_error, item_type, field_details_list, item_path)
-                return None
-
-        return await_completed()
-
-    def collect_and_execute_subfields(self, return_type, field_details_list, path, result, position_context):
-        """graphql-core's, with the sub-selection's grouped fields and their compiled form taken
-        from the plan in one lookup."""
+    def _subselection(self, return_type, field_details_list) -> tuple[_Field, ...]:
+        """The sub-selection of `field_details_list` on `return_type`, compiled: from the plan in
+        one lookup (its grouped fields collected and compiled the first time)."""
         key = (return_type, id(field_details_list))
         hit = self._subselections.get(key)
         if hit is None or hit[0] is not field_details_list:
             grouped_field_set = self.collect_subfields(return_type, field_details_list).grouped_field_set
             hit = self._subselections[key] = (field_details_list, self._compiled(return_type, grouped_field_set))
-        return self._execute_compiled(return_type, result, path, hit[1], position_context)
+        return hit[1]
+
+    def collect_and_execute_subfields(self, return_type, field_details_list, path, result, position_context):
+        """graphql-core's, with the sub-selection's grouped fields and their compiled form taken
+        from the plan in one lookup."""
+        return self._execute_compiled(return_type, result, path, self._subselection(return_type, field_details_list),
+                                      position_context)
 
     def _execute_direct(self, parent_type, source, f, path, position_context):
         """graphql-core's execute_field, calling the resolver as strawberry's wrapper would
@@ -602,19 +592,20 @@ class PlannedExecutor(Executor):
                 return self.complete_awaitable_value(return_type, f.group, info, path, result, position_context)
             completed = self.complete_value(return_type, f.group, info, path, result, position_context)
             if self.is_awaitable(completed):
-                return self._settle_completed(completed, f, path)
+                return self._settled(completed, f.return_type, f.group, path)
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, f.group, path)
             return None
         return completed
 
-    def _settle_completed(self, completed, f, field_path):
-        """graphql-core's await_completed (execute_field): an error completing the value is the field's."""
+    def _settled(self, completed, return_type, field_details_list, path):
+        """graphql-core's await_completed (execute_field, complete_list_item_value): an error
+        completing the value is the field's, or the list item's, at `path`."""
         async def await_completed():
             try:
                 return await completed
             except Exception as raw_error:
-                self.handle_field_error(raw_error, f.return_type, f.group, field_path)
+                self.handle_field_error(raw_error, return_type, field_details_list, path)
                 return None
 
         return await_completed()
@@ -647,7 +638,7 @@ class PlannedExecutor(Executor):
                             completed = self.complete_value(f.return_type, f.group, _LazyInfo(self, f, parent_type, field_path),
                                                             field_path, value, position_context)
                             if completed.__class__ is not dict and is_awaitable(completed):
-                                completed = self._settle_completed(completed, f, field_path)
+                                completed = self._settled(completed, f.return_type, f.group, field_path)
                                 append_awaitable(name)
                             results[name] = completed
                             continue
