@@ -2,13 +2,14 @@
 what the limits decided about the operation (its cost, a throttle's wait)."""
 from __future__ import annotations
 
+import asyncio
 import uuid
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from starlette.requests import Request
-from strawberry.dataloader import DataLoader
+from strawberry.dataloader import AbstractCache, DataLoader
 
 from app.core.auth.tokens import AccessClaims
 from app.core.secrets import PREFIX_CLIENT, tenant_of
@@ -43,6 +44,46 @@ def _by_ids(fetch):
     return load
 
 
+_MISSING = object()
+
+
+class RowCache(AbstractCache):
+    """A request's loader cache: strawberry's futures by key (what `load` asks for and sets),
+    plus the rows a page primed (`prime`), kept as plain values. A page primes a hundred or more
+    keys and its fields read them at once through `load_as`; strawberry's `prime_many` makes a
+    future per key for that (a third of the work of priming a tickets page). A primed row
+    becomes a future only if `load` asks for it."""
+
+    __slots__ = ("futures", "values")
+
+    def __init__(self) -> None:
+        self.futures: dict = {}
+        self.values: dict = {}
+
+    def get(self, key):
+        fut = self.futures.get(key)
+        if fut is None:
+            value = self.values.get(key, _MISSING)
+            if value is not _MISSING:
+                fut = self.futures[key] = asyncio.get_running_loop().create_future()
+                fut.set_result(value)
+        return fut
+
+    def set(self, key, value) -> None:
+        self.futures[key] = value
+
+    def delete(self, key) -> None:
+        self.futures.pop(key, None)
+        self.values.pop(key, None)
+
+    def clear(self) -> None:
+        self.futures.clear()
+        self.values.clear()
+
+    def has(self, key) -> bool:
+        return key in self.values or key in self.futures
+
+
 class Loaders:
     """Built for each request (a loader caches per request, never across tenants), each one
     lazily on first use: most operations need two or three of them."""
@@ -64,7 +105,7 @@ class Loaders:
         if fetch is None:
             raise AttributeError(name)
         scope = self._scope
-        loader = DataLoader(_by_ids(lambda ids: fetch(scope, ids)))  # strawberry's default cache, by the key itself (_cached)
+        loader = DataLoader(_by_ids(lambda ids: fetch(scope, ids)), cache_map=RowCache())
         setattr(self, name, loader)
         return loader
 
@@ -74,22 +115,39 @@ async def _converted(pending, convert: Callable):
     return convert(row) if row is not None else None
 
 
-def _cached(loader: DataLoader) -> dict:
-    """The loader's own dict of futures by key: the loaders of `Loaders` keep strawberry's
-    default cache keyed by the key itself, so a lookup need not go through its two calls."""
-    return loader.cache_map.cache_map
-
-
 def load_as(loader: DataLoader, key, convert: Callable):
     """`convert(row)` (None when the loader found nothing) for `key`: at once when the loader
-    already holds it (a page's resolver prefetched it: `prefetch`), so the field completes
-    without a coroutine, a future and an await per row; otherwise an awaitable of it (the
-    loader batches as before). A resolver returns this from a plain `def`."""
-    fut = _cached(loader).get(key)
-    if fut is not None and fut.done() and not fut.cancelled() and fut.exception() is None:
+    already holds it (a page primed it: `prime`, `prefetch`), so the field completes without a
+    coroutine, a future and an await per row; otherwise an awaitable of it (the loader batches
+    as before). A resolver returns this from a plain `def`."""
+    cache: RowCache = loader.cache_map
+    row = cache.values.get(key, _MISSING)
+    if row is _MISSING:
+        fut = cache.futures.get(key)
+        if fut is None or not fut.done() or fut.cancelled() or fut.exception() is not None:
+            return _converted(loader.load(key), convert)
         row = fut.result()
-        return convert(row) if row is not None else None
-    return _converted(loader.load(key), convert)
+    return convert(row) if row is not None else None
+
+
+def prime(loader: DataLoader, rows: dict) -> None:
+    """strawberry's `prime_many` for the loaders of `Loaders`: rows by key, kept as values (no
+    future per key), a key the loader already holds left as it is; a key waiting in a batch not
+    yet sent is answered with its row and taken out of the batch, as `prime_many` does."""
+    cache: RowCache = loader.cache_map
+    values, futures = cache.values, cache.futures
+    for key, row in rows.items():
+        if key not in futures and key not in values:
+            values[key] = row
+    batch = loader.batch
+    if batch is not None and not batch.dispatched:
+        answered = False
+        for task in batch.tasks:
+            if task.key in rows and not task.future.done():
+                task.future.set_result(rows[task.key])
+                answered = True
+        if answered:
+            batch.tasks = [task for task in batch.tasks if not task.future.done()]
 
 
 async def prefetch(wanted: dict) -> None:
@@ -97,12 +155,12 @@ async def prefetch(wanted: dict) -> None:
     per loader (a resolver asks for it only when the document selects the field, and only with
     keys the caller may read)."""
     for loader, keys in wanted.items():
-        cached = _cached(loader)
-        keys = [k for k in dict.fromkeys(k for k in keys if k is not None) if cached.get(k) is None]
+        has = loader.cache_map.has
+        keys = [k for k in dict.fromkeys(k for k in keys if k is not None) if not has(k)]
         if keys:
-            # the loader's own batch function, then its cache primed with the answers: what
-            # `load_many` ends with, without a task, a future and a callback per key on the way
-            loader.prime_many(dict(zip(keys, await loader.load_fn(keys), strict=True)))
+            # the loader's own batch function, then the rows primed: what `load_many` ends
+            # with, without a task, a future and a callback per key on the way
+            prime(loader, dict(zip(keys, await loader.load_fn(keys), strict=True)))
 
 
 @dataclass
@@ -116,9 +174,9 @@ class Context:
     is_mutation: bool = False  # set before execution (schema.limits)
     pii_reads: set = field(default_factory=set)  # customers whose personal data an app read unmasked
     extra: dict = field(default_factory=dict)
-    # set by the HTTP view: () -> async context manager that runs the execution in the tenant
-    # transaction; schema.limits enters it only once the operation passed its limits
-    unit_of_work: Callable[[], AbstractAsyncContextManager] | None = None
+    # set by the HTTP view: (context) -> async context manager that runs the execution in the
+    # tenant transaction; schema.limits enters it only once the operation passed its limits
+    unit_of_work: Callable[["Context"], AbstractAsyncContextManager] | None = None
     validated: bool = False  # parsed and validated (schema.limits, at the start of execution)
     executed: bool = False  # the tenant transaction opened and the resolvers ran
     throttled: float | None = None  # THROTTLED: seconds until the caller's bucket holds the cost

@@ -106,7 +106,7 @@ class HuifangGraphQL(GraphQL):
             return refused.result()
         # strawberry parses and validates; schema.limits prices the operation and charges the
         # caller's bucket, and only then enters this unit of work: the tenant transaction
-        context.unit_of_work = lambda: _unit_of_work(context)
+        context.unit_of_work = _unit_of_work  # called with the context: no closure over it (no reference cycle)
         if request_adapter is _Post:  # the direct path (graphql_direct): no extension runner
             result = await _execute_direct(context, resolved.data)
         else:

@@ -147,7 +147,7 @@ async def guarded(ec, holder) -> AsyncIterator[None]:
     actual = requested  # unless the answer shows less was done
     try:
         if ctx is not None and ctx.unit_of_work is not None:
-            async with ctx.unit_of_work() as work:
+            async with ctx.unit_of_work(ctx) as work:
                 yield
                 work.result = ec.result
         else:

@@ -45,6 +45,7 @@ from graphql import (
     GraphQLError,
     GraphQLID,
     GraphQLObjectType,
+    GraphQLResolveInfoHelpers,
     GraphQLSchema,
     GraphQLString,
     InlineFragmentNode,
@@ -340,6 +341,12 @@ class PlannedExecutor(Executor):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.operation_extensions = kwargs.pop("operation_extensions", None)
         super().__init__(*args, **kwargs)
+        # graphql-core hands resolvers its own bound methods (info.async_helpers), a reference
+        # cycle through the executor that kept the whole request (context, loaders, every row)
+        # alive until a collection of the older generations: the same methods, reached weakly
+        ref = weakref.ref(self)
+        self.async_helpers = GraphQLResolveInfoHelpers(gather=lambda values: ref().gather_async_work(values),
+                                                       track=lambda values: ref().track_async_work(values))
         self._plan = cache_for(self.schema).plan(self.operation, self.fragments, self.variable_values.coerced)
         if self._plan is not None:
             self._relevant_sub_fields = self._plan.sub_fields

@@ -52,34 +52,38 @@ class Connection(Generic[T]):
         )
 
 
+def _fields(selection_set, fragments: dict, seen: frozenset):
+    """The fields of a selection set, inline fragments and fragment spreads flattened (a module
+    function: a nested one that calls itself is a reference cycle, which kept the request's
+    resolve info, and with it the whole request, alive until the collector ran)."""
+    from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
+
+    for sel in selection_set.selections if selection_set else ():
+        if isinstance(sel, FieldNode):
+            yield sel
+        elif isinstance(sel, InlineFragmentNode):
+            yield from _fields(sel.selection_set, fragments, seen)
+        elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in seen:
+            frag = fragments.get(sel.name.value)
+            if frag is not None:
+                yield from _fields(frag.selection_set, fragments, seen | {sel.name.value})
+
+
 def node_fields(info) -> frozenset[str]:
     """The field names the document selects on a connection's nodes (under `edges { node }` and
     `nodes`, fragments included, `@skip`/`@include` ignored: a superset), from the field's own
     AST; a page's resolver prefetches only what is asked for."""
-    from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
-
     info = getattr(info, "_raw_info", info)  # strawberry's Info wraps graphql-core's
+    fragments, none = info.fragments, frozenset()
     found: set[str] = set()
-
-    def fields(selection_set, seen: set):
-        for sel in selection_set.selections if selection_set else ():
-            if isinstance(sel, FieldNode):
-                yield sel
-            elif isinstance(sel, InlineFragmentNode):
-                yield from fields(sel.selection_set, seen)
-            elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in seen:
-                frag = info.fragments.get(sel.name.value)
-                if frag is not None:
-                    yield from fields(frag.selection_set, seen | {sel.name.value})
-
     for top in info.field_nodes:
-        for f in fields(top.selection_set, set()):
+        for f in _fields(top.selection_set, fragments, none):
             if f.name.value == "nodes":
-                found.update(g.name.value for g in fields(f.selection_set, set()))
+                found.update(g.name.value for g in _fields(f.selection_set, fragments, none))
             elif f.name.value == "edges":
-                for g in fields(f.selection_set, set()):
+                for g in _fields(f.selection_set, fragments, none):
                     if g.name.value == "node":
-                        found.update(h.name.value for h in fields(g.selection_set, set()))
+                        found.update(h.name.value for h in _fields(g.selection_set, fragments, none))
     return frozenset(found)
 
 

@@ -32,17 +32,20 @@ class Actor:
     # app actors: an optional dealer restriction
     app_dealer_id: uuid.UUID | None = None
     app_perms: frozenset[Perm] = frozenset()
+    # what the actor may do, worked out once (a page asks for each row's fields: `Scope.can`)
+    perms: frozenset[Perm] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.kind == "system":
+            perms = frozenset(Perm)
+        else:
+            base = perms_for_roles(self.roles) if self.kind == "user" else self.app_perms
+            perms = base if self.token_scopes is None else base & self.token_scopes
+        object.__setattr__(self, "perms", perms)
 
     @property
     def roles(self) -> frozenset[Role]:
         return frozenset(m.role for m in self.memberships)
-
-    @property
-    def perms(self) -> frozenset[Perm]:
-        if self.kind == "system":
-            return frozenset(Perm)
-        base = perms_for_roles(self.roles) if self.kind == "user" else self.app_perms
-        return base if self.token_scopes is None else base & self.token_scopes
 
     @property
     def label(self) -> str:

@@ -22,7 +22,7 @@ from schema.complaint.types import (
     TicketSource,
     TicketStatus,
 )
-from schema.context import prefetch
+from schema.context import prefetch, prime
 from schema.permissions import describe, needs
 from schema.relay import Connection, decode, gid, node_fields
 
@@ -102,7 +102,7 @@ class ComplaintQuery:
         page = await repository.list_tickets(info.context.scope, _filter(filter), PageArgs(first, after, last, before),
                                              order=order_by.value, max_size=get_settings().graphql_page_max)
         loaders = info.context.loaders
-        loaders.ticket.prime_many({t.id: t for t in page.items})  # the nested fields' loaders start warm
+        prime(loaders.ticket, {t.id: t for t in page.items})  # the nested fields' loaders start warm
         selected = node_fields(info)
         wanted = {}
         if "dealer" in selected:

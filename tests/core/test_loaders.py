@@ -1,15 +1,13 @@
-"""The per-request loaders (schema.context.Loaders): strawberry's default cache keyed by the key
-itself, which `load_as` and `prefetch` read as a dict; a primed row answers at once, a missing
-one through one batch."""
+"""The per-request loaders (schema.context.Loaders): their cache (RowCache) keeps strawberry's
+futures and the rows a page primed as plain values, which `load_as` and `prefetch` read as
+dicts; a primed row answers at once, through `load` as well, a missing one through one batch."""
 from __future__ import annotations
 
 import uuid
 
-from strawberry.dataloader import DefaultCache
-
 import schema  # noqa: F401 - every domain's schema part registers its loaders
 from app.core.tenancy import Actor, scope_for
-from schema.context import Loaders, _cached, load_as, prefetch
+from schema.context import Loaders, RowCache, load_as, prefetch, prime
 
 
 async def test_every_loader_keeps_the_cache_load_as_reads():
@@ -18,11 +16,37 @@ async def test_every_loader_keeps_the_cache_load_as_reads():
     assert {"dealer", "customer", "ticket", "user"} <= set(Loaders.FETCHERS)
     for name in Loaders.FETCHERS:
         loader = getattr(loaders, name)
-        assert type(loader.cache_map) is DefaultCache and loader.cache
-        key = uuid.uuid4()
-        assert loader.cache_map.cache_key_fn(key) is key  # no key function: the dict is keyed by the key
-        loader.prime(key, "row")
-        assert _cached(loader)[key].result() == "row"
+        assert type(loader.cache_map) is RowCache and loader.cache
+        key, other = uuid.uuid4(), uuid.uuid4()
+        prime(loader, {key: "row"})
+        assert loader.cache_map.values == {key: "row"} and not loader.cache_map.futures  # no future per primed row
+        assert load_as(loader, key, str.upper) == "ROW"
+        assert await loader.load(key) == "row"  # strawberry's own load sees the primed row (a future made then)
+        loader.prime(other, "strawberry's")  # strawberry's prime_many still works on this cache
+        assert load_as(loader, other, str) == "strawberry's"
+        loader.clear(key)
+        assert not loader.cache_map.has(key)
+
+
+async def test_priming_answers_a_key_waiting_in_a_batch_not_yet_sent():
+    calls = []
+
+    async def fetch(scope, ids):
+        calls.append(list(ids))
+        return {i: f"fetched {i}" for i in ids}
+
+    Loaders.FETCHERS["_test_batch"] = fetch
+    try:
+        loader = Loaders(scope_for(Actor.system(uuid.uuid4())))._test_batch
+        waiting, other = loader.load("a"), loader.load("b")  # queued, the batch not dispatched yet
+        prime(loader, {"a": "primed a", "c": "primed c"})
+        assert await waiting == "primed a" and await other == "fetched b"
+        assert calls == [["b"]]  # "a" left the batch: answered by the primed row
+        assert load_as(loader, "c", str) == "primed c"
+        prime(loader, {"c": "again"})  # a key the loader holds is left as it is
+        assert load_as(loader, "c", str) == "primed c"
+    finally:
+        del Loaders.FETCHERS["_test_batch"]
 
 
 async def test_load_as_answers_primed_rows_at_once_and_batches_the_rest():
