@@ -61,6 +61,8 @@ from graphql.pyutils import Path, Undefined
 from graphql.type import is_abstract_type, is_leaf_type, is_list_type, is_non_null_type, is_object_type
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 from strawberry.types.field import StrawberryField
 from strawberry.types.fields.resolver import StrawberryResolver
 
@@ -247,6 +249,28 @@ class _LazyInfo:
             real = self._real = self._executor.build_resolve_info(f.field_def, [d.node for d in f.group], self.parent_type,
                                                                   self._path)
         return getattr(real, name)
+
+
+# strawberry's is_type_of of a type with interfaces (GraphQLCoreConverter.from_object): True for
+# an instance of the type's own class that no `strawberry.cast` marked (it then checks the cast)
+_STRAWBERRY_IS_TYPE_OF = "GraphQLCoreConverter.from_object.<locals>._get_is_type_of.<locals>.is_type_of"
+_CAST = TYPE_CAST_ATTRIBUTE
+
+
+def _origin(obj_type) -> type | None:
+    """The class whose instances (not cast) strawberry's `is_type_of` of `obj_type` accepts
+    without asking: the type's own, when `is_type_of` is strawberry's (not one the type
+    defines) and the type is no specialisation of a generic one; None otherwise (then
+    `is_type_of` is always called). Kept on the type."""
+    definition = (obj_type.extensions or {}).get(_BACKREF)
+    check = obj_type.is_type_of
+    origin = None
+    if (check is not None and getattr(check, "__qualname__", None) == _STRAWBERRY_IS_TYPE_OF
+            and isinstance(definition, StrawberryObjectDefinition) and definition.is_type_of is None
+            and definition.concrete_of is None):
+        origin = definition.origin
+    obj_type._hf_origin = origin
+    return origin
 
 
 _NON_NULL, _OBJECT, _LEAF, _LIST, _OTHER = "non_null", "object", "leaf", "list", "other"
@@ -473,16 +497,27 @@ class PlannedExecutor(Executor):
         return super().complete_value(return_type, field_details_list, info, path, result, position_context)
 
     def complete_object_value(self, return_type, field_details_list, info, path, result, position_context):
-        """graphql-core's, with the sub-selection taken from the plan here (one call less per
-        object); an `is_type_of` that answers an awaitable goes graphql-core's way."""
+        """graphql-core's, with the sub-selection taken from the plan here (two calls less per
+        object) and strawberry's `is_type_of` answered without calling it for an instance of the
+        type's own class (`_origin`); an `is_type_of` that answers an awaitable goes
+        graphql-core's way."""
         is_type_of = return_type.is_type_of
         if is_type_of is not None:
-            ok = is_type_of(result, info)
-            if self.is_awaitable(ok):
-                return self._type_checked_later(ok, return_type, field_details_list, path, result, position_context)
-            if not ok:
-                raise invalid_return_type_error(return_type, result, field_details_list)
-        return self.collect_and_execute_subfields(return_type, field_details_list, path, result, position_context)
+            try:
+                origin = return_type._hf_origin
+            except AttributeError:
+                origin = _origin(return_type)
+            if result.__class__ is not origin or getattr(result, _CAST, None) is not None:
+                ok = is_type_of(result, info)
+                if ok is not True and self.is_awaitable(ok):
+                    return self._type_checked_later(ok, return_type, field_details_list, path, result, position_context)
+                if not ok:
+                    raise invalid_return_type_error(return_type, result, field_details_list)
+        hit = self._subselections.get((return_type, id(field_details_list)))
+        if hit is None or hit[0] is not field_details_list:
+            return self._execute_compiled(return_type, result, path, self._subselection(return_type, field_details_list),
+                                          position_context)
+        return self._execute_compiled(return_type, result, path, hit[1], position_context)
 
     def _type_checked_later(self, ok, return_type, field_details_list, path, result, position_context):
         async def execute_subfields_async():
@@ -510,6 +545,7 @@ class PlannedExecutor(Executor):
         compiled = self._subselection(obj_type, field_details_list)
         is_awaitable = self.is_awaitable
         is_type_of = obj_type.is_type_of
+        origin = _origin(obj_type) if is_type_of is not None else None
         execute = self._execute_compiled
         completed: list[Any] = []
         append = completed.append
@@ -530,7 +566,7 @@ class PlannedExecutor(Executor):
                             raise TypeError(f"Cannot return null for non-nullable field {info.parent_type}.{info.field_name}.")  # noqa: TRY301
                         append(None)
                         continue
-                    if is_type_of is not None:
+                    if is_type_of is not None and (item.__class__ is not origin or getattr(item, _CAST, None) is not None):
                         ok = is_type_of(item, info)
                         if ok is not True and is_awaitable(ok):
                             value = self._type_checked_later(ok, obj_type, field_details_list, item_path, item, position_context)

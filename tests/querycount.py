@@ -1,10 +1,13 @@
-"""Count SQL statements sent through Tortoise's asyncpg client (the app's only DB path)."""
+"""Count SQL statements sent through Tortoise's asyncpg client and the tenant transaction's read
+path (app.core.db.fetch): the app's only ways to the database (BEGIN and COMMIT aside)."""
 from __future__ import annotations
 
 from contextlib import contextmanager
 from unittest import mock
 
 from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
+
+from app.core import db
 
 
 class Counter:
@@ -33,6 +36,14 @@ def count_queries():
         return inner
 
     patches = [mock.patch.object(cls, name, wrap(fn)) for (cls, name), fn in originals.items()]
+    # reads in a tenant transaction go to its connection without execute_query (app.core.db.fetch)
+    fast = db._fetch_on
+
+    async def fast_counted(client, sql, params):
+        counter.statements.append(sql)
+        return await fast(client, sql, params)
+
+    patches.append(mock.patch.object(db, "_fetch_on", fast_counted))
     for p in patches:
         p.start()
     try:

@@ -352,7 +352,9 @@ async def _pooled(parent, opening: str) -> AsyncIterator[Any]:
                 await parent.create_connection(with_db=True)
     client = _TenantTransactionWrapper(parent)
     raw = client._connection = await parent._pool.acquire()
-    token = get_connections().set(client.connection_name, client)
+    handler = get_connections()
+    token = handler.set(client.connection_name, client)
+    opened = _opened_client.set((client, handler._storage_var))
     try:
         await raw.execute(opening)  # no arguments: the simple protocol, several statements
         client._hf_configured = True
@@ -367,7 +369,14 @@ async def _pooled(parent, opening: str) -> AsyncIterator[Any]:
             await client.commit()
     finally:
         await parent._pool.release(raw)  # asyncpg rolls back anything left open
-        get_connections().reset(token)
+        _opened_client.reset(opened)
+        handler.reset(token)
+
+
+# the client `_pooled` opened and the Tortoise context variable holding the current clients:
+# `fetch` takes the fast way only while that client is still the current one (a Tortoise
+# transaction nested inside sets a client of its own there)
+_opened_client: contextvars.ContextVar[tuple | None] = contextvars.ContextVar("hf_opened_client", default=None)
 
 
 def _wrapper_class():
@@ -433,9 +442,29 @@ async def healthy() -> bool:
 
 
 async def fetch(sql: str, params: list) -> list:
-    """SELECT through the current transaction's connection; asyncpg records (positional)."""
+    """SELECT through the current transaction's connection; asyncpg records (positional).
+
+    In a tenant transaction (`_pooled`'s client is the current one), the statement goes to its
+    connection as Tortoise's `execute_query` sends it (under the client's lock, so fields
+    resolved concurrently still take turns; its errors translated by Tortoise's own
+    `_translate_exceptions`), without the layers around it: the alias lookup that checks the
+    event loop (a system call on Python 3.11), two wrappers, the lock's context object and the
+    statement's upper-cased copy to tell a read from a write. Anywhere else (no transaction, a
+    Tortoise transaction nested inside), through Tortoise."""
+    opened = _opened_client.get()
+    if opened is not None:
+        client, storage = opened
+        if storage.get().get("default") is client and client._connection is not None:
+            return await client._translate_exceptions(_fetch_on, sql, params)
     _, rows = await connections.get("default").execute_query(sql, params)
     return rows
+
+
+async def _fetch_on(client, sql: str, params: list) -> list:
+    if client.log.isEnabledFor(logging.DEBUG):
+        client.log.debug("%s: %s", sql, params)
+    async with client._lock:
+        return await client._connection.fetch(sql, *params)
 
 
 def conn():

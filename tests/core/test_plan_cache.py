@@ -11,6 +11,7 @@ import asyncio
 import gc
 import uuid
 from enum import Enum
+from types import SimpleNamespace
 
 import pytest
 import strawberry
@@ -184,6 +185,19 @@ class Pet(Named):
     legs: int
 
 
+class PetChild(Pet):
+    """A subclass: strawberry's is_type_of accepts it (isinstance), the planned executor asks it."""
+
+
+@strawberry.type
+class Picky(Named):
+    """Its own is_type_of (strawberry calls it for every object, instances of the class too)."""
+
+    @classmethod
+    def is_type_of(cls, obj, _info) -> bool:
+        return getattr(obj, "name", None) != "refused"
+
+
 RAN: list[str] = []
 
 
@@ -245,6 +259,24 @@ def _schema(greeting: str, things, executor=PlannedExecutor) -> strawberry.Schem
             return []
 
         @strawberry.field
+        def odd_pets(self) -> list[Pet | None]:
+            # a look-alike cast as a Pet (accepted by its cast), one not cast (refused), a subclass
+            return [strawberry.cast(Pet, SimpleNamespace(name="cast", legs=0)), SimpleNamespace(name="plain", legs=0),
+                    PetChild(name="child", legs=6), Pet(name="own", legs=4)]
+
+        @strawberry.field
+        def odd_pet(self) -> Pet | None:
+            return strawberry.cast(Pet, SimpleNamespace(name="cast", legs=0))
+
+        @strawberry.field
+        def picky(self) -> list[Picky | None]:
+            return [Picky(name="kept"), Picky(name="refused"), SimpleNamespace(name="look-alike")]  # type: ignore[list-item]
+
+        @strawberry.field
+        def one_picky(self) -> Picky | None:
+            return Picky(name="refused")
+
+        @strawberry.field
         def failing_pets(self) -> list[Pet]:
             return [Pet(name="p", legs=4), None, _pet_later("after the failure")]  # type: ignore[list-item]
 
@@ -269,6 +301,8 @@ DOCUMENTS = [
     "{ awaitedPets { name legs } maybePets { __typename name } }",
     "{ holders { things { later loud } } }",
     "{ things { where w: where } maybe { where } }",
+    "{ oddPets { name legs } oddPet { name } }",
+    "{ picky { name } onePicky { name } }",
 ]
 
 
@@ -389,3 +423,12 @@ async def test_the_actual_cost_of_a_real_answer_with_skipped_and_fragment_fields
     ref = OperationCost(parse(doc), None, variables, 100)
     assert body["extensions"]["cost"]["actualQueryCost"] == min(ref.requested(), ref.actual(body["data"], []))
     assert ("roles" in body["data"]["viewer"]) is not skip
+
+
+def test_is_type_of_is_skipped_only_for_an_uncast_instance_of_the_types_own_class():
+    """strawberry's own is_type_of answers True for those without being called; a type's own
+    is_type_of (Picky) is always called (the comparisons above hold both to the stock answers)."""
+    gs = _schema("hi", GOOD)._schema
+    assert plan_cache._origin(gs.get_type("Pet")) is Pet
+    assert plan_cache._origin(gs.get_type("Picky")) is None and gs.get_type("Picky").is_type_of is not None
+    assert plan_cache._origin(gs.get_type("Thing")) is None and gs.get_type("Thing").is_type_of is None  # no interface: no check at all
