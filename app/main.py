@@ -122,6 +122,8 @@ def create_app() -> Starlette:
         from app.core.auth.keys import keyring
 
         keyring()  # fail at startup, not on the first request, if keys are missing
+        thresholds = gc.get_threshold()
+        gc.set_threshold(settings.gc_young_threshold, *thresholds[1:])
         if settings.gc_freeze:
             # what startup built (schema, plans' types, modules) lives as long as the process:
             # out of the collector's generations, a full collection no longer walks it (a 100 ms
@@ -133,11 +135,15 @@ def create_app() -> Starlette:
             yield
         finally:
             log.info("api shutting down")
-            await jobs.close()
-            await ratelimit.close()
-            await db.close_orm()
-            if settings.gc_freeze:
-                gc.unfreeze()  # an app started again in this process (tests) starts from the same state
+            try:
+                await jobs.close()
+                await ratelimit.close()
+                await db.close_orm()
+            finally:
+                # an app started again in this process (tests) starts from the same state
+                gc.set_threshold(*thresholds)
+                if settings.gc_freeze:
+                    gc.unfreeze()
 
     dev_routes = []
     if settings.env == "development":  # the demo apps' redirect URI (app/demo.py)

@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     db_pgbouncer: bool = False
     # after startup, move what it built out of the garbage collector's generations (gc.freeze)
     gc_freeze: bool = True
+    # net allocations between two collections of the youngest generation (Python's own: 700);
+    # an operation leaves no cyclic garbage, so most of what a page allocates is freed before a
+    # collection would walk it
+    gc_young_threshold: int = Field(default=20_000, ge=100, le=1_000_000)
 
     @property
     def introspection_enabled(self) -> bool:

@@ -70,9 +70,12 @@ class RowCache(AbstractCache):
         return fut
 
     def set(self, key, value) -> None:
+        self.values.pop(key, None)  # a future set for a primed key (prime_many with force) replaces the row
         self.futures[key] = value
 
     def delete(self, key) -> None:
+        # a key the cache does not hold is no error (strawberry's DefaultCache raises KeyError;
+        # DataLoader.clear of a key never loaded then failed)
         self.futures.pop(key, None)
         self.values.pop(key, None)
 
@@ -143,6 +146,8 @@ def prime(loader: DataLoader, rows: dict) -> None:
     if batch is not None and not batch.dispatched:
         answered = False
         for task in batch.tasks:
+            # a task already answered (or cancelled) is left as it is, where strawberry's
+            # prime_many would set it again and fail with InvalidStateError
             if task.key in rows and not task.future.done():
                 task.future.set_result(rows[task.key])
                 answered = True

@@ -356,6 +356,13 @@ def _direct_resolver(field_def, node: FieldNode):
     return resolver.wrapped_func, resolver.self_parameter is not None, info.name if info is not None else None, make_info
 
 
+def _alive(ref) -> "PlannedExecutor":
+    executor = ref()
+    if executor is None:  # only a task that outlived its operation can get here
+        raise RuntimeError("the GraphQL operation this resolver belonged to has ended")
+    return executor
+
+
 class PlannedExecutor(Executor):
     """graphql-core's plain executor (this schema enables no @defer/@stream) with strawberry's
     resolve info, executing from the plan of the document (see the module's docstring)."""
@@ -369,8 +376,8 @@ class PlannedExecutor(Executor):
         # cycle through the executor that kept the whole request (context, loaders, every row)
         # alive until a collection of the older generations: the same methods, reached weakly
         ref = weakref.ref(self)
-        self.async_helpers = GraphQLResolveInfoHelpers(gather=lambda values: ref().gather_async_work(values),
-                                                       track=lambda values: ref().track_async_work(values))
+        self.async_helpers = GraphQLResolveInfoHelpers(gather=lambda values: _alive(ref).gather_async_work(values),
+                                                       track=lambda values: _alive(ref).track_async_work(values))
         self._plan = cache_for(self.schema).plan(self.operation, self.fragments, self.variable_values.coerced)
         if self._plan is not None:
             self._relevant_sub_fields = self._plan.sub_fields

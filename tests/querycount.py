@@ -36,12 +36,12 @@ def count_queries():
         return inner
 
     patches = [mock.patch.object(cls, name, wrap(fn)) for (cls, name), fn in originals.items()]
-    # reads in a tenant transaction go to its connection without execute_query (app.core.db.fetch)
+    # db.fetch sends its statements without execute_query (app.core.db._fetch_on)
     fast = db._fetch_on
 
-    async def fast_counted(client, sql, params):
+    async def fast_counted(client, sql, params, *args):
         counter.statements.append(sql)
-        return await fast(client, sql, params)
+        return await fast(client, sql, params, *args)
 
     patches.append(mock.patch.object(db, "_fetch_on", fast_counted))
     for p in patches:

@@ -368,9 +368,11 @@ async def _pooled(parent, opening: str) -> AsyncIterator[Any]:
         if not client._finalized:
             await client.commit()
     finally:
-        await parent._pool.release(raw)  # asyncpg rolls back anything left open
-        _opened_client.reset(opened)
-        handler.reset(token)
+        try:
+            await parent._pool.release(raw)  # asyncpg rolls back anything left open
+        finally:
+            _opened_client.reset(opened)
+            handler.reset(token)
 
 
 # the client `_pooled` opened and the Tortoise context variable holding the current clients:
@@ -455,14 +457,19 @@ async def fetch(sql: str, params: list) -> list:
     if opened is not None:
         client, storage = opened
         if storage.get().get("default") is client and client._connection is not None:
-            return await client._translate_exceptions(_fetch_on, sql, params)
-    _, rows = await connections.get("default").execute_query(sql, params)
-    return rows
+            return await client._translate_exceptions(_fetch_on, sql, params, False)
+    client = connections.get("default")
+    return await client._translate_exceptions(_fetch_on, sql, params, True)
 
 
-async def _fetch_on(client, sql: str, params: list) -> list:
+async def _fetch_on(client, sql: str, params: list, through_tortoise: bool) -> list:
+    """The statement's rows, a write's RETURNING rows included (Tortoise's `execute_query` sends
+    an INSERT, UPDATE or DELETE with `execute` and answers no rows: both ways here answer them)."""
     if client.log.isEnabledFor(logging.DEBUG):
         client.log.debug("%s: %s", sql, params)
+    if through_tortoise:  # the pool's connection, or another client's, as Tortoise acquires it
+        async with client.acquire_connection() as connection:
+            return await connection.fetch(sql, *params)
     async with client._lock:
         return await client._connection.fetch(sql, *params)
 

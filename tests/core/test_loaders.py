@@ -28,6 +28,28 @@ async def test_every_loader_keeps_the_cache_load_as_reads():
         assert not loader.cache_map.has(key)
 
 
+async def test_a_forced_prime_or_a_clear_replaces_a_primed_row():
+    calls = []
+
+    async def fetch(scope, ids):
+        calls.append(list(ids))
+        return {i: f"fetched {i}" for i in ids}
+
+    Loaders.FETCHERS["_test_force"] = fetch
+    try:
+        loader = Loaders(scope_for(Actor.system(uuid.uuid4())))._test_force
+        prime(loader, {"k": "old"})
+        loader.prime("k", "new", force=True)  # strawberry's own, forced
+        assert load_as(loader, "k", str) == "new" and await loader.load("k") == "new"
+        loader.clear("k")
+        assert await load_as(loader, "k", str) == "fetched k" and calls == [["k"]]  # loaded again
+        loader.clear("never loaded")  # no KeyError
+        prime(loader, {"done": "primed"})
+        assert await loader.load("done") == "primed" and calls == [["k"]]
+    finally:
+        del Loaders.FETCHERS["_test_force"]
+
+
 async def test_priming_answers_a_key_waiting_in_a_batch_not_yet_sent():
     calls = []
 

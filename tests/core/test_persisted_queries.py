@@ -207,7 +207,8 @@ async def test_documents_cli_registers_files_and_manifests_and_turns_allow_list_
     stranger = cli("documents", "register", "--brand", slug, "--app", "hf_client_nope", str(tmp_path / "roles.graphql"), check=False)
     assert stranger.returncode != 0 and "no partner app" in stranger.stderr
 
-    assert "allow-list mode on for every caller of brand" in cli("documents", "allow-list", "on", "--brand", slug).stdout
+    turned_on = cli("documents", "allow-list", "on", "--brand", slug).stdout
+    assert "allow-list mode on for every caller of brand" in turned_on and "(it already was)" not in turned_on
     listing = cli("documents", "list", "--brand", slug).stdout
     assert "allow-list mode: the whole brand" in listing
     assert f"{sha(Q)}  (brand)" in listing and f"{sha(OTHER)}  (brand)" in listing and f"{sha(relay_doc)}  {client_id}" in listing
@@ -217,7 +218,8 @@ async def test_documents_cli_registers_files_and_manifests_and_turns_allow_list_
     assert code(await post(client, tok, {"query": relay_doc})) == "DOCUMENT_NOT_ALLOWED"  # the app's, not the brand's
     assert "errors" not in (await post(client, app_tok, {"extensions": pq(sha(relay_doc))})).json()
     assert "(it already was)" in cli("documents", "allow-list", "on", "--brand", slug).stdout
-    cli("documents", "allow-list", "off", "--brand", slug)
+    assert "(it already was)" not in cli("documents", "allow-list", "off", "--brand", slug).stdout
+    assert "(it already was)" in cli("documents", "allow-list", "off", "--brand", slug).stdout
     assert "allow-list mode: off" in cli("documents", "list", "--brand", slug).stdout
     assert "errors" not in (await post(client, tok, {"query": relay_doc})).json()
 

@@ -214,3 +214,20 @@ def test_startup_takes_what_it_built_out_of_the_garbage_collector():
         frozen[flag] = int(r.stdout.split()[-1])
     assert frozen["false"] == 0
     assert frozen["true"] > 10_000, frozen  # the schema alone is tens of thousands of objects
+
+
+def test_the_young_generations_threshold_is_a_setting_and_restored_at_shutdown():
+    code = ("import asyncio, gc\nfrom app.main import create_app\n"
+            "async def main():\n    before = gc.get_threshold()\n    app = create_app()\n"
+            "    async with app.router.lifespan_context(app):\n        during = gc.get_threshold()\n"
+            "    print(before[0], during[0], gc.get_threshold() == before, during[1:] == before[1:])\nasyncio.run(main())\n")
+    seen = {}
+    for value in (None, "5000"):
+        env = {k: v for k, v in os.environ.items() if k != "GC_YOUNG_THRESHOLD"} | {"LOG_LEVEL": "WARNING"}
+        if value:
+            env["GC_YOUNG_THRESHOLD"] = value
+        r = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=90)
+        assert r.returncode == 0, r.stdout + r.stderr
+        seen[value] = r.stdout.split()[-4:]
+    assert seen[None] == ["700", "20000", "True", "True"]  # Python's 700 before, the default while serving, restored
+    assert seen["5000"] == ["700", "5000", "True", "True"]
