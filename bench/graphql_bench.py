@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import io
 import json
 import os
@@ -216,8 +217,9 @@ def measure(processes: int, token: str, service_url: str, a, query: str = QUERY)
 
 
 async def statements_and_profile(token: str, n: int, query: str = QUERY) -> tuple[int, list[str], str, float, int]:
-    """In-process: SQL statements of one request, the server's CPU per request (ms, best of 3
-    rounds of n sequential requests), a cProfile of n requests, and the Python function calls
+    """In-process, on the server's event loop and with its collector settings: SQL statements of
+    one request, the server's CPU per request (ms, best of 3 rounds of n sequential requests), a
+    cProfile of n requests, and the Python function calls
     per request it counted (nearly the same for the same code whatever the machine's load, the
     event loop's share aside: a small change shows there when the machine's drift hides it in
     the CPU time)."""
@@ -255,6 +257,12 @@ async def statements_and_profile(token: str, n: int, query: str = QUERY) -> tupl
     await one()
     with count_queries() as c:
         await one()
+    # the collector as the server's startup leaves it (app.main's lifespan: GC_FREEZE, GC_YOUNG_THRESHOLD)
+    thresholds = gc.get_threshold()
+    gc.set_threshold(s.gc_young_threshold, *thresholds[1:])
+    if s.gc_freeze:
+        gc.collect()
+        gc.freeze()
     cpu = []
     for _ in range(3):  # this process's CPU per request (PostgreSQL's and Redis's are theirs): steadier than req/s
         c0 = time.process_time()
@@ -269,10 +277,22 @@ async def statements_and_profile(token: str, n: int, query: str = QUERY) -> tupl
     buf = io.StringIO()
     stats = pstats.Stats(prof, stream=buf)
     stats.sort_stats("tottime").print_stats(25)
+    gc.set_threshold(*thresholds)
+    gc.unfreeze()
     await jobs.close()
     await ratelimit.close()
     await db.close_orm()
     return c.count, c.statements, buf.getvalue(), round(min(cpu), 3), stats.total_calls // n
+
+
+def server_loop():
+    """The event loop the server runs on (uvicorn's `loop="auto"`: uvloop when installed), for
+    the in-process measurement."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def main():
@@ -295,7 +315,8 @@ def main():
         token, service_url = asyncio.run(seed())
         for name in names:
             modes = [measure(n, token, service_url, a, QUERIES[name]) for n in sorted({1, max(1, a.processes)})]
-            results[name] = (modes, *asyncio.run(statements_and_profile(token, a.profile_requests, QUERIES[name])))
+            with asyncio.Runner(loop_factory=server_loop()) as runner:
+                results[name] = (modes, *runner.run(statements_and_profile(token, a.profile_requests, QUERIES[name])))
     finally:
         for srv in servers:
             getattr(srv, "stop", lambda: None)()
