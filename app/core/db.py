@@ -376,8 +376,8 @@ async def _pooled(parent, opening: str) -> AsyncIterator[Any]:
 
 
 # the client `_pooled` opened and the Tortoise context variable holding the current clients:
-# `fetch` takes the fast way only while that client is still the current one (a Tortoise
-# transaction nested inside sets a client of its own there)
+# `fetch` takes the fast way only while that client is still the current one (asyncpg refuses a
+# Tortoise transaction nested inside; whatever else sets a client of its own there is followed)
 _opened_client: contextvars.ContextVar[tuple | None] = contextvars.ContextVar("hf_opened_client", default=None)
 
 
@@ -451,8 +451,9 @@ async def fetch(sql: str, params: list) -> list:
     resolved concurrently still take turns; its errors translated by Tortoise's own
     `_translate_exceptions`), without the layers around it: the alias lookup that checks the
     event loop (a system call on Python 3.11), two wrappers, the lock's context object and the
-    statement's upper-cased copy to tell a read from a write. Anywhere else (no transaction, a
-    Tortoise transaction nested inside), through Tortoise."""
+    statement's upper-cased copy to tell a read from a write. Anywhere else (no transaction,
+    another client made the current one), on the connection Tortoise acquires for its current
+    client. A write with RETURNING answers its rows either way."""
     opened = _opened_client.get()
     if opened is not None:
         client, storage = opened
