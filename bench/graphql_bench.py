@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import gc
 import io
 import json
 import os
@@ -217,71 +216,42 @@ def measure(processes: int, token: str, service_url: str, a, query: str = QUERY)
 
 
 async def statements_and_profile(token: str, n: int, query: str = QUERY) -> tuple[int, list[str], str, float, int]:
-    """In-process, on the server's event loop and with its collector settings: SQL statements of
-    one request, the server's CPU per request (ms, best of 3 rounds of n sequential requests), a
-    cProfile of n requests, and the Python function calls
-    per request it counted (nearly the same for the same code whatever the machine's load, the
+    """In-process, the app started as the server starts it (its lifespan) on the server's event
+    loop: SQL statements of one request, the server's CPU per request (ms, best of 3 rounds of n
+    sequential requests), a cProfile of n requests, and the Python function calls per request it
+    counted (nearly the same for the same code whatever the machine's load, the
     event loop's share aside: a small change shows there when the machine's drift hides it in
     the CPU time)."""
-    from app.core import db, jobs, ratelimit
     from app.main import create_app
-    from app.settings import get_settings
+    from tests.asgi_call import post_graphql
     from tests.querycount import count_queries
 
-    s = get_settings()
-    await db.init_orm(await db.service_target(s.database_url, s.app_db_role), minsize=1, maxsize=4)
-    await jobs.init(s.redis_url, s.queue_name)
-    await ratelimit.init(s.redis_url)  # the cost throttle's Redis calls are part of the path
     app = create_app()
     body = json.dumps({"query": query}).encode()
-    scope = {"type": "http", "method": "POST", "path": "/graphql", "raw_path": b"/graphql", "query_string": b"",
-             "headers": [(b"authorization", f"Bearer {token}".encode()), (b"content-type", b"application/json"),
-                         (b"content-length", str(len(body)).encode())],
-             "http_version": "1.1", "scheme": "http", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1), "root_path": "", "app": app}
 
     async def one():
-        sent = False
+        await post_graphql(app, token, body)
 
-        async def receive():
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return {"type": "http.disconnect"}
-
-        async def send(msg):
-            pass
-
-        await app(dict(scope), receive, send)
-
-    await one()
-    with count_queries() as c:
+    # the server's startup: pools, the cost throttle's Redis (its calls are part of the path),
+    # the collector's settings (GC_FREEZE, GC_YOUNG_THRESHOLD)
+    async with app.router.lifespan_context(app):
         await one()
-    # the collector as the server's startup leaves it (app.main's lifespan: GC_FREEZE, GC_YOUNG_THRESHOLD)
-    thresholds = gc.get_threshold()
-    gc.set_threshold(s.gc_young_threshold, *thresholds[1:])
-    if s.gc_freeze:
-        gc.collect()
-        gc.freeze()
-    cpu = []
-    for _ in range(3):  # this process's CPU per request (PostgreSQL's and Redis's are theirs): steadier than req/s
-        c0 = time.process_time()
+        with count_queries() as c:
+            await one()
+        cpu = []
+        for _ in range(3):  # this process's CPU per request (PostgreSQL's and Redis's are theirs): steadier than req/s
+            c0 = time.process_time()
+            for _ in range(n):
+                await one()
+            cpu.append((time.process_time() - c0) / n * 1000)
+        prof = cProfile.Profile()
+        prof.enable()
         for _ in range(n):
             await one()
-        cpu.append((time.process_time() - c0) / n * 1000)
-    prof = cProfile.Profile()
-    prof.enable()
-    for _ in range(n):
-        await one()
-    prof.disable()
+        prof.disable()
     buf = io.StringIO()
     stats = pstats.Stats(prof, stream=buf)
     stats.sort_stats("tottime").print_stats(25)
-    gc.set_threshold(*thresholds)
-    gc.unfreeze()
-    await jobs.close()
-    await ratelimit.close()
-    await db.close_orm()
     return c.count, c.statements, buf.getvalue(), round(min(cpu), 3), stats.total_calls // n
 
 

@@ -262,6 +262,10 @@ def _origin(obj_type) -> type | None:
     without asking: the type's own, when `is_type_of` is strawberry's (not one the type
     defines) and the type is no specialisation of a generic one; None otherwise (then
     `is_type_of` is always called). Kept on the type."""
+    try:
+        return obj_type._hf_origin
+    except AttributeError:
+        pass
     definition = (obj_type.extensions or {}).get(_BACKREF)
     check = obj_type.is_type_of
     origin = None

@@ -4,6 +4,7 @@ dicts; a primed row answers at once, through `load` as well, a missing one throu
 from __future__ import annotations
 
 import uuid
+from contextlib import contextmanager
 
 import schema  # noqa: F401 - every domain's schema part registers its loaders
 from app.core.tenancy import Actor, scope_for
@@ -28,65 +29,53 @@ async def test_every_loader_keeps_the_cache_load_as_reads():
         assert not loader.cache_map.has(key)
 
 
-async def test_a_forced_prime_or_a_clear_replaces_a_primed_row():
-    calls = []
+@contextmanager
+def _test_loader():
+    """A loader of `Loaders` over a fetch answering "fetched <key>" for each key but "gone",
+    and the batches it was asked for."""
+    batches: list[list] = []
 
     async def fetch(scope, ids):
-        calls.append(list(ids))
-        return {i: f"fetched {i}" for i in ids}
+        batches.append(list(ids))
+        return {i: f"fetched {i}" for i in ids if i != "gone"}
 
-    Loaders.FETCHERS["_test_force"] = fetch
+    name = f"_test_{uuid.uuid4().hex[:8]}"
+    Loaders.FETCHERS[name] = fetch
     try:
-        loader = Loaders(scope_for(Actor.system(uuid.uuid4())))._test_force
+        yield getattr(Loaders(scope_for(Actor.system(uuid.uuid4()))), name), batches
+    finally:
+        del Loaders.FETCHERS[name]
+
+
+async def test_a_forced_prime_or_a_clear_replaces_a_primed_row():
+    with _test_loader() as (loader, batches):
         prime(loader, {"k": "old"})
         loader.prime("k", "new", force=True)  # strawberry's own, forced
         assert load_as(loader, "k", str) == "new" and await loader.load("k") == "new"
         loader.clear("k")
-        assert await load_as(loader, "k", str) == "fetched k" and calls == [["k"]]  # loaded again
+        assert await load_as(loader, "k", str) == "fetched k" and batches == [["k"]]  # loaded again
         loader.clear("never loaded")  # no KeyError
         prime(loader, {"done": "primed"})
-        assert await loader.load("done") == "primed" and calls == [["k"]]
-    finally:
-        del Loaders.FETCHERS["_test_force"]
+        assert await loader.load("done") == "primed" and batches == [["k"]]
 
 
 async def test_priming_answers_a_key_waiting_in_a_batch_not_yet_sent():
-    calls = []
-
-    async def fetch(scope, ids):
-        calls.append(list(ids))
-        return {i: f"fetched {i}" for i in ids}
-
-    Loaders.FETCHERS["_test_batch"] = fetch
-    try:
-        loader = Loaders(scope_for(Actor.system(uuid.uuid4())))._test_batch
+    with _test_loader() as (loader, batches):
         waiting, other = loader.load("a"), loader.load("b")  # queued, the batch not dispatched yet
         prime(loader, {"a": "primed a", "c": "primed c"})
         assert await waiting == "primed a" and await other == "fetched b"
-        assert calls == [["b"]]  # "a" left the batch: answered by the primed row
+        assert batches == [["b"]]  # "a" left the batch: answered by the primed row
         assert load_as(loader, "c", str) == "primed c"
         prime(loader, {"c": "again"})  # a key the loader holds is left as it is
         assert load_as(loader, "c", str) == "primed c"
-    finally:
-        del Loaders.FETCHERS["_test_batch"]
 
 
 async def test_load_as_answers_primed_rows_at_once_and_batches_the_rest():
-    batches = []
-
-    async def fetch(scope, ids):
-        batches.append(list(ids))
-        return {i: f"row {i}" for i in ids if i != "gone"}
-
-    Loaders.FETCHERS["_test_rows"] = fetch
-    try:
-        loader = Loaders(scope_for(Actor.system(uuid.uuid4())))._test_rows
+    with _test_loader() as (loader, batches):
         await prefetch({loader: ["a", "b", None, "a"]})
         assert batches == [["a", "b"]]
-        assert load_as(loader, "a", str.upper) == "ROW A"  # at once: no awaitable
+        assert load_as(loader, "a", str.upper) == "FETCHED A"  # at once: no awaitable
         pending = load_as(loader, "c", str.upper)
         gone = load_as(loader, "gone", str.upper)
-        assert await pending == "ROW C" and await gone is None
+        assert await pending == "FETCHED C" and await gone is None
         assert batches == [["a", "b"], ["c", "gone"]]
-    finally:
-        del Loaders.FETCHERS["_test_rows"]

@@ -10,6 +10,7 @@ import json
 from collections import Counter
 
 from app.core.ids import to_global_id
+from tests.asgi_call import post_graphql
 from tests.factories import make_customer
 
 DOCUMENTS = {
@@ -23,28 +24,7 @@ DOCUMENTS = {
 
 
 async def _call(app, token: str, query: str, variables: dict | None = None) -> dict:
-    """The ASGI app called directly (no HTTP client, whose own objects are not the service's)."""
-    body = json.dumps({"query": query, "variables": variables or {}}).encode()
-    scope = {"type": "http", "method": "POST", "path": "/graphql", "raw_path": b"/graphql", "query_string": b"",
-             "headers": [(b"authorization", f"Bearer {token}".encode()), (b"content-type", b"application/json"),
-                         (b"content-length", str(len(body)).encode())],
-             "http_version": "1.1", "scheme": "http", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1),
-             "root_path": "", "app": app}
-    sent, chunks = False, []
-
-    async def receive():
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
-
-    async def send(message):
-        if message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return json.loads(b"".join(chunks))
+    return json.loads(await post_graphql(app, token, json.dumps({"query": query, "variables": variables or {}}).encode()))
 
 
 async def test_answered_operations_leave_no_reference_cycles(app, gql, brand_a):
