@@ -33,6 +33,8 @@ schema) starts empty and an old schema's plans go with it. A document whose fiel
 depends on anything else (fragment arguments) is executed without a plan."""
 from __future__ import annotations
 
+import keyword
+import re
 import weakref
 from asyncio import ensure_future, gather
 from collections import OrderedDict
@@ -319,6 +321,128 @@ class _Field:
                 self.enum_names = leaf._hf_names = {}
 
 
+class _Selection(tuple):
+    """A compiled selection set: its `_Field`s, and `run`, what executes it (graphql-core's
+    execute_fields): the code `_generate` wrote for it when it belongs to a plan, otherwise
+    `PlannedExecutor._execute_loop`."""
+
+    run = None  # set below (PlannedExecutor._execute_loop) and per planned selection set
+
+
+GENERATED = "<planned selection set>"  # the file name of the generated code (tracebacks, tests)
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _generate(parent_type, compiled: _Selection):
+    """`PlannedExecutor._execute_loop` for one selection set, written out as a function: each
+    field's step is the loop's for that field's kind, with what the loop looks up on the field
+    (its name, attribute, kind, enum) as constants, and a plain leaf attribute read and, when
+    its value is a str for a String or ID or a member of its strawberry enum already coerced
+    once, answered right there. Any other value of a plain attribute goes to `_attr_value`, a
+    failing read to `_attr_failed`: the loop's own steps. Built from the schema's fields and the
+    document's response names only (GraphQL names: `[_A-Za-z][_0-9A-Za-z]*`), never from a
+    request's values."""
+    env: dict[str, Any] = {"_Path": Path, "_Undefined": Undefined, "_SETTLED": _SETTLED, "_str": str, "_TN": parent_type.name,
+                           "_LazyInfo": _LazyInfo, "_CAST": _CAST}
+    lines = ["def run(self, parent_type, source_value, path, compiled, position_context):",
+             "    results = {}", "    awaitable_fields = []", "    try:"]
+    body_start = len(lines)
+    for i, f in enumerate(compiled):
+        fv = env[f"_F{i}"] = f
+        if not _IDENTIFIER.fullmatch(f.name):
+            raise ValueError(f"not a GraphQL response name: {f.name!r}")
+        key = repr(f.name)
+        if f.attr is not None:
+            read = (f"source_value.{f.attr}" if f.attr.isidentifier() and not keyword.iskeyword(f.attr) and not f.attr.startswith("__")
+                    else f"getattr(source_value, {f.attr!r})")
+            lines += ["        try:", f"            value = {read}", "        except Exception as raw_error:",
+                      f"            self._attr_failed(_F{i}, parent_type, path, raw_error, results)", "        else:"]
+            slow = f"self._attr_value(_F{i}, parent_type, value, path, position_context, results, awaitable_fields)"
+            if fv.leaf is not None and fv.str_passthrough:
+                lines += ["            if value.__class__ is _str:", f"                results[{key}] = value",
+                          "            else:", f"                {slow}"]
+            elif fv.leaf is not None and fv.enum_cls is not None:
+                env[f"_E{i}"], env[f"_N{i}"] = fv.enum_cls, fv.enum_names
+                lines += [f"            coerced = _N{i}.get(value) if value.__class__ is _E{i} else None",
+                          "            if coerced is not None:", f"                results[{key}] = coerced",
+                          "            else:", f"                {slow}"]
+            elif fv.leaf is None and (obj := _object_guard(f.return_type, env, i)) is not None:
+                lines += [f"            if {obj}:", f"                field_path = _Path(path, {key}, _TN)",
+                          "                try:", f"                    completed = {_run_sub(i)}",
+                          "                except Exception as raw_error:",
+                          f"                    self.handle_field_error(raw_error, _F{i}.return_type, _F{i}.group, field_path)",
+                          "                    completed = None",
+                          "                else:", "                    if completed.__class__ is not dict and self.is_awaitable(completed):",
+                          f"                        completed = self._settled(completed, _F{i}.return_type, _F{i}.group, field_path)",
+                          f"                        awaitable_fields.append({key})",
+                          f"                results[{key}] = completed", "            else:", f"                {slow}"]
+            else:
+                lines.append(f"            {slow}")
+            continue
+        if f.return_type is None:
+            continue  # not a field of this type (graphql-core: Undefined, left out)
+        field_path = f"_Path(path, {key}, _TN)"
+        if f.direct is not None and (obj := _object_guard(f.return_type, env, i, "result")) is not None:
+            func, takes_self, info_name, make_info = f.direct
+            env[f"_R{i}"], env[f"_I{i}"] = func, make_info
+            call = ", ".join([*(["source_value"] if takes_self else []), *([f"{info_name}=_I{i}(info)"] if info_name else [])])
+            lines += [f"        field_path = {field_path}", f"        info = _LazyInfo(self, _F{i}, parent_type, field_path)", "        try:",
+                      f"            result = _R{i}({call})", f"            if {obj}:", f"                completed = {_run_sub(i, 'result')}",
+                      "                if completed.__class__ is not dict and self.is_awaitable(completed):",
+                      f"                    completed = self._settled(completed, _F{i}.return_type, _F{i}.group, field_path)",
+                      "            else:",
+                      f"                completed = self._direct_completion(_F{i}, info, field_path, result, position_context)",
+                      "        except Exception as raw_error:",
+                      f"            self.handle_field_error(raw_error, _F{i}.return_type, _F{i}.group, field_path)",
+                      "            completed = None", f"        results[{key}] = completed",
+                      "        if completed.__class__ not in _SETTLED and self.is_awaitable(completed):",
+                      f"            awaitable_fields.append({key})"]
+            continue
+        if f.direct is not None:
+            lines.append(f"        result = self._execute_direct(parent_type, source_value, _F{i}, {field_path}, position_context)")
+        else:
+            lines.append(f"        result = self.execute_field(parent_type, source_value, _F{i}.group, {field_path}, position_context)")
+        lines += ["        if result is not _Undefined:", f"            results[{key}] = result",
+                  "            if result.__class__ not in _SETTLED and self.is_awaitable(result):",
+                  f"                awaitable_fields.append({key})"]
+    if len(lines) == body_start:
+        lines.append("        pass")
+    lines += ["    except Exception:", "        if awaitable_fields:",
+              "            self.settle_in_background([results[field] for field in awaitable_fields])", "        raise",
+              "    if not awaitable_fields:", "        return results", "    return self._results_later(results, awaitable_fields)"]
+    exec(compile("\n".join(lines), GENERATED, "exec"), env)  # noqa: S102 - from the schema's fields and the document's names only
+    return env["run"]
+
+
+def _object_guard(return_type, env: dict, i: int, value: str = "value") -> str | None:
+    """For a field of an object type (nullable or not) whose values the generated code completes
+    itself: the test that a value is one of them (an instance of the type's own class, and for
+    strawberry's `is_type_of`, not cast: what `complete_object_value` accepts without asking),
+    with the type, its class and its sub-selection's slot put in `env`. None for anything else
+    (lists, interfaces and unions, a type with its own `is_type_of`): graphql-core's way."""
+    named = return_type.of_type if is_non_null_type(return_type) else return_type
+    if not is_object_type(named):
+        return None
+    definition = (named.extensions or {}).get(_BACKREF)
+    if not isinstance(definition, StrawberryObjectDefinition) or definition.concrete_of is not None:
+        return None
+    if named.is_type_of is None:
+        origin, cast_check = definition.origin, ""
+    else:
+        origin, cast_check = _origin(named), f" and getattr({value}, _CAST, None) is None"
+        if origin is None:
+            return None
+    env[f"_OT{i}"], env[f"_O{i}"], env[f"_S{i}"] = named, origin, [None]
+    return f"{value}.__class__ is _O{i}{cast_check}"
+
+
+def _run_sub(i: int, value: str = "value") -> str:
+    """The generated call completing an object of field `i` (its sub-selection found once, on
+    first use, then kept with the code: both belong to the same plan)."""
+    return (f"(_S{i}[0] or _S{i}.__setitem__(0, self._subselection(_OT{i}, _F{i}.group)) or _S{i}[0])"
+            f".run(self, _OT{i}, {value}, field_path, _S{i}[0], position_context)")
+
+
 def _plain_attribute(field_def, node: FieldNode) -> str | None:
     """The Python attribute a field reads when it is a plain strawberry attribute: no resolver,
     no permission class or field extension (strawberry compiles those into `_get_basic_result`
@@ -476,7 +600,9 @@ class PlannedExecutor(Executor):
             if attr is None and direct:
                 entry.direct = _direct_resolver(field_def, node)
             fields.append(entry)
-        compiled = tuple(fields)
+        compiled = _Selection(fields)
+        if plan is not None:  # kept across requests: worth writing out as code (once per plan)
+            compiled.run = _generate(parent_type, compiled)
         memo[key] = (grouped_field_set, compiled)
         return compiled
 
@@ -637,19 +763,23 @@ class PlannedExecutor(Executor):
         """graphql-core's execute_field, calling the resolver as strawberry's wrapper would
         (source as `self`, strawberry's Info as the info parameter; no arguments to convert)."""
         func, takes_self, info_name, make_info = f.direct
-        return_type = f.return_type
         info = _LazyInfo(self, f, parent_type, path)
         try:
             args = (source,) if takes_self else ()
             result = func(*args, **{info_name: make_info(info)}) if info_name else func(*args)
-            if self.is_awaitable(result):
-                return self.complete_awaitable_value(return_type, f.group, info, path, result, position_context)
-            completed = self.complete_value(return_type, f.group, info, path, result, position_context)
-            if self.is_awaitable(completed):
-                return self._settled(completed, f.return_type, f.group, path)
+            return self._direct_completion(f, info, path, result, position_context)
         except Exception as raw_error:
-            self.handle_field_error(raw_error, return_type, f.group, path)
+            self.handle_field_error(raw_error, f.return_type, f.group, path)
             return None
+
+    def _direct_completion(self, f, info, path, result, position_context):
+        """What a direct resolver answered, completed (execute_field's steps after the resolver;
+        an error raised here is the field's, the caller handles it)."""
+        if self.is_awaitable(result):
+            return self.complete_awaitable_value(f.return_type, f.group, info, path, result, position_context)
+        completed = self.complete_value(f.return_type, f.group, info, path, result, position_context)
+        if self.is_awaitable(completed):
+            return self._settled(completed, f.return_type, f.group, path)
         return completed
 
     def _settled(self, completed, return_type, field_details_list, path):
@@ -669,58 +799,27 @@ class PlannedExecutor(Executor):
                                       position_context)
 
     def _execute_compiled(self, parent_type, source_value, path, compiled, position_context):
-        """graphql-core's execute_fields over the compiled selection set; plain leaf attributes
-        are read and coerced here (graphql-core's complete_value for a leaf, step by step)."""
+        """graphql-core's execute_fields over the compiled selection set: its generated code
+        when the selection set belongs to a plan (`_generate`), otherwise `_execute_loop`."""
+        return compiled.run(self, parent_type, source_value, path, compiled, position_context)
+
+    def _execute_loop(self, parent_type, source_value, path, compiled, position_context):
+        """graphql-core's execute_fields over the compiled selection set, field by field; plain
+        leaf attributes are read and coerced here (graphql-core's complete_value for a leaf,
+        step by step: `_attr_value`)."""
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
-        append_awaitable = awaitable_fields.append
         try:
             for f in compiled:
                 name = f.name
-                attr = f.attr
-                if attr is not None:
+                if f.attr is not None:
                     try:
-                        value = getattr(source_value, attr)
-                        if f.str_passthrough and type(value) is str:
-                            results[name] = value
-                            continue
-                        if f.leaf is None:  # an object, or a list: graphql-core's completion
-                            if is_awaitable(value):
-                                raise _Awaitable()  # noqa: TRY301
-                            field_path = Path(path, name, parent_type.name)
-                            completed = self.complete_value(f.return_type, f.group, _LazyInfo(self, f, parent_type, field_path),
-                                                            field_path, value, position_context)
-                            if completed.__class__ is not dict and is_awaitable(completed):
-                                completed = self._settled(completed, f.return_type, f.group, field_path)
-                                append_awaitable(name)
-                            results[name] = completed
-                            continue
-                        if isinstance(value, Exception):
-                            raise value  # noqa: TRY301 - graphql-core's complete_value does the same
-                        if value is None or value is Undefined:
-                            if f.non_null:
-                                raise TypeError(f"Cannot return null for non-nullable field {parent_type}.{f.field_name}.")  # noqa: TRY301
-                            results[name] = None
-                            continue
-                        if is_awaitable(value):
-                            raise _Awaitable()  # noqa: TRY301
-                        if type(value) is f.enum_cls:
-                            coerced = f.enum_names.get(value)
-                            if coerced is None:
-                                coerced = f.enum_names[value] = self.complete_leaf_value(f.leaf, value)
-                            results[name] = coerced
-                            continue
-                        results[name] = self.complete_leaf_value(f.leaf, value)
-                    except _Awaitable:
-                        field_path = Path(path, name, parent_type.name)
-                        info = self.build_resolve_info(f.field_def, [d.node for d in f.group], parent_type, field_path)
-                        results[name] = self.complete_awaitable_value(f.return_type, f.group, info, field_path, value,
-                                                                      position_context)
-                        append_awaitable(name)
+                        value = getattr(source_value, f.attr)
                     except Exception as raw_error:
-                        self.handle_field_error(raw_error, f.return_type, f.group, Path(path, name, parent_type.name))
-                        results[name] = None
+                        self._attr_failed(f, parent_type, path, raw_error, results)
+                    else:
+                        self._attr_value(f, parent_type, value, path, position_context, results, awaitable_fields)
                     continue
                 if f.return_type is None:
                     continue  # not a field of this type (graphql-core: Undefined, left out)
@@ -732,14 +831,66 @@ class PlannedExecutor(Executor):
                 if result is not Undefined:
                     results[name] = result
                     if result.__class__ not in _SETTLED and is_awaitable(result):
-                        append_awaitable(name)
+                        awaitable_fields.append(name)
         except Exception:
             if awaitable_fields:
                 self.settle_in_background([results[field] for field in awaitable_fields])
             raise
         if not awaitable_fields:
             return results
+        return self._results_later(results, awaitable_fields)
 
+    def _attr_failed(self, f, parent_type, path, raw_error, results) -> None:
+        """Reading a plain attribute raised: the field's error, the field null."""
+        self.handle_field_error(raw_error, f.return_type, f.group, Path(path, f.name, parent_type.name))
+        results[f.name] = None
+
+    def _attr_value(self, f, parent_type, value, path, position_context, results, awaitable_fields) -> None:
+        """A plain attribute's value, read: completed into `results` (a leaf coerced here, an
+        object or a list by graphql-core's completion; an awaitable as graphql-core awaits one)."""
+        name = f.name
+        try:
+            if f.str_passthrough and type(value) is str:
+                results[name] = value
+                return
+            if f.leaf is None:  # an object, or a list: graphql-core's completion
+                if self.is_awaitable(value):
+                    raise _Awaitable()  # noqa: TRY301
+                field_path = Path(path, name, parent_type.name)
+                completed = self.complete_value(f.return_type, f.group, _LazyInfo(self, f, parent_type, field_path),
+                                                field_path, value, position_context)
+                if completed.__class__ is not dict and self.is_awaitable(completed):
+                    completed = self._settled(completed, f.return_type, f.group, field_path)
+                    awaitable_fields.append(name)
+                results[name] = completed
+                return
+            if isinstance(value, Exception):
+                raise value  # noqa: TRY301 - graphql-core's complete_value does the same
+            if value is None or value is Undefined:
+                if f.non_null:
+                    raise TypeError(f"Cannot return null for non-nullable field {parent_type}.{f.field_name}.")  # noqa: TRY301
+                results[name] = None
+                return
+            if self.is_awaitable(value):
+                raise _Awaitable()  # noqa: TRY301
+            if type(value) is f.enum_cls:
+                coerced = f.enum_names.get(value)
+                if coerced is None:
+                    coerced = f.enum_names[value] = self.complete_leaf_value(f.leaf, value)
+                results[name] = coerced
+                return
+            results[name] = self.complete_leaf_value(f.leaf, value)
+        except _Awaitable:
+            field_path = Path(path, name, parent_type.name)
+            info = self.build_resolve_info(f.field_def, [d.node for d in f.group], parent_type, field_path)
+            results[name] = self.complete_awaitable_value(f.return_type, f.group, info, field_path, value, position_context)
+            awaitable_fields.append(name)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, f.return_type, f.group, Path(path, name, parent_type.name))
+            results[name] = None
+
+    def _results_later(self, results, awaitable_fields):
+        """The object's answer once its awaitable fields have settled."""
         async def get_results() -> dict[str, Any]:
             if len(awaitable_fields) == 1:
                 field = awaitable_fields[0]
@@ -750,3 +901,6 @@ class PlannedExecutor(Executor):
             return results
 
         return get_results()
+
+
+_Selection.run = staticmethod(PlannedExecutor._execute_loop)

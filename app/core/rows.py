@@ -16,17 +16,19 @@ Usage: `r = reader(Ticket)`; `f"SELECT {r.columns('t')} FROM ticket t ..."`;
 `[r.row(rec) for rec in await db.fetch(sql, params)]`."""
 from __future__ import annotations
 
+import datetime as dt
 from collections import namedtuple
+from functools import partial
 from typing import Any
 
 _readers: dict[type, "Reader"] = {}
 
 
 class Reader:
-    """How one model's rows are read: the column list to select and the row built from a
-    record of exactly those columns."""
+    """How one model's rows are read: the column list to select (`columns()`) and `row(record)`,
+    the row of a record selected with exactly those columns."""
 
-    __slots__ = ("model", "row_type", "names", "_typed", "_complex")
+    __slots__ = ("model", "row_type", "names", "_typed", "_complex", "row")
 
     def __init__(self, model: type):
         meta = model._meta
@@ -47,6 +49,7 @@ class Reader:
         row_type.__repr__ = lambda r, name=f"{model.__name__}Row", i=index[meta.pk_attr]: f"<{name}: {r[i]}>"
         row_type.__module__ = model.__module__
         self.row_type = row_type
+        self.row = _build_row(row_type, len(self.names), self._typed, self._complex)
 
     def columns(self, alias: str | None = None) -> str:
         """The select list, in the row's order (`alias.` before each column)."""
@@ -54,20 +57,42 @@ class Reader:
         prefix = f"{alias}." if alias else ""
         return ", ".join(f'{prefix}"{projection[name]}"' for name in self.names)
 
-    def row(self, record) -> Any:
-        """The row of a record selected with `columns()`."""
-        if not (self._typed or self._complex):
-            return tuple.__new__(self.row_type, record)
-        values = list(record)
-        for i, field_type in self._typed:
-            v = values[i]
-            if v is not None and v.__class__ is not field_type:
-                values[i] = field_type(v)
-        for i, field in self._complex:
-            v = values[i]
-            if v is not None:
-                values[i] = field.to_python_value(v)
-        return tuple.__new__(self.row_type, values)
+
+def _build_row(row_type, width: int, typed, complex_) -> Any:
+    """`Reader.row` as one function made for the model: the record unpacked into locals, each
+    conversion written out for its column (no loop over the columns, no call for a value that is
+    already what Tortoise would make of it). A UUID column keeps a UUID as Tortoise's
+    `UUIDField.to_python_value` does, a timestamp in UTC is kept as app.core.db's
+    `to_python_value` keeps it; every other conversion is the field's own call. Generated once per
+    model from its fields (never from a value): the source only names columns by position."""
+    from uuid import UUID
+
+    from tortoise.fields.data import DatetimeField, UUIDField
+
+    from app.core import db  # its _KEEP_UTC: whether the ORM keeps UTC timestamps as they come
+
+    if not (typed or complex_):
+        return partial(tuple.__new__, row_type)  # every value as the driver gives it
+    names = [f"v{i}" for i in range(width)]
+    env: dict[str, Any] = {"_new": tuple.__new__, "_row_type": row_type, "_UUID": UUID, "_datetime": dt.datetime,
+                           "_utc": dt.timezone.utc, "_keep_utc": db._KEEP_UTC}
+    lines = ["def row(record):", f"    {', '.join(names)}{',' if width == 1 else ''} = record"]
+    for i, field_type in typed:
+        env[f"_t{i}"] = field_type
+        lines.append(f"    if v{i} is not None and v{i}.__class__ is not _t{i}: v{i} = _t{i}(v{i})")
+    for i, field in complex_:
+        convert = type(field).to_python_value
+        env[f"_f{i}"] = field
+        if isinstance(field, UUIDField) and convert is UUIDField.to_python_value:
+            lines.append(f"    if v{i} is not None and not isinstance(v{i}, _UUID): v{i} = _f{i}.to_python_value(v{i})")
+        elif isinstance(field, DatetimeField) and getattr(convert, "_hf_original", None) is not None:  # db's, installed
+            lines.append(f"    if v{i} is not None and not (v{i}.__class__ is _datetime and v{i}.tzinfo is _utc and _keep_utc[0]):"
+                         f" v{i} = _f{i}.to_python_value(v{i})")
+        else:
+            lines.append(f"    if v{i} is not None: v{i} = _f{i}.to_python_value(v{i})")
+    lines.append(f"    return _new(_row_type, ({', '.join(names)}{',' if width == 1 else ''}))")
+    exec(compile("\n".join(lines), f"<read row of {row_type.__name__}>", "exec"), env)  # noqa: S102 - column positions only
+    return env["row"]
 
 
 def reader(model: type) -> Reader:

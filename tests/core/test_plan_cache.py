@@ -11,7 +11,7 @@ import asyncio
 import gc
 import uuid
 from enum import Enum
-from types import SimpleNamespace
+from types import FunctionType, SimpleNamespace
 
 import pytest
 import strawberry
@@ -26,6 +26,7 @@ from graphql import (
     parse,
 )
 from graphql.language import Location, Source, Token
+from graphql.pyutils import Undefined
 
 from schema import plan_cache
 from schema.cost import OperationCost, price_operation
@@ -42,7 +43,8 @@ def _app_cache() -> PlanCache:
 
 def _walk_plan(plan) -> list:
     """Every object a plan reaches, the schema's own types and fields excepted (they are the
-    schema, not a request's)."""
+    schema, not a request's). A selection set's generated code reaches what it was written
+    with: its globals (the builtins aside)."""
     seen, out, stack = set(), [], [plan]
     while stack:
         obj = stack.pop()
@@ -52,6 +54,9 @@ def _walk_plan(plan) -> list:
         if isinstance(obj, (GraphQLNamedType, GraphQLField, GraphQLList, GraphQLNonNull, GraphQLSchema, GraphQLArgument)):
             continue
         out.append(obj)
+        if isinstance(obj, FunctionType) and obj.__code__.co_filename == plan_cache.GENERATED:
+            stack.extend(v for k, v in obj.__globals__.items() if k != "__builtins__")
+            continue
         stack.extend(gc.get_referents(obj))
     return out
 
@@ -83,7 +88,9 @@ async def test_one_plan_serves_every_brand_and_caller_with_their_own_data(gql, b
     (plan,) = entry.plans.values()
     reached = _walk_plan(plan)
     allowed = (plan_cache.Plan, plan_cache._Field, dict, list, tuple, str, int, bool, type(None), Node, Location, Token,
-               Source, frozenset, set, Enum)  # Enum: graphql-core's OperationType, TokenKind
+               Source, frozenset, set, Enum,  # Enum: graphql-core's OperationType, TokenKind
+               FunctionType, type(Undefined))  # a selection set's generated code, graphql-core's Undefined (its constants)
+    assert any(isinstance(o, FunctionType) for o in reached)  # the plan's selection sets run as generated code
     strays = {type(o).__name__ for o in reached if not isinstance(o, allowed)}
     assert not strays, strays
     assert not any(isinstance(o, (Context, uuid.UUID)) for o in reached)
@@ -308,7 +315,12 @@ DOCUMENTS = [
 
 @pytest.mark.parametrize("doc", DOCUMENTS)
 @pytest.mark.parametrize("things", [GOOD, [*GOOD, BadThing()]], ids=["good", "bad"])
-async def test_answers_exactly_what_graphql_core_answers(doc, things):
+@pytest.mark.parametrize("with_plan", [True, False], ids=["generated", "loop"])
+async def test_answers_exactly_what_graphql_core_answers(doc, things, with_plan, monkeypatch):
+    """With a plan, selection sets run as their generated code; without one (a document whose
+    field collection a plan cannot hold), through the executor's loop: both as graphql-core."""
+    if not with_plan:
+        monkeypatch.setattr(PlanCache, "plan", lambda self, *a: None)
     planned = _schema("hi", things)
     stock = _schema("hi", things, executor=None)  # strawberry's own executor
     for variables in ({"s": True}, {"s": False}, {"s": True}):
