@@ -178,6 +178,15 @@ class Holder:
     things: list[Thing]
     maybe: Thing | None
 
+    @strawberry.field
+    def first(self) -> Thing:
+        """A direct resolver of an object type: null (where non-null) and a look-alike too."""
+        return self.thing
+
+    @strawberry.field
+    async def first_later(self) -> Thing | None:
+        return self.things[0] if self.things else None
+
 
 @strawberry.interface
 class Named:
@@ -310,6 +319,7 @@ DOCUMENTS = [
     "{ things { where w: where } maybe { where } }",
     "{ oddPets { name legs } oddPet { name } }",
     "{ picky { name } onePicky { name } }",
+    "{ holders { first { name loud colour } firstLater { name nick } maybe { name } } }",
 ]
 
 
