@@ -5,26 +5,41 @@ from redis.asyncio import Redis
 
 from app.core import clock
 from app.core.redisconn import bounded_pool
+from app.core.redispipe import PipelinedScripts
+from app.settings import get_settings
 
 _redis: Redis | None = None
+_scripts: PipelinedScripts | None = None
 
 
 async def init(redis_url: str) -> None:
-    global _redis
+    global _redis, _scripts
     _redis = Redis(connection_pool=bounded_pool(redis_url))
+    s = get_settings()
+    _scripts = PipelinedScripts(redis_url, max_waiting=s.redis_pool_max, timeout=s.redis_pool_timeout_seconds)
 
 
 async def close() -> None:
-    global _redis
+    global _redis, _scripts
     if _redis is not None:
         await _redis.aclose()
         _redis = None
+    if _scripts is not None:
+        await _scripts.aclose()
+        _scripts = None
 
 
 def redis() -> Redis:
     if _redis is None:
         raise RuntimeError("ratelimit.init() has not run")
     return _redis
+
+
+def scripts() -> PipelinedScripts:
+    """The pipelined connection the cost throttle's script runs on (app.core.redispipe)."""
+    if _scripts is None:
+        raise RuntimeError("ratelimit.init() has not run")
+    return _scripts
 
 
 async def hit(bucket: str, key: str, limit: int, window_seconds: int) -> tuple[bool, int]:

@@ -7,6 +7,7 @@ the script, taken from `app.core.clock` (never Redis' own clock), so tests move 
 that goes back (another replica a little behind) refills nothing and charges as usual."""
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 
@@ -43,7 +44,7 @@ redis.call('PEXPIRE', KEYS[1], math.ceil((cap - level) / rate * 1000) + 60000)
 return {ok, tostring(level)}
 """
 
-_script = None
+_TAKE_SHA = hashlib.sha1(_TAKE.encode()).hexdigest()  # noqa: S324 - Redis names scripts by their SHA-1
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +69,10 @@ def bucket_key(tenant_id, caller: str) -> str:
 
 async def take(key: str, cost: float, capacity: int, rate: float) -> Status:
     """Charge `cost` if the bucket holds it (else charge nothing); a negative cost gives points
-    back (never above capacity). Raises the Redis client's errors (the caller decides)."""
-    global _script
-    if _script is None:
-        _script = ratelimit.redis().register_script(_TAKE)
+    back (never above capacity). Runs on the pipelined connection (app.core.redispipe); raises
+    its errors, redis-py's (the caller decides)."""
     now = clock.now().timestamp()
-    ok, level = await _script(keys=[key], args=[capacity, rate, repr(now), repr(float(cost))],
-                              client=ratelimit.redis())
+    ok, level = await ratelimit.scripts().evalsha(_TAKE_SHA, _TAKE, [key], [capacity, repr(float(rate)), repr(now), repr(float(cost))])
     return Status(bool(ok), float(level), capacity, rate, float(cost))
 
 

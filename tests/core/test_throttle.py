@@ -196,24 +196,20 @@ async def test_redis_down_runs_unthrottled_and_says_so(gql, brand_a, bucket, mon
 
 
 async def test_an_overloaded_redis_pool_throttles_instead_of_letting_operations_through(gql, brand_a, bucket, monkeypatch):
-    """Redis down: the operation runs unthrottled (above). This process's Redis pool full for
-    its whole timeout is another matter: Redis is up and the process overloaded (a flood), so
-    the operation is refused, THROTTLED with a wait of a second, before any database work."""
-    import asyncio
-
-    from redis.asyncio import Redis
-
+    """Redis down: the operation runs unthrottled (above). This process's commands to Redis at
+    their limit (REDIS_POOL_MAX waiting on the throttle's pipelined connection) for the whole
+    REDIS_POOL_TIMEOUT_SECONDS is another matter: Redis is up and the process overloaded (a
+    flood), so the operation is refused, THROTTLED with a wait of a second, before any database
+    work; once there is room again it is served and charged."""
     from app.core import ratelimit
-    from app.core.redisconn import bounded_pool
+    from app.core.redispipe import PipelinedScripts
 
     bucket.advance(0)
     await gql(brand_a.token(), "{ viewer { roles } }")  # the brand's document policy read (and cached) first
-    monkeypatch.setattr(get_settings(), "redis_pool_max", 1)
-    monkeypatch.setattr(get_settings(), "redis_pool_timeout_seconds", 0.1)
-    tiny = Redis(connection_pool=bounded_pool(get_settings().redis_url))
-    monkeypatch.setattr(ratelimit, "_redis", tiny)
-    holder = asyncio.ensure_future(tiny.blpop([f"huifang:test:empty:{uuid.uuid4()}"], timeout=1))  # its one connection
-    await asyncio.sleep(0.05)
+    tiny = PipelinedScripts(get_settings().redis_url, max_waiting=1, timeout=0.1)
+    monkeypatch.setattr(ratelimit, "_scripts", tiny)
+    await tiny.call("PING")
+    await tiny._room.acquire()  # the one place taken, as by a command still waiting on Redis
     try:
         with count_queries() as refused:
             r = await gql.raw(brand_a.token(), SEARCH, NO_MATCH)
@@ -222,11 +218,12 @@ async def test_an_overloaded_redis_pool_throttles_instead_of_letting_operations_
         body = r.json()
         assert body["data"] is None and body["errors"][0]["extensions"] == {"code": "THROTTLED", "retryAfterSeconds": 1.0}
         assert cost(body) == {"requestedQueryCost": 503, "actualQueryCost": 0, "throttleStatus": None}
-        assert await holder is None
-        body = await gql(brand_a.token(), SEARCH, NO_MATCH)  # the connection free again: served, and charged
+    finally:
+        tiny._room.release()
+    try:
+        body = await gql(brand_a.token(), SEARCH, NO_MATCH)  # room again: served, and charged
         assert cost(body)["throttleStatus"]["currentlyAvailable"] == 1000 - 2 - 502  # the warm-up cost 2
     finally:
-        holder.cancel()
         await tiny.aclose()
 
 
