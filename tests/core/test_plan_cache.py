@@ -61,7 +61,8 @@ def _walk_plan(plan) -> list:
     return out
 
 
-async def test_one_plan_serves_every_brand_and_caller_with_their_own_data(gql, brand_a, brand_b):
+async def test_one_plan_serves_every_brand_and_caller_with_their_own_data(gql, brand_a, brand_b, monkeypatch):
+    monkeypatch.setattr(plan_cache, "GENERATE_AFTER", 1)  # the plan's selection sets written out as code at once
     cache = _app_cache()
     answers = {}
     for name, brand, user in (("a", brand_a, "admin"), ("b", brand_b, "admin"), ("a_agent", brand_a, "d1_agent"),
@@ -329,7 +330,9 @@ DOCUMENTS = [
 async def test_answers_exactly_what_graphql_core_answers(doc, things, with_plan, monkeypatch):
     """With a plan, selection sets run as their generated code; without one (a document whose
     field collection a plan cannot hold), through the executor's loop: both as graphql-core."""
-    if not with_plan:
+    if with_plan:
+        monkeypatch.setattr(plan_cache, "GENERATE_AFTER", 1)  # each selection set's code written at its first object
+    else:
         monkeypatch.setattr(PlanCache, "plan", lambda self, *a: None)
     planned = _schema("hi", things)
     stock = _schema("hi", things, executor=None)  # strawberry's own executor
@@ -338,6 +341,27 @@ async def test_answers_exactly_what_graphql_core_answers(doc, things, with_plan,
         b = await stock.execute(doc, variable_values=variables)
         assert a.data == b.data
         assert [(e.message, e.path) for e in a.errors or ()] == [(e.message, e.path) for e in b.errors or ()]
+
+
+async def test_a_selection_set_is_written_out_as_code_once_it_is_hot(monkeypatch):
+    """On the loop for its first GENERATE_AFTER objects, then its generated code; one larger than
+    MAX_GENERATED_FIELDS stays on the loop; the answers are the same throughout."""
+    monkeypatch.setattr(plan_cache, "GENERATE_AFTER", 5)
+    monkeypatch.setattr(plan_cache, "MAX_GENERATED_FIELDS", 4)
+    things = [Thing(name=f"t{i}", nick=None, colour=Colour.RED, count=i, tags=[]) for i in range(3)]
+    schema = _schema("hi", things)
+    small, large = "{ things { name count } }", "{ things { name nick colour count tags } }"
+    runs = {}
+    for doc in (small, large):
+        answers = [(await schema.execute(doc)).data for _ in range(3)]  # 9 objects: past 5
+        assert answers[0] == answers[1] == answers[2] == (await _schema("hi", things, executor=None).execute(doc)).data
+        entry = next(e for e in cache_for(schema._schema)._ops.values() if e.operation.loc.source.body == doc)
+        (plan,) = entry.plans.values()
+        thing_type = schema._schema.get_type("Thing")
+        (selection,) = [c for (t, _), (_, c) in plan.compiled.items() if t is thing_type]
+        runs[doc] = selection.run
+    assert getattr(runs[small], "__code__", None) is not None and runs[small].__code__.co_filename == plan_cache.GENERATED
+    assert runs[large] is PlannedExecutor._execute_loop  # five fields: the loop
 
 
 async def test_a_list_that_fails_still_settles_its_items_still_waiting():
