@@ -28,6 +28,7 @@ from graphql import (
 from graphql.language import Location, Source, Token
 from graphql.pyutils import Undefined
 
+from schema import cost as cost_module
 from schema import plan_cache
 from schema.cost import OperationCost, price_operation
 from schema.plan_cache import PlanCache, PlannedExecutor, cache_for
@@ -411,7 +412,10 @@ def _data(n):
 
 
 @pytest.mark.parametrize("doc,variables", COST_DOCUMENTS)
-async def test_the_compiled_cost_is_operation_costs(doc, variables):
+@pytest.mark.parametrize("generated", [False, True], ids=["walk", "code"])
+async def test_the_compiled_cost_is_operation_costs(doc, variables, generated, monkeypatch):
+    """Walked, and written out as code (what a document priced again and again gets)."""
+    monkeypatch.setattr(cost_module, "GENERATE_AFTER", 1 if generated else 10**9)
     document = parse(doc)
     for _ in range(2):  # compiled on the first, reused on the second
         ref = OperationCost(document, None, variables, 100)
@@ -448,7 +452,9 @@ PURE_CASES = [
 
 
 @pytest.mark.parametrize("doc,answer", PURE_CASES)
-async def test_the_compiled_cost_of_constant_objects_is_operation_costs(doc, answer):
+@pytest.mark.parametrize("generated", [False, True], ids=["walk", "code"])
+async def test_the_compiled_cost_of_constant_objects_is_operation_costs(doc, answer, generated, monkeypatch):
+    monkeypatch.setattr(cost_module, "GENERATE_AFTER", 1 if generated else 10**9)
     document = parse(doc)
     ref = OperationCost(document, None, {}, 100)
     fast = price_operation(document, None, {}, 100)
