@@ -16,7 +16,6 @@ from strawberry.extensions import SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as alias_validator
 from strawberry.extensions.parser_cache import _get_parse_cache
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
-from strawberry.extensions.validation_cache import _get_validate_cache
 
 from app.core import throttle
 from app.core.redisconn import PoolExhausted
@@ -61,7 +60,43 @@ MAX_TOKENS = _s.graphql_max_tokens
 BUSY_RETRY_SECONDS = 1.0  # THROTTLED when this process's Redis pool stays full (app.core.redisconn)
 CACHE_SIZE = 1024  # documents parsed, and validated, kept (per process)
 parse_document = _get_parse_cache(CACHE_SIZE)
-validate_document = _get_validate_cache(CACHE_SIZE)
+
+
+class ValidationCache:
+    """graphql-core's validation of a document, kept per document object, least recently used
+    dropped past `maxsize`. strawberry's cache (an lru_cache) keys on the document itself, and a
+    graphql-core AST hashes by walking every node of it on every lookup: for the benchmark's
+    dealers page that walk was 4 % of an operation. The parser cache hands back the same object
+    for the same text, so the object is the key here (an entry keeps its document and schema
+    alive: their ids cannot be reused while it is kept); the answer is strawberry's
+    `validate_document`'s, run on a miss."""
+
+    def __init__(self, maxsize: int):
+        from collections import OrderedDict
+
+        from strawberry.schema.schema import validate_document
+
+        self.maxsize = maxsize
+        self._validate = validate_document
+        self._entries: OrderedDict = OrderedDict()
+        self.hits = self.misses = 0
+
+    def __call__(self, schema, document, rules):
+        key = (id(schema), id(document), rules)
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] is document and hit[1] is schema:
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return hit[2]
+        self.misses += 1
+        errors = self._validate(schema, document, rules)
+        self._entries[key] = (document, schema, errors)
+        while len(self._entries) > self.maxsize:
+            self._entries.popitem(last=False)
+        return errors
+
+
+validate_document = ValidationCache(CACHE_SIZE)
 log = logging.getLogger("huifang.graphql")
 
 

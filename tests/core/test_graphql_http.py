@@ -97,22 +97,39 @@ async def test_graphiql_only_when_enabled(client, monkeypatch):
 async def test_repeated_query_is_parsed_and_validated_once(gql, brand_a):
     """The limits are on (their rules run on the first request) and the validation cache hits
     on every repeat: per-request limiter factories would miss every time."""
-    from strawberry.extensions.validation_cache import _get_validate_cache
+    from schema.limits import validate_document as cache
 
-    from schema import CACHE_SIZE
-
-    cache = _get_validate_cache(CACHE_SIZE)
     q = "query CacheProbe { viewer { roles } dealers(first: 3) { nodes { code } } }"
     await gql(brand_a.token(), q)
-    before = cache.cache_info()
+    hits, misses = cache.hits, cache.misses
     for _ in range(5):
         await gql(brand_a.token(), q)
-    after = cache.cache_info()
-    assert after.misses == before.misses
-    assert after.hits - before.hits == 5
+    assert cache.misses == misses
+    assert cache.hits - hits == 5
     # and the limits still apply to a cached document's siblings
     body = await gql(brand_a.token(), "{ " + " ".join(f"a{i}: brand {{ id }}" for i in range(40)) + " }", errors_ok=True)
     assert "aliases" in body["errors"][0]["message"].lower()
+
+
+def test_the_validation_cache_keys_on_the_document_object_and_is_bounded():
+    """The same document object hits; another object of the same text is validated on its own
+    (the parser cache makes repeats the same object); the answers are graphql-core's; at most
+    `maxsize` documents are kept."""
+    from graphql import parse, specified_rules
+    from strawberry.schema.schema import validate_document
+
+    from schema import schema
+    from schema.limits import ValidationCache
+
+    cache = ValidationCache(maxsize=2)
+    rules = tuple(specified_rules)
+    good, bad = parse("{ viewer { roles } }"), parse("{ viewer { nope } }")
+    assert cache(schema._schema, good, rules) == [] and cache(schema._schema, good, rules) == []
+    assert (cache.hits, cache.misses) == (1, 1)
+    assert [e.message for e in cache(schema._schema, bad, rules)] == [e.message for e in validate_document(schema._schema, bad, rules)] != []
+    again = parse("{ viewer { roles } }")
+    assert cache(schema._schema, again, rules) == [] and cache.misses == 3  # another object: validated again
+    assert len(cache._entries) == 2
 
 
 async def test_nul_characters_are_refused_not_500(client, brand_a):
