@@ -361,7 +361,8 @@ def _generate(parent_type, compiled: _Selection):
             raise ValueError(f"not a GraphQL response name: {f.name!r}")
         key = repr(f.name)
         if f.attr is not None:
-            read = (f"source_value.{f.attr}" if f.attr.isidentifier() and not keyword.iskeyword(f.attr) and not f.attr.startswith("__")
+            read = (f"source_value.{f.attr}" if f.attr.isascii() and f.attr.isidentifier() and not keyword.iskeyword(f.attr)
+                    and not f.attr.startswith("__")  # (a non-ASCII name would be NFKC-normalised by the compiler)
                     else f"getattr(source_value, {f.attr!r})")
             lines += ["        try:", f"            value = {read}", "        except Exception as raw_error:",
                       f"            self._attr_failed(_F{i}, parent_type, path, raw_error, results)", "        else:"]

@@ -9,29 +9,36 @@ shares: packed and parsed by hiredis (redis-py's own parser), written at once, a
 matched to its caller in the order Redis answers (Redis answers a connection's commands in the
 order they came), so concurrent operations pipeline on it without a pool or a lock. About 45 µs.
 
-It runs only short scripts (never a blocking command, which would hold every caller behind it).
+redis-py opens the connection (`REDIS_URL` as it reads it: TLS and its options, a Unix socket,
+credentials, the database; its handshake), then hands the socket's transport to this
+connection's protocol; error replies become redis-py's exceptions (its parser's mapping). It runs
+only short scripts, never a blocking command (that would hold every caller behind it).
 What stays as before:
 - **Redis down or unreachable**: a redis `ConnectionError`, which the throttle takes as "run
   unthrottled and say so"; the next call connects again.
 - **No reply within `REDIS_POOL_TIMEOUT_SECONDS`**: the connection is taken for hung and closed
-  (everything waiting on it fails the same way) and the next call opens another.
+  (everything waiting on it fails the same way, and runs unthrottled, logged) and the next call
+  opens another.
 - **Overload**: at most `REDIS_POOL_MAX` commands wait on Redis at once per process; a caller
   that finds no room within `REDIS_POOL_TIMEOUT_SECONDS` gets `PoolExhausted`, which the
   throttle answers THROTTLED (an overload must not switch throttling off).
 - A caller cancelled while waiting (a deadline) leaves its reply to be read and dropped; the
   connection stays in step.
 
-`REDIS_URL` as redis-py reads it (`redis://`, `rediss://`, `unix://`; user, password, database)."""
+One event loop at a time (as the server runs): called from another loop (a test's, a CLI's next
+`asyncio.run`), it closes the connection of the previous one and opens its own."""
+
 from __future__ import annotations
 
 import asyncio
-import ssl
+import socket
 from collections import deque
 
 import hiredis
-from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection, parse_url
+from redis._parsers.base import BaseParser
+from redis.asyncio import ConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import InvalidResponse, NoScriptError, RedisError
 
 from app.core.redisconn import PoolExhausted
 
@@ -39,14 +46,13 @@ from app.core.redisconn import PoolExhausted
 class _Connection(asyncio.Protocol):
     """One Redis connection: commands written in turn, each reply handed to the next waiter."""
 
-    def __init__(self) -> None:
-        self.reader = hiredis.Reader()
+    def __init__(self, transport, opened_by) -> None:
+        # error replies as redis-py's exceptions (NoScriptError, BusyLoadingError, ...), as its parser makes them
+        self.reader = hiredis.Reader(protocolError=InvalidResponse, replyError=BaseParser.parse_error)
         self.waiting: deque[asyncio.Future] = deque()
-        self.transport: asyncio.Transport | None = None
-        self.closed = False
-
-    def connection_made(self, transport) -> None:
         self.transport = transport
+        self.opened_by = opened_by  # redis-py's connection, which did the handshake (its streams closed with this)
+        self.closed = False
 
     def data_received(self, data: bytes) -> None:
         self.reader.feed(data)
@@ -58,13 +64,24 @@ class _Connection(asyncio.Protocol):
         except Exception as e:  # noqa: BLE001 - a protocol error or a reply nobody waits for: out of step
             self.close(RedisConnectionError(f"Redis connection out of step: {type(e).__name__}"))
 
+    def eof_received(self) -> bool:
+        self.close(RedisConnectionError("Redis closed the connection"))
+        return False
+
     def connection_lost(self, exc) -> None:
         self.close(RedisConnectionError("Redis closed the connection" + (f": {exc}" if exc else "")))
 
     def close(self, error: Exception) -> None:
-        self.closed = True
-        if self.transport is not None:
-            self.transport.abort()
+        if not self.closed:
+            self.closed = True
+            try:
+                self.transport.abort()
+                self.opened_by._close()  # noqa: SLF001 - redis-py's own silent close of its streams
+            except RuntimeError:  # its event loop is closed already: nothing left to run the close,
+                try:  # so the connection is ended on the socket itself (Redis drops it at once)
+                    self.transport.get_extra_info("socket").shutdown(socket.SHUT_RDWR)
+                except (OSError, AttributeError):
+                    pass
         while self.waiting:
             waiter = self.waiting.popleft()
             if not waiter.done():
@@ -73,18 +90,18 @@ class _Connection(asyncio.Protocol):
     async def call(self, command: tuple, timeout: float):
         if self.closed:
             raise RedisConnectionError("Redis connection closed")
+        data = hiredis.pack_command(command)  # before queueing: a command that cannot be packed is never waited for
         waiter = asyncio.get_running_loop().create_future()
         self.waiting.append(waiter)
-        self.transport.write(hiredis.pack_command(command))
+        self.transport.write(data)
         try:
             async with asyncio.timeout(timeout):
                 reply = await waiter
         except TimeoutError:
             self.close(RedisConnectionError(f"no reply from Redis within {timeout:g} s"))
             raise RedisConnectionError(f"no reply from Redis within {timeout:g} s") from None
-        if isinstance(reply, hiredis.ReplyError):
-            message = str(reply)
-            raise (NoScriptError if message.startswith("NOSCRIPT") else ResponseError)(message)
+        if isinstance(reply, RedisError):
+            raise reply
         return reply
 
 
@@ -93,11 +110,10 @@ class PipelinedScripts:
     loop; a call from another loop opens its own)."""
 
     def __init__(self, url: str, *, max_waiting: int, timeout: float):
-        self._options = parse_url(url)
+        self._pool = ConnectionPool.from_url(url, socket_connect_timeout=timeout)  # only to make connections
         self.timeout = timeout
         self.max_waiting = max_waiting
         self._room = asyncio.Semaphore(max_waiting)
-        self._room_loop: asyncio.AbstractEventLoop | None = None
         self._conn: _Connection | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._opening: asyncio.Future | None = None
@@ -105,11 +121,8 @@ class PipelinedScripts:
     async def evalsha(self, sha: str, script: str, keys: list, args: list):
         """The script's reply (`EVALSHA`, or `EVAL` when Redis does not hold the script yet).
         Raises PoolExhausted, redis ConnectionError or ResponseError."""
-        loop = asyncio.get_running_loop()
-        if self._room_loop is not loop:  # an asyncio primitive serves one loop: another loop, another room
-            if self._room_loop is not None:
-                self._room = asyncio.Semaphore(self.max_waiting)
-            self._room_loop = loop
+        if self._loop is not asyncio.get_running_loop():
+            self._switch_loop()
         room = self._room
         if room.locked():
             try:
@@ -121,7 +134,7 @@ class PipelinedScripts:
             await room.acquire()  # room: at once
         try:
             conn = self._conn
-            if conn is None or conn.closed or self._loop is not asyncio.get_running_loop():
+            if conn is None or conn.closed:
                 conn = await self._connection()
             try:
                 return await conn.call(("EVALSHA", sha, len(keys), *keys, *args), self.timeout)
@@ -132,44 +145,61 @@ class PipelinedScripts:
 
     async def call(self, *command):
         """Any short command on the pipelined connection (tests, `CLIENT ID`)."""
+        if self._loop is not asyncio.get_running_loop():
+            self._switch_loop()
         conn = self._conn
-        if conn is None or conn.closed or self._loop is not asyncio.get_running_loop():
+        if conn is None or conn.closed:
             conn = await self._connection()
         return await conn.call(command, self.timeout)
 
+    def _switch_loop(self) -> None:
+        """Called from another event loop than the last: the last one's connection closed (its
+        waiters fail), a new waiting room (an asyncio primitive serves one loop)."""
+        if self._conn is not None:
+            self._conn.close(RedisConnectionError("Redis connection of another event loop"))
+            self._conn = None
+        if self._opening is not None and not self._opening.done():
+            self._opening.cancel()
+        self._opening = None
+        if self._loop is not None:
+            self._room = asyncio.Semaphore(self.max_waiting)
+        self._loop = asyncio.get_running_loop()
+
     async def _connection(self) -> _Connection:
-        loop = asyncio.get_running_loop()
-        if self._opening is not None and self._loop is loop and not self._opening.done():
-            return await asyncio.shield(self._opening)  # another caller is connecting: the same connection
-        self._loop = loop
-        self._opening = loop.create_task(self._open())
-        return await asyncio.shield(self._opening)
+        if self._opening is None or self._opening.done():
+            self._opening = asyncio.get_running_loop().create_task(self._open())
+            self._opening.add_done_callback(_retrieved)
+        return await asyncio.shield(self._opening)  # the callers waiting meanwhile share the same connection
 
     async def _open(self) -> _Connection:
-        o = self._options
-        cls = o.get("connection_class")
+        loop = asyncio.get_running_loop()
+        opened_by = self._pool.make_connection()
         try:
             async with asyncio.timeout(self.timeout):
-                if cls is UnixDomainSocketConnection:
-                    _, conn = await asyncio.get_running_loop().create_unix_connection(_Connection, o["path"])
-                else:
-                    context = ssl.create_default_context() if cls is SSLConnection else None
-                    _, conn = await asyncio.get_running_loop().create_connection(
-                        _Connection, o.get("host", "localhost"), o.get("port", 6379), ssl=context)
-        except (OSError, TimeoutError) as e:
-            raise RedisConnectionError(f"cannot connect to Redis: {type(e).__name__}: {e}") from None
-        try:
-            if o.get("password") is not None:
-                await conn.call(("AUTH", *([o["username"]] if o.get("username") else []), o["password"]), self.timeout)
-            if o.get("db"):
-                await conn.call(("SELECT", o["db"]), self.timeout)
-        except BaseException:
-            conn.close(RedisConnectionError("Redis connection setup failed"))
-            raise
+                await opened_by.connect()  # redis-py's: TCP, TLS or Unix socket, AUTH/HELLO, SELECT, ...
+        except TimeoutError:
+            opened_by._close()  # noqa: SLF001
+            raise RedisConnectionError(f"no answer from Redis within {self.timeout:g} s while connecting") from None
+        transport = opened_by._writer.transport  # noqa: SLF001 - the socket's transport, taken over from here on
+        conn = _Connection(transport, opened_by)
+        transport.set_protocol(conn)
+        if self._loop is not loop:  # the loop changed while connecting: not this loop's connection any more
+            conn.close(RedisConnectionError("Redis connection of another event loop"))
+            raise RedisConnectionError("Redis connection of another event loop")
         self._conn = conn
         return conn
 
     async def aclose(self) -> None:
+        if self._opening is not None and not self._opening.done():
+            self._opening.cancel()
         if self._conn is not None:
             self._conn.close(RedisConnectionError("Redis connection closed"))
             self._conn = None
+        await self._pool.disconnect()
+
+
+def _retrieved(task: asyncio.Task) -> None:
+    """A connection attempt that failed after every caller waiting on it gave up: its error is
+    theirs (already raised to them), not an unretrieved task exception in the log."""
+    if not task.cancelled():
+        task.exception()

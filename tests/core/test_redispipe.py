@@ -108,10 +108,11 @@ async def test_redis_unreachable_is_a_connection_error():
 
 
 class FakeRedis:
-    """Records the commands it reads; answers +OK to each, or nothing at all (`silent`)."""
+    """Records the commands it reads; answers +OK to each (redis-py's handshake included), except
+    scripts, which it never answers."""
 
-    def __init__(self, silent: bool):
-        self.silent, self.commands, self.server = silent, [], None
+    def __init__(self):
+        self.commands, self.server = [], None
 
     async def start(self) -> int:
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -123,7 +124,7 @@ class FakeRedis:
             parser.feed(data)
             while (command := parser.gets()) is not False:
                 self.commands.append([c.decode() for c in command])
-                if not self.silent:
+                if command[0].upper() not in (b"EVALSHA", b"EVAL"):
                     writer.write(b"+OK\r\n")
         writer.close()
 
@@ -132,30 +133,82 @@ class FakeRedis:
 
 
 async def test_credentials_and_database_come_from_the_url():
-    fake = FakeRedis(silent=False)
+    """redis-py's own handshake (its connection opens the socket, then hands it over)."""
+    fake = FakeRedis()
     port = await fake.start()
     p = PipelinedScripts(f"redis://bench:s3cret@127.0.0.1:{port}/7", max_waiting=4, timeout=1.0)
     try:
         assert await p.call("PING") == b"OK"
-        assert fake.commands == [["AUTH", "bench", "s3cret"], ["SELECT", "7"], ["PING"]]
+        names = [c[0] for c in fake.commands]
+        assert fake.commands[names.index("AUTH")] == ["AUTH", "bench", "s3cret"]
+        assert fake.commands[names.index("SELECT")] == ["SELECT", "7"]
+        assert names.index("AUTH") < names.index("SELECT") and fake.commands[-1] == ["PING"]
     finally:
         await p.aclose()
         await fake.stop()
 
 
 async def test_redis_silent_past_the_timeout_closes_the_connection():
-    fake = FakeRedis(silent=True)
+    fake = FakeRedis()
     port = await fake.start()
     p = PipelinedScripts(f"redis://127.0.0.1:{port}/0", max_waiting=4, timeout=0.2)
     try:
+        await p.call("PING")
+        conn = p._conn
         started = time.perf_counter()
         results = await asyncio.gather(_take(p, _key(), 1), _take(p, _key(), 1), return_exceptions=True)
         assert all(isinstance(r, RedisConnectionError) for r in results), results
         assert 0.15 < time.perf_counter() - started < 1.0
-        assert p._conn.closed and not p._conn.waiting
+        assert conn.closed and not conn.waiting
+        assert await p.call("PING") == b"OK" and p._conn is not conn  # the next call: another connection
     finally:
         await p.aclose()
         await fake.stop()
+
+
+async def test_a_command_that_cannot_be_sent_leaves_the_connection_in_step(pipe):
+    """A key that cannot be encoded fails its own caller, before anything is queued: the callers
+    after it still get their own replies."""
+    await pipe.call("PING")
+    with pytest.raises(UnicodeEncodeError):
+        await _take(pipe, "huifang:test:pipe:\ud800", 1)
+    replies = await asyncio.gather(*(pipe.call("ECHO", f"caller{i}") for i in range(4)))
+    assert replies == [f"caller{i}".encode() for i in range(4)]
+
+
+async def test_another_event_loop_gets_its_own_connection_and_the_last_one_is_closed():
+    """As a CLI's second `asyncio.run` would: the first loop's connection is closed, not left open."""
+    import threading
+
+    url = get_settings().redis_url
+    p = PipelinedScripts(url, max_waiting=4, timeout=2.0)
+    ids = []
+
+    def run():
+        async def one():
+            ids.append(await p.call("CLIENT", "ID"))
+            await asyncio.sleep(0)
+
+        asyncio.run(one())
+
+    for _ in range(3):
+        t = threading.Thread(target=run)
+        t.start()
+        t.join()
+    assert len(set(ids)) == 3
+    ids.append(await p.call("CLIENT", "ID"))
+    admin = Redis.from_url(url)
+    try:
+        for _ in range(100):  # Redis drops a closed connection as it reads the end of it
+            listed = {int(line.split(" ")[0].split("=")[1])
+                      for line in (await admin.execute_command("CLIENT", "LIST")).decode().splitlines()}
+            if not listed & set(ids[:3]):
+                break
+            await asyncio.sleep(0.01)
+        assert ids[-1] in listed and not listed & set(ids[:3])  # the earlier loops' connections: closed
+    finally:
+        await admin.aclose()
+        await p.aclose()
 
 
 async def test_a_full_waiting_room_is_pool_exhausted_after_the_timeout():
