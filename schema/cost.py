@@ -14,6 +14,8 @@ it requested: the work was done. An answer without data (the variables did not c
 nothing. Never more than requested."""
 from __future__ import annotations
 
+import logging
+
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -28,6 +30,8 @@ from graphql import (
     SelectionSetNode,
     VariableNode,
 )
+
+log = logging.getLogger("huifang.graphql")
 
 SEARCH_COST = 500  # a customer search scans a trigram index over the whole brand
 DEFAULT_PAGE = 20
@@ -227,14 +231,20 @@ def _compile(document: DocumentNode, operation_name: str | None, max_page: int) 
     def build(sel, seen: frozenset, root: bool):
         nonlocal count
         nodes = []
-        for field, seen_here in ref._fields(sel, seen):
+        fields = list(ref._fields(sel, seen))
+        keys = [field.alias.value if field.alias else field.name.value for field, _ in fields]
+        shared = {k for k in keys if keys.count(k) > 1}
+        for (field, seen_here), key in zip(fields, keys, strict=True):
             count += 1
             if count > MAX_COMPILED_NODES:
                 raise _TooLarge()
             n = _Node()
-            n.key = field.alias.value if field.alias else field.name.value
+            n.key = key
             n.field, n.root = field, root
-            n.children = (_Sel(build(field.selection_set, seen_here, False), _always(field.selection_set))
+            # two fields answering under one key (fragments on different types, a @skip twin):
+            # the object under it may be either's, so neither's leaves are certain to be in it
+            n.children = (_Sel(build(field.selection_set, seen_here, False),
+                               frozenset() if key in shared else _always(field.selection_set))
                           if field.selection_set is not None else None)
             n.dynamic = any(a.name.value in ("first", "last", "ids", "filter") and _has_variable(a.value) for a in field.arguments or ())
             n.subtree_dynamic = n.dynamic or any(c.subtree_dynamic for c in n.children or ())
@@ -271,7 +281,7 @@ def _generate_actual(roots: _Sel):
     field's key, base, repetition and its children's constant as constants (a field whose
     arguments read a variable asks `_terms` at run time, as the walk does). Built from the
     document's response names (GraphQL names) and numbers only."""
-    env: dict = {"_isinstance": isinstance, "_dict": dict, "_list": list, "_MISSING": _MISSING, "_max": max}
+    env: dict = {"_isinstance": isinstance, "_dict": dict, "_list": list, "_max": max}
     out: list[str] = []
     names: dict[int, str] = {}
 
@@ -287,7 +297,7 @@ def _generate_actual(roots: _Sel):
         for n in sel.branches:
             i = len(env)
             env[f"_n{i}"] = n
-            lines += [f"    value = obj.get({_literal(n.key)}, _MISSING)", "    if value is not _MISSING:",
+            lines += [f"    if {_literal(n.key)} in obj:", f"        value = obj[{_literal(n.key)}]",
                       "        if index is not None and _isinstance(value, _list):",
                       "            value = value[index] if index < len(value) else None"]
             if n.dynamic:
@@ -349,8 +359,6 @@ def _literal(key: str) -> str:
 class _TooLarge(Exception):
     pass
 
-
-_MISSING = object()
 
 
 _compiled: dict = {}  # (id(document), operation name, max page) -> _CompiledCost, least recently used first
@@ -416,8 +424,12 @@ class PricedOperation:
         if code is None:
             c.uses += 1
             if c.uses >= GENERATE_AFTER and c.nodes <= MAX_GENERATED_NODES:
-                code = c.actual_code = _generate_actual(c.roots)
-            else:
+                try:
+                    code = c.actual_code = _generate_actual(c.roots)
+                except Exception:  # noqa: BLE001 - never expected (names are GraphQL names): the walk, for good
+                    log.exception("the actual cost of a document could not be written out as code")
+                    c.uses = float("-inf")
+            if code is None:
                 return min(self.requested(), self._actual(c.roots, data, None))
         return min(self.requested(), code(data, None, self))
 

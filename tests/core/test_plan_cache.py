@@ -462,6 +462,43 @@ async def test_the_compiled_cost_of_constant_objects_is_operation_costs(doc, ans
         assert fast.actual(answer(n), []) == min(ref.requested(), ref.actual(answer(n), []))
 
 
+SHARED_KEYS = [
+    # two fields under one key, only one of which applies to each object: neither's leaves are
+    # certain to be in it (a review found them counted as if they were)
+    ("{ nodes(ids: [\"1\", \"2\"]) { ... on Dealer { owner { id name } } ... on Ticket { owner { id } } } }", {},
+     {"nodes": [{"owner": {"id": 1}}, None]}),
+    ("query($s: Boolean) { a { x } a @skip(if: $s) { y } }", {"s": True}, {"a": {"x": 1}}),
+]
+
+
+@pytest.mark.parametrize("doc,variables,answer", SHARED_KEYS)
+@pytest.mark.parametrize("generated", [False, True], ids=["walk", "code"])
+async def test_fields_sharing_a_key_are_priced_as_operation_costs(doc, variables, answer, generated, monkeypatch):
+    monkeypatch.setattr(cost_module, "GENERATE_AFTER", 1 if generated else 10**9)
+    document = parse(doc)
+    ref = OperationCost(document, None, variables, 100)
+    assert price_operation(document, None, variables, 100).actual(answer, []) == min(ref.requested(), ref.actual(answer, []))
+
+
+async def test_a_cost_that_cannot_be_written_out_stays_on_the_walk(monkeypatch, caplog):
+    """Never expected (the names are GraphQL names); if it happens, the walk answers, logged
+    once, and the code is not attempted again for every answer."""
+    calls = []
+
+    def broken(roots):
+        calls.append(roots)
+        raise ValueError("cannot")
+
+    monkeypatch.setattr(cost_module, "GENERATE_AFTER", 1)
+    monkeypatch.setattr(cost_module, "_generate_actual", broken)
+    document = parse("{ dealers(first: 3) { nodes { id } } }")
+    answer = {"dealers": {"nodes": [{"id": "a"}, {"id": "b"}]}}
+    ref = OperationCost(document, None, {}, 100)
+    for _ in range(3):
+        assert price_operation(document, None, {}, 100).actual(answer, []) == min(ref.requested(), ref.actual(answer, []))
+    assert len(calls) == 1 and "could not be written out" in caplog.text
+
+
 @pytest.mark.parametrize("skip", [True, False])
 async def test_the_actual_cost_of_a_real_answer_with_skipped_and_fragment_fields(gql, brand_a, skip):
     """The compiled pricing counts the leaves written in a selection as a constant and the
