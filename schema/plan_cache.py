@@ -33,8 +33,11 @@ schema) starts empty and an old schema's plans go with it. A document whose fiel
 depends on anything else (fragment arguments) is executed without a plan."""
 from __future__ import annotations
 
+import datetime
+import decimal
 import keyword
 import re
+import uuid
 import weakref
 from asyncio import ensure_future, gather
 from collections import OrderedDict
@@ -48,6 +51,7 @@ from graphql import (
     GraphQLID,
     GraphQLObjectType,
     GraphQLResolveInfoHelpers,
+    GraphQLScalarType,
     GraphQLSchema,
     GraphQLString,
     InlineFragmentNode,
@@ -338,6 +342,8 @@ class _Selection(tuple):
 GENERATE_AFTER = 100  # objects completed through a planned selection set before it is written out as code
 MAX_GENERATED_FIELDS = 64
 GENERATED = "<planned selection set>"  # the file name of the generated code (tracebacks, tests)
+# values a scalar's coercion takes as they are read (none an error, an awaitable or None)
+_PLAIN_VALUES = frozenset({int, float, bool, str, datetime.datetime, datetime.date, datetime.time, decimal.Decimal, uuid.UUID})
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -351,6 +357,7 @@ def _generate(parent_type, compiled: _Selection):
     document's response names only (GraphQL names: `[_A-Za-z][_0-9A-Za-z]*`), never from a
     request's values."""
     env: dict[str, Any] = {"_Path": Path, "_Undefined": Undefined, "_SETTLED": _SETTLED, "_str": str, "_TN": parent_type.name,
+                           "_PLAIN": _PLAIN_VALUES,
                            "_LazyInfo": _LazyInfo, "_CAST": _CAST}
     lines = ["def run(self, parent_type, source_value, path, compiled, position_context):",
              "    results = {}", "    awaitable_fields = []", "    try:"]
@@ -375,6 +382,15 @@ def _generate(parent_type, compiled: _Selection):
                 lines += [f"            coerced = _N{i}.get(value) if value.__class__ is _E{i} else None",
                           "            if coerced is not None:", f"                results[{key}] = coerced",
                           "            else:", f"                {slow}"]
+            elif fv.leaf is not None and isinstance(fv.leaf, GraphQLScalarType):
+                # a value of a plain Python type (never None, an error or an awaitable): the
+                # scalar's coercion right here; anything it refuses, the loop's step (which
+                # coerces it again and reports the refusal as graphql-core does)
+                env[f"_L{i}"] = fv.leaf
+                lines += ["            coerced = None", "            if value.__class__ in _PLAIN:", "                try:",
+                          f"                    coerced = _L{i}.coerce_output_value(value)", "                except Exception:",
+                          "                    coerced = None", "            if coerced is not None and coerced is not _Undefined:",
+                          f"                results[{key}] = coerced", "            else:", f"                {slow}"]
             elif fv.leaf is None and (obj := _object_guard(f.return_type, env, i)) is not None:
                 lines += [f"            if {obj}:", f"                field_path = _Path(path, {key}, _TN)",
                           "                try:", f"                    completed = {_run_sub(i)}",
