@@ -360,7 +360,6 @@ class _TooLarge(Exception):
     pass
 
 
-
 _compiled: dict = {}  # (id(document), operation name, max page) -> _CompiledCost, least recently used first
 
 

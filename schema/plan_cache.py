@@ -17,7 +17,11 @@ later request. `PlannedExecutor` is graphql-core's plain (non-incremental) execu
   classes, interfaces and unions) goes through graphql-core's own `execute_field`, unchanged;
   errors, their paths and null propagation are graphql-core's (the tests compare the two);
 - value completion dispatched on a kind kept on each schema type, and a sub-selection's
-  grouped fields and their compiled form found with one lookup.
+  grouped fields and their compiled form found with one lookup;
+- a selection set that has completed GENERATE_AFTER objects written out as a Python function
+  (`_generate`): the loop's step for each of its fields with the field's constants in place, a
+  plain leaf answered where it is read, an object from a plain attribute or a direct resolver
+  completed without graphql-core's dispatch; any other value takes the loop's own step.
 
 What a plan holds: AST nodes of the document, schema fields and types, and the grouped field
 sets built from them; never a value of a request (no context, actor, scope, variables other than
@@ -329,9 +333,9 @@ class _Selection(tuple):
     """A compiled selection set: its `_Field`s, and `run`, what executes it (graphql-core's
     execute_fields): `PlannedExecutor._execute_loop`, until a selection set of a plan has run
     GENERATE_AFTER times, then the code `_generate` wrote for it. Writing code costs about 100 µs
-    a field, the loop about a microsecond a field less than the code: only what runs again and
-    again (a page's rows, a polled dashboard) is worth it, and a document run once (or a flood of
-    different ones) costs no more than before. A selection set of more than
+    a field and saves about a microsecond a field each time it runs instead of the loop: only
+    what runs again and again (a page's rows, a polled dashboard) is worth it, and a document run
+    once (or a flood of different ones) costs no more than before. A selection set of more than
     MAX_GENERATED_FIELDS fields stays on the loop (the time to write it grows with it)."""
 
     run = None  # set below (PlannedExecutor._execute_loop) and per hot planned selection set
@@ -350,10 +354,13 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 def _generate(parent_type, compiled: _Selection):
     """`PlannedExecutor._execute_loop` for one selection set, written out as a function: each
     field's step is the loop's for that field's kind, with what the loop looks up on the field
-    (its name, attribute, kind, enum) as constants, and a plain leaf attribute read and, when
-    its value is a str for a String or ID or a member of its strawberry enum already coerced
-    once, answered right there. Any other value of a plain attribute goes to `_attr_value`, a
-    failing read to `_attr_failed`: the loop's own steps. Built from the schema's fields and the
+    (its name, attribute, kind, enum) as constants. A plain leaf attribute is answered where it
+    is read when its value is a str for a String or ID, a member of its strawberry enum already
+    coerced once, or a plain Python value its scalar coerces; an object (from a plain attribute or
+    a direct resolver) that is an instance of its type's own class is completed by its
+    sub-selection's code at once (`_object_guard`). Any other value of a plain attribute goes to
+    `_attr_value`, a failing read to `_attr_failed`, any other result of a direct resolver to
+    `_direct_completion`: the loop's own steps. Built from the schema's fields and the
     document's response names only (GraphQL names: `[_A-Za-z][_0-9A-Za-z]*`), never from a
     request's values."""
     env: dict[str, Any] = {"_Path": Path, "_Undefined": Undefined, "_SETTLED": _SETTLED, "_str": str, "_TN": parent_type.name,
@@ -824,7 +831,7 @@ class PlannedExecutor(Executor):
 
     def _execute_compiled(self, parent_type, source_value, path, compiled, position_context):
         """graphql-core's execute_fields over the compiled selection set: its generated code
-        when the selection set belongs to a plan (`_generate`), otherwise `_execute_loop`."""
+        once a planned selection set is hot (`_generate`), otherwise `_execute_loop`."""
         return compiled.run(self, parent_type, source_value, path, compiled, position_context)
 
     def _execute_loop(self, parent_type, source_value, path, compiled, position_context):

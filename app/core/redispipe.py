@@ -7,7 +7,8 @@ command packed in Python, a retry wrapper, the release and its event), more than
 round trip itself. Here the same command goes down one connection that every waiting operation
 shares: packed and parsed by hiredis (redis-py's own parser), written at once, and its reply
 matched to its caller in the order Redis answers (Redis answers a connection's commands in the
-order they came), so concurrent operations pipeline on it without a pool or a lock. About 45 µs.
+order they came), so concurrent operations pipeline on it without a pool or a lock: about 65 µs
+for the whole `throttle.take`, where redis-py's took 115–125.
 
 redis-py opens the connection (`REDIS_URL` as it reads it: TLS and its options, a Unix socket,
 credentials, the database; its handshake), then hands the socket's transport to this
@@ -159,7 +160,10 @@ class PipelinedScripts:
             self._conn.close(RedisConnectionError("Redis connection of another event loop"))
             self._conn = None
         if self._opening is not None and not self._opening.done():
-            self._opening.cancel()
+            try:
+                self._opening.cancel()
+            except RuntimeError:  # its loop is closed: nothing will run it again
+                pass
         self._opening = None
         if self._loop is not None:
             self._room = asyncio.Semaphore(self.max_waiting)
