@@ -40,6 +40,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import keyword
+import logging
 import re
 import uuid
 import weakref
@@ -96,6 +97,8 @@ async def gather_settled(*awaitables):
 
 
 _executor_module.gather_with_cancel = gather_settled
+
+log = logging.getLogger("huifang.graphql")
 
 MAX_PLANS = 1024  # operations per schema (the parser and validation caches hold 1024 documents)
 MAX_VARIANTS = 16  # @skip/@include variable combinations per operation
@@ -843,7 +846,10 @@ class PlannedExecutor(Executor):
             if uses >= GENERATE_AFTER:
                 compiled.planned = False
                 if len(compiled) <= MAX_GENERATED_FIELDS:
-                    compiled.run = _generate(parent_type, compiled)  # the next object of it runs the code
+                    try:
+                        compiled.run = _generate(parent_type, compiled)  # the next object of it runs the code
+                    except Exception:  # noqa: BLE001 - never expected (GraphQL names): the loop, for good
+                        log.exception("a selection set of %s could not be written out as code", parent_type.name)
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []

@@ -365,6 +365,20 @@ async def test_a_selection_set_is_written_out_as_code_once_it_is_hot(monkeypatch
     assert runs[large] is PlannedExecutor._execute_loop  # five fields: the loop
 
 
+async def test_a_selection_set_that_cannot_be_written_out_stays_on_the_loop(monkeypatch, caplog):
+    """Never expected (the names are GraphQL names); if it happens, the loop answers, logged once."""
+    def broken(parent_type, compiled):
+        raise ValueError("cannot")
+
+    monkeypatch.setattr(plan_cache, "GENERATE_AFTER", 1)
+    monkeypatch.setattr(plan_cache, "_generate", broken)
+    schema = _schema("hi", GOOD)
+    stock = _schema("hi", GOOD, executor=None)
+    for _ in range(3):
+        assert (await schema.execute("{ things { name count } }")).data == (await stock.execute("{ things { name count } }")).data
+    assert caplog.text.count("could not be written out as code") == 2  # the root's selection set and Thing's, once each
+
+
 async def test_a_list_that_fails_still_settles_its_items_still_waiting():
     """A null in a list of non-null objects fails the list; an awaitable item after it is still
     run to its end (graphql-core's executor does the same), never left unawaited."""
