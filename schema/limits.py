@@ -57,7 +57,7 @@ if not _s.suggestions_enabled:
     sys.modules["graphql.pyutils.did_you_mean"].MAX_LENGTH = 0
 MAX_COST, MAX_PAGE = _s.graphql_max_cost, _s.graphql_page_max
 MAX_TOKENS = _s.graphql_max_tokens
-BUSY_RETRY_SECONDS = 1.0  # THROTTLED when this process's Redis pool stays full (app.core.redisconn)
+BUSY_RETRY_SECONDS = 1.0  # THROTTLED when this process's throttle calls wait on Redis too long (app.core.redispipe)
 CACHE_SIZE = 1024  # documents parsed, and validated, kept (per process)
 parse_document = _get_parse_cache(CACHE_SIZE)
 

@@ -354,7 +354,7 @@ _PLAIN_VALUES = frozenset({int, float, bool, str, datetime.datetime, datetime.da
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _generate(parent_type, compiled: _Selection):
+def _generate(executor, parent_type, compiled: _Selection):
     """`PlannedExecutor._execute_loop` for one selection set, written out as a function: each
     field's step is the loop's for that field's kind, with what the loop looks up on the field
     (its name, attribute, kind, enum) as constants. A plain leaf attribute is answered where it
@@ -401,7 +401,7 @@ def _generate(parent_type, compiled: _Selection):
                           f"                    coerced = _L{i}.coerce_output_value(value)", "                except Exception:",
                           "                    coerced = None", "            if coerced is not None and coerced is not _Undefined:",
                           f"                results[{key}] = coerced", "            else:", f"                {slow}"]
-            elif fv.leaf is None and (obj := _object_guard(f.return_type, env, i)) is not None:
+            elif fv.leaf is None and (obj := _object_guard(executor, f, env, i)) is not None:
                 lines += [f"            if {obj}:", f"                field_path = _Path(path, {key}, _TN)",
                           "                try:", f"                    completed = {_run_sub(i)}",
                           "                except Exception as raw_error:",
@@ -417,7 +417,7 @@ def _generate(parent_type, compiled: _Selection):
         if f.return_type is None:
             continue  # not a field of this type (graphql-core: Undefined, left out)
         field_path = f"_Path(path, {key}, _TN)"
-        if f.direct is not None and (obj := _object_guard(f.return_type, env, i, "result")) is not None:
+        if f.direct is not None and (obj := _object_guard(executor, f, env, i, "result")) is not None:
             func, takes_self, info_name, make_info = f.direct
             env[f"_R{i}"], env[f"_I{i}"] = func, make_info
             call = ", ".join([*(["source_value"] if takes_self else []), *([f"{info_name}=_I{i}(info)"] if info_name else [])])
@@ -449,12 +449,14 @@ def _generate(parent_type, compiled: _Selection):
     return env["run"]
 
 
-def _object_guard(return_type, env: dict, i: int, value: str = "value") -> str | None:
+def _object_guard(executor, f: _Field, env: dict, i: int, value: str = "value") -> str | None:
     """For a field of an object type (nullable or not) whose values the generated code completes
     itself: the test that a value is one of them (an instance of the type's own class, and for
     strawberry's `is_type_of`, not cast: what `complete_object_value` accepts without asking),
-    with the type, its class and its sub-selection's slot put in `env`. None for anything else
-    (lists, interfaces and unions, a type with its own `is_type_of`): graphql-core's way."""
+    with the type, its class and its sub-selection (the plan's, as `_subselection` finds it for
+    every object) put in `env`. None for anything else (lists, interfaces and unions, a type
+    with its own `is_type_of`): graphql-core's way."""
+    return_type = f.return_type
     named = return_type.of_type if is_non_null_type(return_type) else return_type
     if not is_object_type(named):
         return None
@@ -467,15 +469,13 @@ def _object_guard(return_type, env: dict, i: int, value: str = "value") -> str |
         origin, cast_check = _origin(named), f" and getattr({value}, _CAST, None) is None"
         if origin is None:
             return None
-    env[f"_OT{i}"], env[f"_O{i}"], env[f"_S{i}"] = named, origin, [None]
+    env[f"_OT{i}"], env[f"_O{i}"], env[f"_S{i}"] = named, origin, executor._subselection(named, f.group)
     return f"{value}.__class__ is _O{i}{cast_check}"
 
 
 def _run_sub(i: int, value: str = "value") -> str:
-    """The generated call completing an object of field `i` (its sub-selection found once, on
-    first use, then kept with the code: both belong to the same plan)."""
-    return (f"(_S{i}[0] or _S{i}.__setitem__(0, self._subselection(_OT{i}, _F{i}.group)) or _S{i}[0])"
-            f".run(self, _OT{i}, {value}, field_path, _S{i}[0], position_context)")
+    """The generated call completing an object of field `i` with its sub-selection's own run."""
+    return f"_S{i}.run(self, _OT{i}, {value}, field_path, _S{i}, position_context)"
 
 
 def _plain_attribute(field_def, node: FieldNode) -> str | None:
@@ -847,7 +847,7 @@ class PlannedExecutor(Executor):
                 compiled.planned = False
                 if len(compiled) <= MAX_GENERATED_FIELDS:
                     try:
-                        compiled.run = _generate(parent_type, compiled)  # the next object of it runs the code
+                        compiled.run = _generate(self, parent_type, compiled)  # the next object of it runs the code
                     except Exception:  # noqa: BLE001 - never expected (GraphQL names): the loop, for good
                         log.exception("a selection set of %s could not be written out as code", parent_type.name)
         results: dict[str, Any] = {}

@@ -13,8 +13,9 @@ from app.settings import get_settings
 
 
 class PoolExhausted(RedisConnectionError):
-    """Every connection of this process's pool stayed busy for REDIS_POOL_TIMEOUT_SECONDS: the
-    process is overloaded, Redis is not down. Callers that fail open when Redis is unavailable
+    """Every connection of this process's pool (or every place of the throttle's pipelined
+    connection, app.core.redispipe) stayed busy for REDIS_POOL_TIMEOUT_SECONDS: the process is
+    overloaded, Redis is not down. Callers that fail open when Redis is unavailable
     (the cost throttle) refuse instead: an overload must not switch throttling off."""
 
 

@@ -367,7 +367,7 @@ async def test_a_selection_set_is_written_out_as_code_once_it_is_hot(monkeypatch
 
 async def test_a_selection_set_that_cannot_be_written_out_stays_on_the_loop(monkeypatch, caplog):
     """Never expected (the names are GraphQL names); if it happens, the loop answers, logged once."""
-    def broken(parent_type, compiled):
+    def broken(executor, parent_type, compiled):
         raise ValueError("cannot")
 
     monkeypatch.setattr(plan_cache, "GENERATE_AFTER", 1)
